@@ -1,0 +1,261 @@
+import type { Clock, TimerHandle } from "../clock.ts";
+import { AgentNotHereError, NotFoundError, StaleEpochError, errorMessage } from "../errors.ts";
+import type { ActivationId, AgentId, HostId } from "../ids.ts";
+import { newActivationId } from "../ids.ts";
+import type { Logger } from "../logger.ts";
+import type { ActivationReason, AgentMetrics } from "../metrics.ts";
+import type { ModelProvider } from "../model/provider.ts";
+import type { ActorRef, ActorRuntime } from "../runtime/actor-runtime.ts";
+import type { AgentStore } from "../store/agent-store.ts";
+import type { ToolRegistry } from "../tools/registry.ts";
+import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
+import { runTurn } from "./turn.ts";
+
+export interface ActivationDeps {
+  hostId: HostId;
+  store: AgentStore;
+  model: ModelProvider;
+  tools: ToolRegistry;
+  runtime: ActorRuntime;
+  clock: Clock;
+  metrics: AgentMetrics;
+  logger: Logger;
+  /** Called once when the activation ends, however it ends. */
+  onStopped?: (activation: Activation) => void;
+}
+
+export type AcceptOutcome = { kind: "accepted"; seq: number } | { kind: "duplicate"; messageId: string };
+
+/** Back-off before retrying a turn whose checkpoint failed for a reason other than fencing. */
+export const COMMIT_RETRY_MS = 250;
+
+type Phase = "active" | "stopping" | "stopped";
+type ActorMessage = { kind: "turn" } | { kind: "stop"; done: () => void };
+
+interface Waiter {
+  resolve(result: TurnResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * One life of an agent on this host: its hot context, its queue of accepted
+ * messages, and the nact actor that runs their turns one at a time, in
+ * acceptance order. Acceptance (the durable append) happens outside the
+ * actor, so it never waits for a running turn; so does reading the state.
+ */
+export class Activation {
+  readonly activationId: ActivationId = newActivationId();
+  private phase: Phase = "active";
+  private state: AgentState;
+  private readonly queue: PendingMessage[];
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly actor: ActorRef<ActorMessage>;
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  private inflightAccepts = 0;
+  private acceptsSettled: (() => void) | undefined;
+  private running = false;
+  private dirty = false;
+  private retryTimer: TimerHandle | undefined;
+  private lastActive: number;
+  private stoppedPromise: Promise<void> | undefined;
+
+  private constructor(
+    readonly id: AgentId,
+    readonly epoch: number,
+    loaded: { state: AgentState; pending: PendingMessage[] },
+    private readonly deps: ActivationDeps,
+  ) {
+    this.state = loaded.state;
+    this.queue = loaded.pending.filter((p) => p.seq > loaded.state.lastSeq);
+    this.lastActive = deps.clock.now();
+    this.log = deps.logger.child({ agent: id, activation: this.activationId, epoch });
+    this.actor = deps.runtime.spawn<ActorMessage>(`${id}#${this.activationId}`, (m) => this.handle(m), (e) => {
+      this.log.error({ err: errorMessage(e) }, "agent actor crashed; resuming");
+    });
+  }
+
+  /**
+   * Loads the agent at `epoch` (already claimed: the fence now rejects every
+   * older activation) and starts its actor; pending messages run at once.
+   * Returns null if the agent does not exist. `reason` is a hint: a restore
+   * of an agent that never ran counts as "new".
+   */
+  static async start(id: AgentId, epoch: number, reason: ActivationReason, deps: ActivationDeps): Promise<Activation | null> {
+    const loaded = await deps.store.load(id);
+    if (!loaded) return null;
+    if (loaded.epoch !== epoch) throw new StaleEpochError(id, epoch, loaded.epoch);
+    const activation = new Activation(id, epoch, loaded, deps);
+    const fresh = loaded.state.turns === 0 && loaded.state.messages.length === 0;
+    deps.metrics.activated(loaded.state.type, reason === "failover" ? reason : fresh ? "new" : "restore");
+    activation.log.debug({ reason, pending: activation.queue.length }, "activated");
+    for (let i = 0; i < activation.queue.length; i++) activation.actor.tell({ kind: "turn" });
+    return activation;
+  }
+
+  /** The current context; never waits for a running turn. */
+  view(): AgentState {
+    return this.state;
+  }
+
+  get active(): boolean {
+    return this.phase === "active";
+  }
+
+  /** When the agent last did or accepted anything; null while it has work. */
+  idleSince(): number | null {
+    if (this.running || this.queue.length > 0 || this.inflightAccepts > 0) return null;
+    return this.lastActive;
+  }
+
+  /**
+   * Appends the message to the durable inbox, then queues its turn. Resolves
+   * only once the message is stored: that is the acknowledgement.
+   */
+  async accept(message: InboxMessage): Promise<AcceptOutcome> {
+    if (this.phase !== "active") throw new AgentNotHereError(this.id, this.deps.hostId);
+    this.inflightAccepts++;
+    let outcome;
+    try {
+      outcome = await this.deps.store.append(this.id, message);
+    } finally {
+      if (--this.inflightAccepts === 0) this.acceptsSettled?.();
+      this.lastActive = this.deps.clock.now();
+    }
+    if (outcome.kind === "missing") throw new NotFoundError(`agent ${this.id} does not exist`);
+    if (outcome.kind === "duplicate") return outcome;
+    // Appends resolve in inbox order on one connection; sorting keeps FIFO even if not.
+    let i = this.queue.length;
+    while (i > 0 && this.queue[i - 1]!.seq > outcome.seq) i--;
+    this.queue.splice(i, 0, { seq: outcome.seq, message });
+    this.actor.tell({ kind: "turn" });
+    return outcome;
+  }
+
+  /**
+   * The result of a message: at once if its turn is done (read from the
+   * store), else when the turn completes. Null if this agent never had it.
+   */
+  async result(messageId: string): Promise<TurnResult | null> {
+    if (this.queue.some((p) => p.message.messageId === messageId)) {
+      return new Promise<TurnResult>((resolve, reject) => {
+        const list = this.waiters.get(messageId) ?? [];
+        list.push({ resolve, reject });
+        this.waiters.set(messageId, list);
+      });
+    }
+    return this.deps.store.result(this.id, messageId);
+  }
+
+  /**
+   * Ends this activation after its accepted messages have run (drain) or,
+   * with `abortAfterMs`, cuts a long turn short: it stops at its last
+   * checkpoint and the message stays in the durable inbox for the next
+   * activation.
+   */
+  stop(opts: { abortAfterMs?: number } = {}): Promise<void> {
+    if (this.stoppedPromise) return this.stoppedPromise;
+    this.phase = "stopping";
+    this.stoppedPromise = (async () => {
+      if (this.inflightAccepts > 0) await new Promise<void>((r) => (this.acceptsSettled = r));
+      const deadline = opts.abortAfterMs === undefined ? undefined : this.deps.clock.setTimeout(() => this.abort.abort(new Error("drain deadline passed")), opts.abortAfterMs);
+      await new Promise<void>((done) => this.actor.tell({ kind: "stop", done }));
+      deadline?.cancel();
+    })();
+    return this.stoppedPromise;
+  }
+
+  private async handle(m: ActorMessage): Promise<void> {
+    if (m.kind === "stop") return this.finalize(m.done);
+    if (this.phase === "stopped" || this.abort.signal.aborted) return;
+    const head = this.queue[0];
+    if (!head) return;
+    this.running = true;
+    const started = this.deps.clock.now();
+    try {
+      const outcome = await runTurn(this.state, head, {
+        model: this.deps.model,
+        tools: this.deps.tools,
+        clock: this.deps.clock,
+        signal: this.abort.signal,
+        publish: (s) => {
+          this.state = s;
+          this.dirty = true;
+        },
+        checkpoint: (s) => this.commit(s),
+      });
+      this.state = outcome.state;
+      this.dirty = true;
+      await this.commit(outcome.state, { processedSeq: head.seq, results: [outcome.result] });
+      this.queue.shift();
+      this.deps.metrics.message(this.state.type, outcome.result.status);
+      this.deps.metrics.turnFinished(this.state.type, (this.deps.clock.now() - started) / 1000);
+      this.settle(head.message.messageId, (w) => w.resolve(outcome.result));
+    } catch (e) {
+      this.onTurnError(e);
+    } finally {
+      this.running = false;
+      this.lastActive = this.deps.clock.now();
+    }
+  }
+
+  private async commit(state: AgentState, opts: { processedSeq?: number; results?: TurnResult[] } = {}): Promise<void> {
+    await this.deps.store.commit(this.id, this.epoch, state, opts);
+    if (state === this.state) this.dirty = false;
+  }
+
+  private onTurnError(e: unknown): void {
+    if (this.abort.signal.aborted) return;
+    if (e instanceof StaleEpochError) {
+      // A newer activation owns the agent: this one must never write again.
+      this.log.warn({ err: e.message }, "fenced by a newer activation; dropping it");
+      this.fence(new AgentNotHereError(this.id, this.deps.hostId));
+      return;
+    }
+    // The store failed (Redis down?): keep the in-memory progress and retry
+    // the turn from it; runTurn resumes after the last completed step.
+    this.log.error({ err: errorMessage(e) }, "turn could not be made durable; retrying");
+    this.retryTimer = this.deps.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.phase !== "stopped") this.actor.tell({ kind: "turn" });
+    }, COMMIT_RETRY_MS);
+  }
+
+  /** Ends at once without writing (fenced or deleted); waiters get `error`. */
+  fence(error: Error): void {
+    if (this.phase === "stopped") return;
+    this.abort.abort(error);
+    this.phase = "stopped";
+    this.dirty = false;
+    this.retryTimer?.cancel();
+    this.actor.stop();
+    for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(error));
+    this.deps.onStopped?.(this);
+  }
+
+  private async finalize(done: () => void): Promise<void> {
+    try {
+      if (this.phase !== "stopped" && this.dirty && !this.abort.signal.aborted) await this.commit(this.state);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, "final checkpoint failed; the last durable checkpoint stands");
+    }
+    if (this.phase !== "stopped") {
+      this.phase = "stopped";
+      this.retryTimer?.cancel();
+      this.actor.stop();
+      const leftover = new AgentNotHereError(this.id, this.deps.hostId);
+      for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(leftover));
+      this.deps.metrics.passivated(this.state.type);
+      this.log.debug({ pending: this.queue.length }, "stopped");
+      this.deps.onStopped?.(this);
+    }
+    done();
+  }
+
+  private settle(messageId: string, fn: (w: Waiter) => void): void {
+    const list = this.waiters.get(messageId);
+    if (!list) return;
+    this.waiters.delete(messageId);
+    for (const w of list) fn(w);
+  }
+}

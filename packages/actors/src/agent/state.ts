@@ -1,0 +1,111 @@
+import { z } from "zod";
+import { chatMessageSchema, usageSchema, zeroUsage } from "../model/messages.ts";
+import type { AgentConfig } from "../config/agent-config.ts";
+import { limitsSchema, workerProfileSchema } from "../config/agent-config.ts";
+import type { AgentId, AgentKey, AgentType } from "../ids.ts";
+
+export const agentStatusSchema = z.enum(["idle", "running", "awaiting_approval", "suspended"]);
+export type AgentStatus = z.infer<typeof agentStatusSchema>;
+
+const resolvedConfigSchema = z.object({
+  systemPrompt: z.string(),
+  model: z.string(),
+  tools: z.array(z.string()),
+  idleMs: z.number().int().positive().optional(),
+  limits: limitsSchema.extend({ maxIterationsPerTurn: z.number().int().positive() }),
+  workers: z.record(z.string(), workerProfileSchema),
+});
+
+/**
+ * The turn being worked on, checkpointed after every model response and tool
+ * result so that a reactivated agent resumes it instead of starting over.
+ */
+export const inFlightTurnSchema = z.object({
+  messageId: z.string(),
+  seq: z.number().int().nonnegative(),
+  /** Index in `messages` of the user message that opened the turn. */
+  startIndex: z.number().int().nonnegative(),
+  startedAt: z.number(),
+  iterations: z.number().int().nonnegative(),
+  usage: usageSchema,
+});
+export type InFlightTurn = z.infer<typeof inFlightTurnSchema>;
+
+/** An agent's whole context: what lives hot in memory and in its snapshot. */
+export const agentStateSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  key: z.string(),
+  config: resolvedConfigSchema,
+  status: agentStatusSchema,
+  messages: z.array(chatMessageSchema),
+  memory: z.record(z.string(), z.string()),
+  usage: usageSchema,
+  turns: z.number().int().nonnegative(),
+  /** Inbox sequence number of the last message whose turn completed. */
+  lastSeq: z.number().int().nonnegative(),
+  turn: inFlightTurnSchema.nullable(),
+  parent: z.string().nullable(),
+  children: z.array(z.string()),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+
+export type AgentState = Omit<z.infer<typeof agentStateSchema>, "id" | "type" | "key" | "config"> & {
+  id: AgentId;
+  type: AgentType;
+  key: AgentKey;
+  config: AgentConfig;
+};
+
+export function initialState(
+  id: AgentId,
+  type: AgentType,
+  key: AgentKey,
+  config: AgentConfig,
+  now: number,
+  parent: AgentId | null = null,
+): AgentState {
+  return {
+    id,
+    type,
+    key,
+    config,
+    status: "idle",
+    messages: [],
+    memory: {},
+    usage: zeroUsage(),
+    turns: 0,
+    lastSeq: 0,
+    turn: null,
+    parent,
+    children: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** A message accepted into an agent's durable inbox. */
+export const inboxMessageSchema = z.object({
+  messageId: z.string(),
+  content: z.string(),
+  idempotencyKey: z.string().optional(),
+  acceptedAt: z.number(),
+});
+export type InboxMessage = z.infer<typeof inboxMessageSchema> & { messageId: import("../ids.ts").MessageId };
+
+/** A message together with its place in the inbox. */
+export interface PendingMessage {
+  seq: number;
+  message: InboxMessage;
+}
+
+/** The outcome of one message's turn, kept for dedup and for callers that wait. */
+export const turnResultSchema = z.object({
+  messageId: z.string(),
+  status: z.enum(["completed", "failed"]),
+  reply: z.string(),
+  usage: usageSchema,
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type TurnResult = z.infer<typeof turnResultSchema>;

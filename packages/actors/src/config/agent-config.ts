@@ -1,0 +1,70 @@
+import { z } from "zod";
+
+/** Bounds the runtime enforces on an agent (see DESIGN.md "Agents, configs"). */
+export const limitsSchema = z.strictObject({
+  maxIterationsPerTurn: z.number().int().min(1).max(1000).optional(),
+  maxTokensPerTurn: z.number().int().min(1).optional(),
+  tokenBudget: z.number().int().min(1).optional(),
+  costBudgetUsd: z.number().positive().optional(),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+export const toolNameSchema = z.string().regex(TOOL_NAME_PATTERN, "tool names match ^[a-zA-Z0-9_-]{1,64}$");
+
+const systemPromptSchema = z.string().max(100_000);
+const modelSchema = z.string().min(1).max(200);
+
+export const workerProfileSchema = z.strictObject({
+  systemPrompt: systemPromptSchema.optional(),
+  model: modelSchema.optional(),
+  tools: z.array(toolNameSchema).max(64).optional(),
+  limits: limitsSchema.optional(),
+});
+export type WorkerProfile = z.infer<typeof workerProfileSchema>;
+
+/** Longest idle time one may configure before passivation: a day. */
+export const MAX_IDLE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The spawn-time `config` of DESIGN.md. Every field is optional; unknown
+ * fields are rejected so that a typo never silently does nothing.
+ */
+export const agentConfigSchema = z.strictObject({
+  systemPrompt: systemPromptSchema.optional(),
+  model: modelSchema.optional(),
+  tools: z.array(toolNameSchema).max(64).optional(),
+  idleMs: z.number().int().min(1).max(MAX_IDLE_MS).optional(),
+  limits: limitsSchema.optional(),
+  workers: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "worker profile names match ^[a-z][a-z0-9-]{0,62}$"), workerProfileSchema).optional(),
+});
+export type AgentConfigInput = z.infer<typeof agentConfigSchema>;
+
+/** A config with every default applied: what an agent actually runs with. */
+export interface AgentConfig {
+  systemPrompt: string;
+  model: string;
+  tools: string[];
+  idleMs?: number;
+  limits: Required<Pick<Limits, "maxIterationsPerTurn">> & Limits;
+  workers: Record<string, WorkerProfile>;
+}
+
+export const DEFAULT_MODEL = "claude-sonnet-4-5";
+export const DEFAULT_MAX_ITERATIONS_PER_TURN = 10;
+
+/** Layers spawn-time overrides over a type's defaults; limits merge field by field. */
+export function resolveConfig(defaults: AgentConfigInput, overrides: AgentConfigInput | undefined): AgentConfig {
+  const o = overrides ?? {};
+  const limits = { ...defaults.limits, ...o.limits };
+  const resolved: AgentConfig = {
+    systemPrompt: o.systemPrompt ?? defaults.systemPrompt ?? "",
+    model: o.model ?? defaults.model ?? DEFAULT_MODEL,
+    tools: [...new Set(o.tools ?? defaults.tools ?? [])],
+    limits: { ...limits, maxIterationsPerTurn: limits.maxIterationsPerTurn ?? DEFAULT_MAX_ITERATIONS_PER_TURN },
+    workers: { ...defaults.workers, ...o.workers },
+  };
+  const idleMs = o.idleMs ?? defaults.idleMs;
+  if (idleMs !== undefined) resolved.idleMs = idleMs;
+  return resolved;
+}

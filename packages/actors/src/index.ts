@@ -1,0 +1,29 @@
+/**
+ * @colony/actors: the agent actor, its context and turn loop, model
+ * providers, tools, and the snapshot codec and stores.
+ */
+export * from "./ids.ts";
+export * from "./errors.ts";
+export * from "./clock.ts";
+export * from "./logger.ts";
+export * from "./metrics.ts";
+export * from "./config/agent-config.ts";
+export * from "./agent/state.ts";
+export * from "./agent/define.ts";
+export * from "./agent/turn.ts";
+export * from "./agent/activation.ts";
+export * from "./model/messages.ts";
+export * from "./model/provider.ts";
+export { ScriptedModel } from "./model/scripted.ts";
+export * from "./tools/tool.ts";
+export { ToolRegistry, DEFAULT_TOOL_TIMEOUT_MS } from "./tools/registry.ts";
+export { rememberTool, recallTool } from "./tools/memory-tools.ts";
+export { codec, SNAPSHOT_VERSION } from "./snapshot/codec.ts";
+export * from "./store/driver.ts";
+export { MemoryStoreDriver } from "./store/memory-driver.ts";
+export { RedisStoreDriver } from "./store/redis-driver.ts";
+export { agentKeys, AGENT_INDEX_KEY } from "./store/redis-keys.ts";
+export { AgentStore } from "./store/agent-store.ts";
+export type { LoadedState, CommitOptions } from "./store/agent-store.ts";
+export type { ActorRef, ActorRuntime } from "./runtime/actor-runtime.ts";
+export { NactRuntime } from "./runtime/nact-runtime.ts";

@@ -1,0 +1,24 @@
+/** Fields bound to every line a logger writes (agent id, host id, ...). */
+export type LogFields = Record<string, unknown>;
+
+/**
+ * The logging seam libraries write to; the host decides where lines go
+ * (pino, JSON on stdout). Bind context once with `child`.
+ */
+export interface Logger {
+  debug(fields: LogFields, msg: string): void;
+  info(fields: LogFields, msg: string): void;
+  warn(fields: LogFields, msg: string): void;
+  error(fields: LogFields, msg: string): void;
+  child(bindings: LogFields): Logger;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};

@@ -1,0 +1,42 @@
+import type { ChatMessage, ContentBlock, Usage } from "./messages.ts";
+
+/** A tool as the model sees it: name, description and JSON Schema of its input. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+export interface ModelRequest {
+  model: string;
+  system: string;
+  messages: readonly ChatMessage[];
+  tools: readonly ToolSpec[];
+  maxTokens: number;
+}
+
+export type StopReason = "end_turn" | "tool_use" | "max_tokens" | "stop_sequence" | "refusal";
+
+export interface ModelResponse {
+  content: ContentBlock[];
+  stopReason: StopReason;
+  usage: Usage;
+  model: string;
+}
+
+/** Events a provider emits while a response streams in. */
+export type ModelEvent = { kind: "text_delta"; text: string } | { kind: "tool_use"; id: string; name: string };
+
+export interface ModelCallOptions {
+  signal?: AbortSignal;
+  onEvent?: (event: ModelEvent) => void;
+}
+
+/**
+ * Where an agent's reasoning comes from: the Anthropic Messages API in
+ * production, the offline scripted model in `colony dev` without a key.
+ */
+export interface ModelProvider {
+  readonly name: string;
+  complete(request: ModelRequest, options?: ModelCallOptions): Promise<ModelResponse>;
+}

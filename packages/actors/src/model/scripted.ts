@@ -1,0 +1,130 @@
+import type { ChatMessage, ContentBlock, ToolUseBlock } from "./messages.ts";
+import { textOf } from "./messages.ts";
+import type { ModelCallOptions, ModelProvider, ModelRequest, ModelResponse } from "./provider.ts";
+
+/** Longest pause the `slow` command accepts, so a typo cannot hang a turn. */
+export const SCRIPTED_MAX_DELAY_MS = 60_000;
+
+/**
+ * The offline model: deterministic replies from a few commands, so that a
+ * reply, a tool call and memory can be shown and tested without a network.
+ *
+ * | the user says                        | the model                                    |
+ * |--------------------------------------|----------------------------------------------|
+ * | `remember <key> = <value>` (or `:`, `is`) | calls `remember {key, value}`           |
+ * | `recall <key>` / `what is <key>?`    | calls `recall {key}`                         |
+ * | `tool <name> <json>`                 | calls any tool with those arguments          |
+ * | `slow <ms> <text>`                   | waits ms (≤ 60 s), then answers `<text>`     |
+ * | anything else                        | `You said: "<text>" (message #N of this conversation).` |
+ *
+ * A tool command is only followed when the agent has that tool; otherwise
+ * the model says so in plain text. After tool results it sums them up.
+ * Token usage is counted as characters / 4; the scripted model costs nothing.
+ */
+export class ScriptedModel implements ModelProvider {
+  readonly name = "scripted";
+
+  async complete(request: ModelRequest, options: ModelCallOptions = {}): Promise<ModelResponse> {
+    const last = request.messages[request.messages.length - 1];
+    let content: ContentBlock[];
+    if (last && last.content.some((b) => b.type === "tool_result")) {
+      content = [{ type: "text", text: summarizeToolResults(request.messages) }];
+    } else {
+      const text = last ? textOf(last.content).trim() : "";
+      content = await this.respondTo(text, request, options);
+    }
+    for (const block of content) {
+      if (block.type === "text") options.onEvent?.({ kind: "text_delta", text: block.text });
+      if (block.type === "tool_use") options.onEvent?.({ kind: "tool_use", id: block.id, name: block.name });
+    }
+    const inputChars = request.system.length + JSON.stringify(request.messages).length;
+    const outputChars = JSON.stringify(content).length;
+    return {
+      content,
+      stopReason: content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn",
+      usage: {
+        inputTokens: Math.ceil(inputChars / 4),
+        outputTokens: Math.ceil(outputChars / 4),
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0,
+      },
+      model: request.model,
+    };
+  }
+
+  private async respondTo(text: string, request: ModelRequest, options: ModelCallOptions): Promise<ContentBlock[]> {
+    const turnNo = request.messages.filter((m) => m.role === "user" && m.content.some((b) => b.type === "text")).length;
+    const toolUse = (name: string, input: unknown): ContentBlock[] => {
+      if (!request.tools.some((t) => t.name === name)) {
+        return [{ type: "text", text: `I would use the ${name} tool, but this agent does not have it.` }];
+      }
+      return [{ type: "tool_use", id: `toolu_s${turnNo}_${name}`, name, input }];
+    };
+
+    let m = /^remember\s+(?:that\s+)?([^\s=:]+)\s*(?:=|:|\s+is\s+)\s*(.+)$/is.exec(text);
+    if (m) return toolUse("remember", { key: m[1], value: m[2]!.trim() });
+    m = /^(?:recall\s+([^\s?]+)|what\s+is\s+([^\s?]+)\s*\??)$/i.exec(text);
+    if (m) return toolUse("recall", { key: m[1] ?? m[2] });
+    m = /^tool\s+([a-zA-Z0-9_-]+)\s*(.*)$/s.exec(text);
+    if (m) return toolUse(m[1]!, parseArgs(m[2]!));
+    m = /^slow\s+(\d+)\s*(.*)$/s.exec(text);
+    if (m) {
+      await delay(Math.min(Number(m[1]), SCRIPTED_MAX_DELAY_MS), options.signal);
+      return [{ type: "text", text: m[2] || "done" }];
+    }
+    return [{ type: "text", text: `You said: "${text}" (message #${turnNo} of this conversation).` }];
+  }
+}
+
+function parseArgs(raw: string): unknown {
+  if (raw.trim() === "") return {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    // Malformed arguments are passed on as they are, like a model that emits bad JSON.
+    return raw;
+  }
+}
+
+function summarizeToolResults(messages: readonly ChatMessage[]): string {
+  const results = messages[messages.length - 1]!.content;
+  const uses = new Map<string, ToolUseBlock>();
+  for (const m of messages) for (const b of m.content) if (b.type === "tool_use") uses.set(b.id, b);
+  const parts: string[] = [];
+  for (const r of results) {
+    if (r.type !== "tool_result") continue;
+    const use = uses.get(r.toolUseId);
+    const input = (use?.input ?? {}) as Record<string, unknown>;
+    if (r.isError) parts.push(`The ${use?.name ?? "tool"} call failed: ${r.content}`);
+    else if (use?.name === "remember") parts.push(`I will remember that ${String(input.key)} is ${String(input.value)}.`);
+    else if (use?.name === "recall") {
+      const found = safeJson(r.content) as { found?: boolean; value?: string } | undefined;
+      parts.push(found?.found ? `${String(input.key)} is ${found.value}.` : `I have nothing remembered under "${String(input.key)}".`);
+    } else parts.push(`${use?.name ?? "tool"} returned: ${r.content}`);
+  }
+  return parts.join(" ");
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

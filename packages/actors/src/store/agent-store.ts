@@ -1,0 +1,88 @@
+import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "../agent/state.ts";
+import type { AgentId, MessageId } from "../ids.ts";
+import type { AgentMetrics } from "../metrics.ts";
+import { noopMetrics } from "../metrics.ts";
+import { codec } from "../snapshot/codec.ts";
+import type { AppendOutcome, ListOptions, StoreDriver } from "./driver.ts";
+
+export interface LoadedState {
+  state: AgentState;
+  epoch: number;
+  pending: PendingMessage[];
+}
+
+export interface CommitOptions {
+  processedSeq?: number;
+  results?: TurnResult[];
+}
+
+/**
+ * Agents' persisted data, typed: the codec over a byte-level driver. Times
+ * and sizes every snapshot write for the metrics.
+ */
+export class AgentStore {
+  constructor(
+    readonly driver: StoreDriver,
+    private readonly metrics: AgentMetrics = noopMetrics,
+  ) {}
+
+  create(state: AgentState): Promise<boolean> {
+    return this.driver.create(state.id, codec.encodeState(state));
+  }
+
+  claim(id: AgentId): Promise<number> {
+    return this.driver.claim(id);
+  }
+
+  async load(id: AgentId): Promise<LoadedState | null> {
+    const stored = await this.driver.load(id);
+    if (!stored) return null;
+    return {
+      state: codec.decodeState(stored.snapshot),
+      epoch: stored.epoch,
+      pending: stored.inbox.map((r) => ({ seq: r.seq, message: codec.decodeInbox(r.payload) })),
+    };
+  }
+
+  async readState(id: AgentId): Promise<AgentState | null> {
+    const bytes = await this.driver.readSnapshot(id);
+    return bytes ? codec.decodeState(bytes) : null;
+  }
+
+  append(id: AgentId, message: InboxMessage): Promise<AppendOutcome> {
+    const entry: { messageId: string; idempotencyKey?: string; payload: Uint8Array } = {
+      messageId: message.messageId,
+      payload: codec.encodeInbox(message),
+    };
+    if (message.idempotencyKey !== undefined) entry.idempotencyKey = message.idempotencyKey;
+    return this.driver.append(id, entry);
+  }
+
+  /** Fenced write of the snapshot; throws StaleEpochError if a newer activation owns the agent. */
+  async commit(id: AgentId, epoch: number, state: AgentState, opts: CommitOptions = {}): Promise<void> {
+    const started = performance.now();
+    const snapshot = codec.encodeState(state);
+    const req: Parameters<StoreDriver["commit"]>[1] = { epoch, snapshot };
+    if (opts.processedSeq !== undefined) req.processedSeq = opts.processedSeq;
+    if (opts.results?.length) req.results = opts.results.map((r) => ({ messageId: r.messageId, payload: codec.encodeResult(r) }));
+    await this.driver.commit(id, req);
+    this.metrics.snapshotWritten((performance.now() - started) / 1000, snapshot.byteLength);
+  }
+
+  async result(id: AgentId, messageId: MessageId | string): Promise<TurnResult | null> {
+    const bytes = await this.driver.result(id, messageId);
+    return bytes ? codec.decodeResult(bytes) : null;
+  }
+
+  delete(id: AgentId): Promise<boolean> {
+    return this.driver.delete(id);
+  }
+
+  list(options: ListOptions): Promise<string[]> {
+    return this.driver.list(options);
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}

@@ -1,0 +1,67 @@
+/** One accepted inbox entry as bytes, with its position in the agent's inbox. */
+export interface InboxRecord {
+  seq: number;
+  payload: Uint8Array;
+}
+
+export interface StoredAgent {
+  snapshot: Uint8Array;
+  /** The current fence: only a writer presenting exactly this epoch may commit. */
+  epoch: number;
+  /** Accepted messages whose turns have not been committed yet, in order. */
+  inbox: InboxRecord[];
+}
+
+export type AppendOutcome =
+  | { kind: "accepted"; seq: number }
+  /** Seen before, by message id or idempotency key: `messageId` is the original. */
+  | { kind: "duplicate"; messageId: string }
+  | { kind: "missing" };
+
+export interface CommitRequest {
+  epoch: number;
+  snapshot: Uint8Array;
+  /** Inbox entries up to and including this seq are done and removed. */
+  processedSeq?: number;
+  /** Outcomes to keep for dedup and late readers, by message id. */
+  results?: { messageId: string; payload: Uint8Array }[];
+}
+
+export interface ListOptions {
+  /** Only ids starting with `<type>/`. */
+  type?: string;
+  /** Ids strictly after this one (the previous page's last id). */
+  after?: string;
+  limit: number;
+}
+
+/** How many processed message ids (and their results) an agent remembers for dedup. */
+export const DEDUP_WINDOW = 1000;
+
+/**
+ * The byte-level persistence seam for agents: snapshots, the durable inbox,
+ * dedup and turn results, fenced by an epoch. Implemented in memory and on
+ * Redis; one contract suite runs against both. It never sees decoded data.
+ */
+export interface StoreDriver {
+  /** Writes the first snapshot unless the agent exists; false if it did. */
+  create(agent: string, snapshot: Uint8Array): Promise<boolean>;
+  /** Advances and returns the agent's fence: writers holding older epochs are now rejected. */
+  claim(agent: string): Promise<number>;
+  /** The agent's current fence (0 if it was never claimed). */
+  epoch(agent: string): Promise<number>;
+  load(agent: string): Promise<StoredAgent | null>;
+  readSnapshot(agent: string): Promise<Uint8Array | null>;
+  /** Stores an inbox entry unless its message id or idempotency key was seen. */
+  append(agent: string, entry: { messageId: string; idempotencyKey?: string; payload: Uint8Array }): Promise<AppendOutcome>;
+  /**
+   * Atomically: checks the fence, writes the snapshot, trims processed inbox
+   * entries and records results. Throws StaleEpochError for a stale epoch.
+   */
+  commit(agent: string, request: CommitRequest): Promise<void>;
+  result(agent: string, messageId: string): Promise<Uint8Array | null>;
+  /** Removes everything of the agent and advances its fence; false if it did not exist. */
+  delete(agent: string): Promise<boolean>;
+  list(options: ListOptions): Promise<string[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,130 @@
+import { StaleEpochError } from "../errors.ts";
+import type { AppendOutcome, CommitRequest, InboxRecord, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
+import { DEDUP_WINDOW } from "./driver.ts";
+
+interface Entry {
+  snapshot: Uint8Array;
+  inbox: InboxRecord[];
+  seq: number;
+  /** messageId → seq, for ids accepted and not yet evicted from the window. */
+  messageIds: Set<string>;
+  idempotencyKeys: Map<string, string>;
+  keyOfMessage: Map<string, string>;
+  results: Map<string, Uint8Array>;
+  recent: string[];
+}
+
+const copy = (b: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(b);
+
+/**
+ * The in-memory store driver, with the same semantics as the Redis one (the
+ * contract suite holds both to it). Bytes are copied in and out so callers
+ * can never alias stored state.
+ */
+export class MemoryStoreDriver implements StoreDriver {
+  private readonly agents = new Map<string, Entry>();
+  // Fences outlive deletion, as in Redis: a re-created agent never reuses an epoch.
+  private readonly epochs = new Map<string, number>();
+
+  async create(agent: string, snapshot: Uint8Array): Promise<boolean> {
+    if (this.agents.has(agent)) return false;
+    this.agents.set(agent, {
+      snapshot: copy(snapshot),
+      inbox: [],
+      seq: 0,
+      messageIds: new Set(),
+      idempotencyKeys: new Map(),
+      keyOfMessage: new Map(),
+      results: new Map(),
+      recent: [],
+    });
+    return true;
+  }
+
+  async claim(agent: string): Promise<number> {
+    const next = (this.epochs.get(agent) ?? 0) + 1;
+    this.epochs.set(agent, next);
+    return next;
+  }
+
+  async epoch(agent: string): Promise<number> {
+    return this.epochs.get(agent) ?? 0;
+  }
+
+  async load(agent: string): Promise<StoredAgent | null> {
+    const e = this.agents.get(agent);
+    if (!e) return null;
+    return {
+      snapshot: copy(e.snapshot),
+      epoch: this.epochs.get(agent) ?? 0,
+      inbox: e.inbox.map((r) => ({ seq: r.seq, payload: copy(r.payload) })),
+    };
+  }
+
+  async readSnapshot(agent: string): Promise<Uint8Array | null> {
+    const e = this.agents.get(agent);
+    return e ? copy(e.snapshot) : null;
+  }
+
+  async append(agent: string, entry: { messageId: string; idempotencyKey?: string; payload: Uint8Array }): Promise<AppendOutcome> {
+    const e = this.agents.get(agent);
+    if (!e) return { kind: "missing" };
+    if (e.messageIds.has(entry.messageId)) return { kind: "duplicate", messageId: entry.messageId };
+    if (entry.idempotencyKey !== undefined) {
+      const prior = e.idempotencyKeys.get(entry.idempotencyKey);
+      if (prior !== undefined) return { kind: "duplicate", messageId: prior };
+    }
+    const seq = ++e.seq;
+    e.inbox.push({ seq, payload: copy(entry.payload) });
+    e.messageIds.add(entry.messageId);
+    if (entry.idempotencyKey !== undefined) {
+      e.idempotencyKeys.set(entry.idempotencyKey, entry.messageId);
+      e.keyOfMessage.set(entry.messageId, entry.idempotencyKey);
+    }
+    return { kind: "accepted", seq };
+  }
+
+  async commit(agent: string, req: CommitRequest): Promise<void> {
+    const current = this.epochs.get(agent) ?? 0;
+    const e = this.agents.get(agent);
+    if (current !== req.epoch || !e) throw new StaleEpochError(agent, req.epoch, current);
+    e.snapshot = copy(req.snapshot);
+    if (req.processedSeq !== undefined) {
+      const upTo = req.processedSeq;
+      e.inbox = e.inbox.filter((r) => r.seq > upTo);
+    }
+    for (const r of req.results ?? []) {
+      e.results.set(r.messageId, copy(r.payload));
+      e.recent.push(r.messageId);
+    }
+    while (e.recent.length > DEDUP_WINDOW) {
+      const old = e.recent.shift()!;
+      e.results.delete(old);
+      e.messageIds.delete(old);
+      const key = e.keyOfMessage.get(old);
+      if (key !== undefined) e.idempotencyKeys.delete(key);
+      e.keyOfMessage.delete(old);
+    }
+  }
+
+  async result(agent: string, messageId: string): Promise<Uint8Array | null> {
+    const r = this.agents.get(agent)?.results.get(messageId);
+    return r ? copy(r) : null;
+  }
+
+  async delete(agent: string): Promise<boolean> {
+    const existed = this.agents.delete(agent);
+    this.epochs.set(agent, (this.epochs.get(agent) ?? 0) + 1);
+    return existed;
+  }
+
+  async list({ type, after, limit }: ListOptions): Promise<string[]> {
+    const prefix = type === undefined ? "" : `${type}/`;
+    return [...this.agents.keys()]
+      .filter((id) => id.startsWith(prefix) && (after === undefined || id > after))
+      .sort()
+      .slice(0, limit);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,20 @@
+/**
+ * Redis key layout. Every key of one agent shares the hash tag `{type/key}`
+ * (DESIGN.md), so one Lua script can touch all of them. Ids are validated
+ * before they get here: they hold no `{`, `}`, or glob characters.
+ */
+export const agentKeys = (agent: string) => {
+  const base = `colony:{${agent}}:`;
+  return {
+    snap: `${base}snap`,
+    epoch: `${base}epoch`,
+    inbox: `${base}inbox`,
+    seq: `${base}seq`,
+    dedup: `${base}dedup`,
+    results: `${base}results`,
+    recent: `${base}recent`,
+  };
+};
+
+/** Sorted set (all scores 0) of every agent id, for lexicographic paging. */
+export const AGENT_INDEX_KEY = "colony:agents";

@@ -1,0 +1,57 @@
+/**
+ * Lua scripts of the Redis store driver. Each touches only keys of one agent,
+ * all sharing the `{type/key}` hash tag, so each runs atomically on one
+ * shard, in Redis Cluster too.
+ */
+
+/** KEYS: snap inbox seq dedup. ARGV: messageId idempotencyKey('' = none) payload. */
+export const APPEND = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+if redis.call('HEXISTS', KEYS[4], 'm:' .. ARGV[1]) == 1 then return {'duplicate', ARGV[1]} end
+if ARGV[2] ~= '' then
+  local prior = redis.call('HGET', KEYS[4], 'k:' .. ARGV[2])
+  if prior then return {'duplicate', prior} end
+end
+local seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[2], '0-' .. seq, 'p', ARGV[3])
+redis.call('HSET', KEYS[4], 'm:' .. ARGV[1], seq)
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[4], 'k:' .. ARGV[2], ARGV[1], 'r:' .. ARGV[1], ARGV[2])
+end
+return {'accepted', seq}
+`;
+
+/**
+ * KEYS: snap epoch inbox dedup results recent.
+ * ARGV: epoch snapshot processedSeq('' = none) window [messageId result]...
+ * The fence check and every write happen in one script: a stale writer
+ * changes nothing.
+ */
+export const COMMIT = `
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if current ~= tonumber(ARGV[1]) or redis.call('EXISTS', KEYS[1]) == 0 then return {'stale', current} end
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('XTRIM', KEYS[3], 'MINID', '0-' .. (tonumber(ARGV[3]) + 1)) end
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
+  redis.call('RPUSH', KEYS[6], ARGV[i])
+end
+local window = tonumber(ARGV[4])
+local excess = redis.call('LLEN', KEYS[6]) - window
+for _ = 1, excess do
+  local old = redis.call('LPOP', KEYS[6])
+  redis.call('HDEL', KEYS[5], old)
+  local key = redis.call('HGET', KEYS[4], 'r:' .. old)
+  if key then redis.call('HDEL', KEYS[4], 'k:' .. key, 'r:' .. old) end
+  redis.call('HDEL', KEYS[4], 'm:' .. old)
+end
+return {'ok', current}
+`;
+
+/** KEYS: snap epoch inbox seq dedup results recent. Returns 1 if the agent existed. */
+export const DELETE = `
+local existed = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('INCR', KEYS[2])
+return existed
+`;

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { ValidationError, errorMessage } from "../errors.ts";
+import type { ToolSpec } from "../model/provider.ts";
+import type { ToolDefinition, ToolContext, ToolOutput } from "./tool.ts";
+
+export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
+
+/** The tools a host offers; an agent sees only those its config lists. */
+export class ToolRegistry {
+  private readonly tools = new Map<string, ToolDefinition<unknown>>();
+  private readonly specs = new Map<string, ToolSpec>();
+
+  constructor(tools: readonly ToolDefinition<any>[] = []) {
+    for (const t of tools) this.register(t);
+  }
+
+  register(tool: ToolDefinition<any>): void {
+    if (this.tools.has(tool.name)) throw new Error(`tool ${tool.name} is registered twice`);
+    this.tools.set(tool.name, tool);
+    const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>;
+    this.specs.set(tool.name, { name: tool.name, description: tool.description, inputSchema });
+  }
+
+  has(name: string): boolean {
+    return this.tools.has(name);
+  }
+
+  names(): string[] {
+    return [...this.tools.keys()];
+  }
+
+  /** Throws a ValidationError naming `field[i]` for the first unknown tool. */
+  assertKnown(names: readonly string[], field: string): void {
+    names.forEach((name, i) => {
+      if (!this.tools.has(name)) {
+        throw new ValidationError(`${field}[${i}]: unknown tool "${name}"; this host offers: ${this.names().join(", ") || "none"}`, {
+          field: `${field}[${i}]`,
+        });
+      }
+    });
+  }
+
+  /** JSON-Schema specs for the model, limited to what the agent may call. */
+  specsFor(allowed: readonly string[]): ToolSpec[] {
+    return allowed.flatMap((n) => {
+      const s = this.specs.get(n);
+      return s ? [s] : [];
+    });
+  }
+
+  /**
+   * Runs one call. Every failure (tool not allowed, invalid arguments, a
+   * throw, a timeout) becomes an error result for the model, never a crash.
+   */
+  async call(name: string, rawInput: unknown, allowed: readonly string[], ctx: ToolContext): Promise<ToolOutput> {
+    const tool = this.tools.get(name);
+    if (!tool || !allowed.includes(name)) {
+      return { isError: true, content: `tool "${name}" is not available to this agent` };
+    }
+    if (tool.permission === "deny") return { isError: true, content: `tool "${name}" is denied by policy` };
+    const parsed = tool.input.safeParse(rawInput);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ");
+      return { isError: true, content: `invalid arguments for ${name}: ${issues}` };
+    }
+    const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<ToolOutput>((resolve) => {
+      timer = setTimeout(() => resolve({ isError: true, content: `${name} timed out after ${timeoutMs} ms` }), timeoutMs);
+    });
+    try {
+      return await Promise.race([Promise.resolve(tool.run(parsed.data, ctx)), timeout]);
+    } catch (e) {
+      return { isError: true, content: `${name} failed: ${errorMessage(e)}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

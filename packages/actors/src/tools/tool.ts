@@ -1,0 +1,45 @@
+import type { z } from "zod";
+import type { AgentId, MessageId } from "../ids.ts";
+
+/** `auto` runs at once; `approval` waits for a person; `deny` never runs. */
+export type PermissionTier = "auto" | "approval" | "deny";
+
+/** The agent's own durable key-value memory, as a tool sees it. */
+export interface MemoryAccess {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+}
+
+export interface ToolContext {
+  agentId: AgentId;
+  messageId: MessageId;
+  toolUseId: string;
+  /** Stable across redeliveries of the same call: (agent id, message id, tool-use id). */
+  idempotencyKey: string;
+  memory: MemoryAccess;
+  signal: AbortSignal;
+}
+
+/** A tool's answer; `isError` results go back to the model as errors, never crash the turn. */
+export interface ToolOutput {
+  content: string;
+  isError?: boolean;
+}
+
+/**
+ * A tool an agent may call. Its input is a zod schema: arguments are parsed
+ * before `run` is called, and invalid ones go back to the model as an error.
+ */
+export interface ToolDefinition<I = unknown> {
+  name: string;
+  description: string;
+  input: z.ZodType<I>;
+  permission?: PermissionTier;
+  timeoutMs?: number;
+  run(input: I, ctx: ToolContext): Promise<ToolOutput> | ToolOutput;
+}
+
+/** Identity helper that keeps the input type of `run` tied to the schema. */
+export function defineTool<I>(tool: ToolDefinition<I>): ToolDefinition<I> {
+  return tool;
+}
