@@ -27,3 +27,7 @@ export { AgentStore } from "./store/agent-store.ts";
 export type { LoadedState, CommitOptions } from "./store/agent-store.ts";
 export type { ActorRef, ActorRuntime } from "./runtime/actor-runtime.ts";
 export { NactRuntime } from "./runtime/nact-runtime.ts";
+export { AnthropicModel } from "./model/anthropic.ts";
+export type { AnthropicModelOptions } from "./model/anthropic.ts";
+export { DEFAULT_PRICES, costOf, priceOf } from "./model/pricing.ts";
+export type { ModelPrice } from "./model/pricing.ts";

@@ -70,7 +70,8 @@ export class Activation {
     this.queue = loaded.pending.filter((p) => p.seq > loaded.state.lastSeq);
     this.lastActive = deps.clock.now();
     this.log = deps.logger.child({ agent: id, activation: this.activationId, epoch });
-    this.actor = deps.runtime.spawn<ActorMessage>(`${id}#${this.activationId}`, (m) => this.handle(m), (e) => {
+    // nact names allow URL-safe characters only; "." never occurs in an id.
+    this.actor = deps.runtime.spawn<ActorMessage>(`${id.replace("/", ".")}.${this.activationId}`, (m) => this.handle(m), (e) => {
       this.log.error({ err: errorMessage(e) }, "agent actor crashed; resuming");
     });
   }
@@ -155,6 +156,7 @@ export class Activation {
    */
   stop(opts: { abortAfterMs?: number } = {}): Promise<void> {
     if (this.stoppedPromise) return this.stoppedPromise;
+    if (this.phase === "stopped") return Promise.resolve();
     this.phase = "stopping";
     this.stoppedPromise = (async () => {
       if (this.inflightAccepts > 0) await new Promise<void>((r) => (this.acceptsSettled = r));

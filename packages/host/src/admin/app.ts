@@ -1,0 +1,117 @@
+import { timingSafeEqual } from "node:crypto";
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Registry } from "prom-client";
+import type { AgentId, Logger } from "@colony/actors";
+import { ValidationError, agentId, parseAgentKey, parseAgentType } from "@colony/actors";
+import type { HostService } from "../host.ts";
+import { errorBody, toHttpError } from "./errors.ts";
+import { MAX_BODY_BYTES, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
+
+export interface AdminApiOptions {
+  service: HostService;
+  registry: Registry;
+  logger: Logger;
+  /** When set, every /v1 route requires `Authorization: Bearer <token>`. */
+  adminToken?: string;
+  /** False until the host can serve (stores connected); /readyz answers 503 meanwhile. */
+  isReady: () => boolean;
+}
+
+/**
+ * The admin HTTP API of DESIGN.md on Hono. Built as a plain fetch handler so
+ * tests can call `app.request()` without opening a socket.
+ */
+export function createAdminApi(opts: AdminApiOptions): Hono {
+  const { service } = opts;
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    const mapped = toHttpError(err);
+    if (mapped.internal) opts.logger.error({ err: err.message, stack: err.stack, path: c.req.path }, "request failed");
+    if (mapped.retryAfterMs !== undefined) c.header("Retry-After", String(Math.ceil(mapped.retryAfterMs / 1000)));
+    return c.json(mapped.body, mapped.status as never);
+  });
+  app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
+
+  app.get("/healthz", (c) => c.json({ status: "ok", host: service.hostId }));
+  app.get("/readyz", (c) => {
+    if (service.isDraining) return c.json(errorBody("unavailable", "host is draining"), 503);
+    if (!opts.isReady()) return c.json(errorBody("unavailable", "host is starting"), 503);
+    return c.json({ status: "ready", host: service.hostId });
+  });
+  app.get("/metrics", async (c) => {
+    c.header("Content-Type", opts.registry.contentType);
+    return c.body(await opts.registry.metrics());
+  });
+
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { limit: MAX_BODY_BYTES }), 413),
+    }),
+  );
+  if (opts.adminToken) {
+    const expected = Buffer.from(`Bearer ${opts.adminToken}`);
+    app.use("/v1/*", async (c, next) => {
+      const given = Buffer.from(c.req.header("authorization") ?? "");
+      // Constant-time comparison; the length check leaks only the length.
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        c.header("WWW-Authenticate", 'Bearer realm="colony"');
+        return c.json(errorBody("unauthorized", "missing or wrong bearer token (COLONY_ADMIN_TOKEN)"), 401);
+      }
+      return next();
+    });
+  }
+
+  app.post("/v1/agents", async (c) => {
+    const body = parseInput(spawnBodySchema, await jsonBody(c), "body");
+    parseAgentType(body.type, "type");
+    const view = await service.spawn(body);
+    c.header("Location", `/v1/agents/${view.type}/${view.key}`);
+    return c.json(view, 201);
+  });
+
+  app.get("/v1/agents", async (c) => {
+    const q = parseInput(listQuerySchema, c.req.query(), "query");
+    if (q.type !== undefined) parseAgentType(q.type, "type");
+    return c.json(await service.list(q));
+  });
+
+  app.get("/v1/agents/:type/:key", async (c) => c.json(await service.get(idFrom(c))));
+
+  app.delete("/v1/agents/:type/:key", async (c) => {
+    await service.delete(idFrom(c));
+    return c.body(null, 204);
+  });
+
+  app.post("/v1/agents/:type/:key/messages", async (c) => {
+    const id = idFrom(c);
+    const body = parseInput(sendBodySchema, await jsonBody(c), "body");
+    const out = await service.send(id, body);
+    if (out.kind === "accepted") return c.json({ messageId: out.messageId, status: "accepted", duplicate: out.duplicate }, 202);
+    const r = out.result;
+    return c.json(
+      { messageId: out.messageId, status: r.status, reply: r.reply, usage: r.usage, duplicate: out.duplicate, ...(r.error ? { error: r.error } : {}) },
+      200,
+    );
+  });
+
+  return app;
+}
+
+function idFrom(c: Context): AgentId {
+  return agentId(parseAgentType(c.req.param("type"), "type"), parseAgentKey(c.req.param("key"), "key"));
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "") throw new ValidationError("body: a JSON object is required", { field: "body" });
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError("body: not valid JSON", { field: "body" });
+  }
+}

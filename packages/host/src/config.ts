@@ -1,0 +1,83 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+import { MAX_IDLE_MS, randomToken, TOKEN_PATTERN } from "@colony/actors";
+
+/** Defaults of every setting, documented in the README's config table. */
+export const DEFAULTS = {
+  httpHost: "127.0.0.1",
+  httpPort: 8080,
+  idleMs: 5 * 60_000,
+  drainMs: 30_000,
+  waitTimeoutMs: 120_000,
+  logLevel: "info",
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  COLONY_HTTP_HOST: z.string().min(1).default(DEFAULTS.httpHost),
+  COLONY_HTTP_PORT: int(0, 65535).default(DEFAULTS.httpPort),
+  COLONY_HOST_ID: z.string().regex(TOKEN_PATTERN, "must match ^[A-Za-z0-9_-]{1,128}$").optional(),
+  COLONY_IDLE_MS: int(1, MAX_IDLE_MS).default(DEFAULTS.idleMs),
+  COLONY_DRAIN_MS: int(0, 10 * 60_000).default(DEFAULTS.drainMs),
+  COLONY_WAIT_TIMEOUT_MS: int(1, 60 * 60_000).default(DEFAULTS.waitTimeoutMs),
+  COLONY_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  REDIS_URL: z.string().url().optional(),
+  NATS_URL: z.string().optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(DEFAULTS.logLevel),
+});
+
+/** A process's settings, parsed once from the environment. */
+export interface HostConfig {
+  httpHost: string;
+  httpPort: number;
+  hostId: string;
+  idleMs: number;
+  drainMs: number;
+  waitTimeoutMs: number;
+  adminToken?: string;
+  redisUrl?: string;
+  natsUrl?: string;
+  anthropicApiKey?: string;
+  anthropicBaseUrl?: string;
+  logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+}
+
+/** Thrown for a bad environment; its message names the variable and the value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * The only place that reads `process.env`. Empty strings count as unset, so
+ * `FOO= colony dev` behaves like leaving FOO out.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return `${name}=${JSON.stringify(cleaned[name] ?? "")}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid environment: ${lines.join("; ")}`);
+  }
+  const e = parsed.data;
+  const config: HostConfig = {
+    httpHost: e.COLONY_HTTP_HOST,
+    httpPort: e.COLONY_HTTP_PORT,
+    hostId: e.COLONY_HOST_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 100)}-${randomToken(6)}`,
+    idleMs: e.COLONY_IDLE_MS,
+    drainMs: e.COLONY_DRAIN_MS,
+    waitTimeoutMs: e.COLONY_WAIT_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+  if (e.COLONY_ADMIN_TOKEN) config.adminToken = e.COLONY_ADMIN_TOKEN;
+  if (e.REDIS_URL) config.redisUrl = e.REDIS_URL;
+  if (e.NATS_URL) config.natsUrl = e.NATS_URL;
+  if (e.ANTHROPIC_API_KEY) config.anthropicApiKey = e.ANTHROPIC_API_KEY;
+  if (e.ANTHROPIC_BASE_URL) config.anthropicBaseUrl = e.ANTHROPIC_BASE_URL;
+  return config;
+}

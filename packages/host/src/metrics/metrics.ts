@@ -1,0 +1,95 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ActivationReason, AgentMetrics, MessageOutcome } from "@colony/actors";
+
+/** Turns run from milliseconds (scripted model) to minutes (tool-heavy model turns). */
+const TURN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/** Snapshot writes take tens of microseconds to a few milliseconds. */
+const SNAPSHOT_WRITE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
+/** Snapshots from a few hundred bytes (new agent) to megabytes (long context). */
+const SNAPSHOT_BYTES_BUCKETS = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304];
+
+/**
+ * Every Colony metric, defined in one place (names are part of DESIGN.md's
+ * contract). Each host owns its own registry so that several hosts can live
+ * in one test process.
+ */
+export class ColonyMetrics implements AgentMetrics {
+  readonly registry = new Registry();
+
+  private activeSource: () => ReadonlyMap<string, number> = () => new Map();
+
+  // Read from the activation table at scrape time, so the gauge cannot drift.
+  readonly agentsActive = new Gauge({
+    name: "colony_agents_active",
+    help: "Agents with a live activation on this host.",
+    labelNames: ["type"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.agentsActive.reset();
+      for (const [type, n] of this.activeSource()) this.agentsActive.set({ type }, n);
+    },
+  });
+  readonly activations = new Counter({
+    name: "colony_agent_activations_total",
+    help: "Agent activations on this host, by why they happened (new, restore, failover).",
+    labelNames: ["type", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly passivations = new Counter({
+    name: "colony_agent_passivations_total",
+    help: "Agent activations ended on this host (idle passivation or drain).",
+    labelNames: ["type"] as const,
+    registers: [this.registry],
+  });
+  readonly messages = new Counter({
+    name: "colony_messages_total",
+    help: "Messages handled by agents on this host, by outcome (accepted, duplicate, completed, failed, rejected).",
+    labelNames: ["type", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly turnDuration = new Histogram({
+    name: "colony_turn_duration_seconds",
+    help: "Time from a turn's start to its committed result.",
+    labelNames: ["type"] as const,
+    buckets: TURN_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly snapshotWriteDuration = new Histogram({
+    name: "colony_snapshot_write_duration_seconds",
+    help: "Time to encode and durably write one agent snapshot (fenced commit).",
+    buckets: SNAPSHOT_WRITE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly snapshotBytes = new Histogram({
+    name: "colony_snapshot_bytes",
+    help: "Size of agent snapshots written, in bytes.",
+    buckets: SNAPSHOT_BYTES_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where `colony_agents_active` reads its counts from at scrape time. */
+  trackActive(source: () => ReadonlyMap<string, number>): void {
+    this.activeSource = source;
+  }
+
+  activated(type: string, reason: ActivationReason): void {
+    this.activations.inc({ type, reason });
+  }
+  passivated(type: string): void {
+    this.passivations.inc({ type });
+  }
+  message(type: string, outcome: MessageOutcome): void {
+    this.messages.inc({ type, outcome });
+  }
+  turnFinished(type: string, seconds: number): void {
+    this.turnDuration.observe({ type }, seconds);
+  }
+  snapshotWritten(seconds: number, bytes: number): void {
+    this.snapshotWriteDuration.observe(seconds);
+    this.snapshotBytes.observe(bytes);
+  }
+}
