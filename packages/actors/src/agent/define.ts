@@ -1,6 +1,6 @@
 import type { AgentConfig, AgentConfigInput } from "../config/agent-config.ts";
 import { agentConfigSchema, resolveConfig } from "../config/agent-config.ts";
-import { NotFoundError, ValidationError } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 import type { AgentType } from "../ids.ts";
 import { parseAgentType } from "../ids.ts";
 
@@ -46,7 +46,7 @@ export class AgentTypeRegistry {
   get(type: string): AgentDefinition {
     const def = this.defs.get(type);
     if (!def) {
-      throw new NotFoundError(`unknown agent type "${type}"; known types: ${[...this.defs.keys()].join(", ")}`, { field: "type" });
+      throw new ValidationError(`type: unknown agent type "${type}"; known types: ${[...this.defs.keys()].join(", ")}`, { field: "type" });
     }
     return def;
   }
