@@ -77,11 +77,22 @@ export function parseToken<T extends HostId | MessageId | ActivationId>(value: u
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+// One crypto call per 4 KiB of randomness instead of one per id: ids are minted per message.
+let pool = randomBytes(4096);
+let poolAt = 0;
+
 /** A random token from the key alphabet; 16 chars carry ~95 bits. */
 export function randomToken(length = 16): string {
-  const bytes = randomBytes(length);
   let out = "";
-  for (let i = 0; i < length; i++) out += ALPHABET[bytes[i]! % ALPHABET.length];
+  // 248 = 4 × 62: bytes at or above it would bias the alphabet, so they are skipped.
+  while (out.length < length) {
+    if (poolAt >= pool.length) {
+      pool = randomBytes(4096);
+      poolAt = 0;
+    }
+    const b = pool[poolAt++]!;
+    if (b < 248) out += ALPHABET[b % 62];
+  }
   return out;
 }
 

@@ -37,8 +37,8 @@ export class ScriptedModel implements ModelProvider {
       if (block.type === "text") options.onEvent?.({ kind: "text_delta", text: block.text });
       if (block.type === "tool_use") options.onEvent?.({ kind: "tool_use", id: block.id, name: block.name });
     }
-    const inputChars = request.system.length + JSON.stringify(request.messages).length;
-    const outputChars = JSON.stringify(content).length;
+    const inputChars = request.system.length + request.messages.reduce((n, m) => n + charsOf(m.content), 0);
+    const outputChars = charsOf(content);
     return {
       content,
       stopReason: content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn",
@@ -75,6 +75,17 @@ export class ScriptedModel implements ModelProvider {
     }
     return [{ type: "text", text: `You said: "${text}" (message #${turnNo} of this conversation).` }];
   }
+}
+
+/** Characters of text a model reads or writes in these blocks (tool inputs as JSON). */
+function charsOf(blocks: readonly ContentBlock[]): number {
+  let n = 0;
+  for (const b of blocks) {
+    if (b.type === "text") n += b.text.length;
+    else if (b.type === "tool_use") n += b.name.length + JSON.stringify(b.input ?? null).length;
+    else n += b.content.length;
+  }
+  return n;
 }
 
 function parseArgs(raw: string): unknown {

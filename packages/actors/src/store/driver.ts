@@ -52,7 +52,7 @@ export interface StoreDriver {
   epoch(agent: string): Promise<number>;
   load(agent: string): Promise<StoredAgent | null>;
   readSnapshot(agent: string): Promise<Uint8Array | null>;
-  /** Stores an inbox entry unless its message id or idempotency key was seen. */
+  /** Stores an inbox entry unless its message id or idempotency key was seen. An empty idempotency key is no key. */
   append(agent: string, entry: { messageId: string; idempotencyKey?: string; payload: Uint8Array }): Promise<AppendOutcome>;
   /**
    * Atomically: checks the fence, writes the snapshot, trims processed inbox

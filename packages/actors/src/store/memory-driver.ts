@@ -6,7 +6,7 @@ interface Entry {
   snapshot: Uint8Array;
   inbox: InboxRecord[];
   seq: number;
-  /** messageId → seq, for ids accepted and not yet evicted from the window. */
+  /** Message ids accepted and not yet evicted from the dedup window. */
   messageIds: Set<string>;
   idempotencyKeys: Map<string, string>;
   keyOfMessage: Map<string, string>;
@@ -70,16 +70,18 @@ export class MemoryStoreDriver implements StoreDriver {
     const e = this.agents.get(agent);
     if (!e) return { kind: "missing" };
     if (e.messageIds.has(entry.messageId)) return { kind: "duplicate", messageId: entry.messageId };
-    if (entry.idempotencyKey !== undefined) {
-      const prior = e.idempotencyKeys.get(entry.idempotencyKey);
+    // An empty key is no key, as in the Redis driver.
+    const idempotencyKey = entry.idempotencyKey || undefined;
+    if (idempotencyKey !== undefined) {
+      const prior = e.idempotencyKeys.get(idempotencyKey);
       if (prior !== undefined) return { kind: "duplicate", messageId: prior };
     }
     const seq = ++e.seq;
     e.inbox.push({ seq, payload: copy(entry.payload) });
     e.messageIds.add(entry.messageId);
-    if (entry.idempotencyKey !== undefined) {
-      e.idempotencyKeys.set(entry.idempotencyKey, entry.messageId);
-      e.keyOfMessage.set(entry.messageId, entry.idempotencyKey);
+    if (idempotencyKey !== undefined) {
+      e.idempotencyKeys.set(idempotencyKey, entry.messageId);
+      e.keyOfMessage.set(entry.messageId, idempotencyKey);
     }
     return { kind: "accepted", seq };
   }

@@ -1,0 +1,89 @@
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
+
+export interface ColonyProcess extends AsyncDisposable {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  /** Every JSON log line written so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Everything written to stderr. */
+  stderr(): string;
+  /** Resolves with the exit code (or signal name) once the process ends. */
+  readonly exited: Promise<number | string>;
+  signal(sig: NodeJS.Signals): void;
+}
+
+/**
+ * Starts `colony <args>` as a real child process (through the same bin a user
+ * runs) and resolves once it logs "listening", i.e. serves HTTP.
+ */
+export async function startColony(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ColonyProcess> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", COLONY_HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  let buffered = "";
+  let onListening: ((port: number) => void) | undefined;
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    buffered += chunk;
+    let nl;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === "listening" && typeof entry.port === "number") onListening?.(entry.port);
+      } catch {
+        logs.push({ raw: line });
+      }
+    }
+  });
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`colony ${args.join(" ")} did not listen within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    onListening = (p) => {
+      clearTimeout(timer);
+      resolve(p);
+    };
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`colony ${args.join(" ")} exited (${code}) before listening; stderr: ${stderr}`));
+    });
+  });
+  const proc: ColonyProcess = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    logs,
+    stderr: () => stderr,
+    exited,
+    signal: (sig) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    },
+    async [Symbol.asyncDispose]() {
+      proc.signal("SIGKILL");
+      await exited;
+    },
+  };
+  return proc;
+}
+
+/** fetch + JSON, for driving a host over real HTTP. */
+export async function http(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
