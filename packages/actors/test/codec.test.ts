@@ -1,0 +1,190 @@
+import { Packr, unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { AgentTypeRegistry } from "../src/agent/define.ts";
+import type { AgentState, InboxMessage, TurnResult } from "../src/agent/state.ts";
+import { initialState } from "../src/agent/state.ts";
+import { CorruptSnapshotError } from "../src/errors.ts";
+import { newMessageId, parseAgentId, splitAgentId } from "../src/ids.ts";
+import { SNAPSHOT_VERSION, codec } from "../src/snapshot/codec.ts";
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+function realisticState(): AgentState {
+  const id = parseAgentId("assistant/k-1");
+  const { type, key } = splitAgentId(id);
+  const config = new AgentTypeRegistry().resolve("assistant", {
+    systemPrompt: "You are terse. Ünïcödé and emoji 🐝 survive.",
+    tools: ["remember", "recall", "delegate"],
+    idleMs: 30_000,
+    limits: { maxIterationsPerTurn: 4, maxTokensPerTurn: 8_000, tokenBudget: 1_000_000, costBudgetUsd: 2.5 },
+    workers: { researcher: { systemPrompt: "Dig.", model: "claude-haiku-4-5", tools: ["recall"], limits: { maxIterationsPerTurn: 2 } } },
+  });
+  const state = initialState(id, type, key, config, 1_700_000_000_000, parseAgentId("supervisor/root"));
+  const m1 = newMessageId();
+  state.messages.push(
+    { role: "user", content: [{ type: "text", text: "remember color = blue" }] },
+    {
+      role: "assistant",
+      content: [
+        { type: "text", text: "Storing it." },
+        { type: "tool_use", id: "toolu_01", name: "remember", input: { key: "color", value: "blue", nested: { n: [1, 2.5, -3], ok: true, none: null } } },
+      ],
+    },
+    { role: "user", content: [{ type: "tool_result", toolUseId: "toolu_01", content: '{"stored":"color"}', isError: false }] },
+    { role: "assistant", content: [{ type: "text", text: "I will remember that color is blue." }] },
+    { role: "user", content: [{ type: "text", text: "delegate this" }] },
+    { role: "assistant", content: [{ type: "tool_use", id: "toolu_02", name: "delegate", input: "not even an object" }] },
+    { role: "user", content: [{ type: "tool_result", toolUseId: "toolu_02", content: "worker timed out", isError: true }] },
+  );
+  state.memory = { color: "blue", "multi word key": "x".repeat(10_000), empty: "" };
+  state.usage = { inputTokens: 12_345, outputTokens: 678, cacheReadTokens: 90, cacheWriteTokens: 12, costUsd: 0.123456789 };
+  state.turns = 1;
+  state.lastSeq = 1;
+  state.status = "running";
+  state.turn = {
+    messageId: m1,
+    seq: 2,
+    startIndex: 4,
+    startedAt: 1_700_000_001_000,
+    iterations: 1,
+    usage: { inputTokens: 300, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.0009 },
+  };
+  state.children = ["researcher/c1", "researcher/c2"];
+  state.updatedAt = 1_700_000_002_000;
+  return state;
+}
+
+function corrupt(fn: () => unknown): CorruptSnapshotError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CorruptSnapshotError);
+    const err = e as CorruptSnapshotError;
+    expect(err.code).toBe("corrupt_snapshot");
+    return err;
+  }
+  throw new Error("expected a CorruptSnapshotError, but decoding succeeded");
+}
+
+describe("snapshot codec: round trips", () => {
+  it("round-trips a realistic agent state: tool_use/tool_result, memory, usage, an in-flight turn", () => {
+    const state = realisticState();
+    const bytes = codec.encodeState(state);
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(codec.decodeState(bytes)).toStrictEqual(state);
+  });
+
+  it("round-trips a fresh state (no turn, no parent, empty memory)", () => {
+    const id = parseAgentId("assistant/fresh");
+    const { type, key } = splitAgentId(id);
+    const state = initialState(id, type, key, new AgentTypeRegistry().resolve("assistant", undefined), 5);
+    expect(codec.decodeState(codec.encodeState(state))).toStrictEqual(state);
+  });
+
+  it("round-trips inbox messages with and without an idempotency key", () => {
+    const plain: InboxMessage = { messageId: newMessageId(), content: "hello 🐝\nworld", acceptedAt: 1_700_000_000_123 };
+    const keyed: InboxMessage = { ...plain, messageId: newMessageId(), idempotencyKey: "client-7" };
+    expect(codec.decodeInbox(codec.encodeInbox(plain))).toStrictEqual(plain);
+    expect(codec.decodeInbox(codec.encodeInbox(keyed))).toStrictEqual(keyed);
+  });
+
+  it("round-trips completed and failed turn results", () => {
+    const usage = { inputTokens: 1, outputTokens: 2, cacheReadTokens: 3, cacheWriteTokens: 4, costUsd: 0.5 };
+    const done: TurnResult = { messageId: newMessageId(), status: "completed", reply: "ok", usage };
+    const failed: TurnResult = {
+      messageId: newMessageId(),
+      status: "failed",
+      reply: "",
+      usage,
+      error: { code: "budget_exceeded", message: "token budget of 10 exhausted" },
+    };
+    expect(codec.decodeResult(codec.encodeResult(done))).toStrictEqual(done);
+    expect(codec.decodeResult(codec.encodeResult(failed))).toStrictEqual(failed);
+  });
+
+  it("writes plain msgpack maps any decoder can read, tagged with version and kind", () => {
+    const state = realisticState();
+    const raw = unpack(codec.encodeState(state)) as { v: number; k: string; b: AgentState };
+    expect(raw.v).toBe(SNAPSHOT_VERSION);
+    expect(raw.k).toBe("snapshot");
+    expect(raw.b.id).toBe(state.id);
+    expect(raw.b.memory).toEqual(state.memory);
+  });
+});
+
+describe("snapshot codec: bad bytes", () => {
+  it("rejects bytes that are not msgpack, saying so and how many bytes there were", () => {
+    const err = corrupt(() => codec.decodeState(new Uint8Array([0x92, 0x01])));
+    expect(err.message).toMatch(/snapshot is not valid msgpack \(2 bytes\)/);
+    expect(err.cause).toBeInstanceOf(Error);
+  });
+
+  it("rejects an empty buffer and a truncated snapshot", () => {
+    corrupt(() => codec.decodeState(new Uint8Array(0)));
+    const bytes = codec.encodeState(realisticState());
+    const err = corrupt(() => codec.decodeState(bytes.subarray(0, bytes.length - 10)));
+    expect(err.message).toMatch(/not valid msgpack/);
+  });
+
+  it("rejects trailing garbage after a valid snapshot", () => {
+    const bytes = codec.encodeState(realisticState());
+    const padded = new Uint8Array(bytes.length + 3);
+    padded.set(bytes);
+    padded.set([1, 2, 3], bytes.length);
+    corrupt(() => codec.decodeState(padded));
+  });
+
+  it("rejects msgpack that is not a Colony envelope", () => {
+    for (const value of [null, 42, "snapshot", [1, 2], { hello: "world" }]) {
+      const err = corrupt(() => codec.decodeState(packr.pack(value)));
+      expect(err.message).toMatch(/do not hold a Colony snapshot/);
+    }
+  });
+
+  it("rejects another schema version, naming both versions", () => {
+    const { b } = unpack(codec.encodeState(realisticState())) as { b: unknown };
+    for (const v of [SNAPSHOT_VERSION + 1, 0, "1"]) {
+      const err = corrupt(() => codec.decodeState(packr.pack({ v, k: "snapshot", b })));
+      expect(err.message).toContain(`schema version ${String(v)}`);
+      expect(err.message).toContain(`reads version ${SNAPSHOT_VERSION}`);
+      expect(err.details).toEqual({ version: v });
+    }
+  });
+
+  it("rejects a well-formed envelope whose body has the wrong shape, naming the path", () => {
+    const { b } = unpack(codec.encodeState(realisticState())) as { b: Record<string, unknown> };
+    const wrongTurns = corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: { ...b, turns: "three" } })));
+    expect(wrongTurns.message).toMatch(/snapshot failed validation at turns:/);
+
+    const messages = structuredClone(b.messages) as { content: { type: string }[] }[];
+    messages[1]!.content[1]!.type = "tool_call";
+    const wrongBlock = corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: { ...b, messages } })));
+    expect(wrongBlock.message).toMatch(/at messages\.1\.content\.1/);
+
+    const { memory: _m, ...noMemory } = b;
+    expect(corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: noMemory }))).message).toMatch(/at memory:/);
+
+    const badStatus = corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: { ...b, status: "dancing" } })));
+    expect(badStatus.message).toMatch(/at status:/);
+
+    const body = corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: "just text" })));
+    expect(body.message).toMatch(/at \(root\)/);
+  });
+
+  it("does not decode one kind of record as another", () => {
+    const snapshot = codec.encodeState(realisticState());
+    const inbox = codec.encodeInbox({ messageId: newMessageId(), content: "x", acceptedAt: 1 });
+    expect(corrupt(() => codec.decodeInbox(snapshot)).message).toMatch(/do not hold a Colony inbox message/);
+    expect(corrupt(() => codec.decodeResult(snapshot)).message).toMatch(/do not hold a Colony turn result/);
+    expect(corrupt(() => codec.decodeState(inbox)).message).toMatch(/do not hold a Colony snapshot/);
+  });
+
+  it("rejects an inbox message and a turn result missing required fields, naming them", () => {
+    const inbox = corrupt(() => codec.decodeInbox(packr.pack({ v: SNAPSHOT_VERSION, k: "inbox message", b: { messageId: "m1", acceptedAt: 1 } })));
+    expect(inbox.message).toMatch(/inbox message failed validation at content/);
+    const result = corrupt(() =>
+      codec.decodeResult(packr.pack({ v: SNAPSHOT_VERSION, k: "turn result", b: { messageId: "m1", status: "maybe", reply: "", usage: {} } })),
+    );
+    expect(result.message).toMatch(/turn result failed validation at (status|usage)/);
+  });
+});
