@@ -118,12 +118,18 @@ export class Activation {
     this.inflightAccepts++;
     let outcome;
     try {
-      outcome = await this.deps.store.append(this.id, message);
+      outcome = await this.deps.store.append(this.id, this.epoch, message);
     } finally {
       if (--this.inflightAccepts === 0) this.acceptsSettled?.();
       this.lastActive = this.deps.clock.now();
     }
     if (outcome.kind === "missing") throw new NotFoundError(`agent ${this.id} does not exist`);
+    if (outcome.kind === "stale") {
+      const notHere = new AgentNotHereError(this.id, this.deps.hostId);
+      this.log.warn({ current: outcome.current }, "fenced by a newer activation at accept; dropping it");
+      this.fence(notHere);
+      throw notHere;
+    }
     if (outcome.kind === "duplicate") return outcome;
     // Appends resolve in inbox order on one connection; sorting keeps FIFO even if not.
     let i = this.queue.length;

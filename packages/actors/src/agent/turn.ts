@@ -119,10 +119,13 @@ function finish(state: AgentState, deps: TurnDeps, status: TurnResult["status"],
 
 async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: string, deps: TurnDeps) {
   const memory = { ...state.memory };
+  // A tool that outlives its call (timed out, ignoring its signal) must not
+  // change memory that is already checkpointed.
+  let open = true;
   const access = {
     get: (k: string) => (Object.hasOwn(memory, k) ? memory[k] : undefined),
     set: (k: string, v: string) => {
-      memory[k] = v;
+      if (open) memory[k] = v;
     },
   };
   const signal = deps.signal ?? new AbortController().signal;
@@ -139,5 +142,6 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: stri
       return { type: "tool_result", toolUseId: use.id, content: out.content, isError: out.isError ?? false };
     }),
   );
+  open = false;
   return { results, memory };
 }

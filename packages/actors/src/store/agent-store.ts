@@ -3,7 +3,7 @@ import type { AgentId, MessageId } from "../ids.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import { noopMetrics } from "../metrics.ts";
 import { codec } from "../snapshot/codec.ts";
-import type { AppendOutcome, ListOptions, StoreDriver } from "./driver.ts";
+import type { AppendOutcome, AppendRequest, ListOptions, StoreDriver } from "./driver.ts";
 
 export interface LoadedState {
   state: AgentState;
@@ -49,8 +49,10 @@ export class AgentStore {
     return bytes ? codec.decodeState(bytes) : null;
   }
 
-  append(id: AgentId, message: InboxMessage): Promise<AppendOutcome> {
-    const entry: { messageId: string; idempotencyKey?: string; payload: Uint8Array } = {
+  /** Appends to the inbox as the activation holding `epoch`. */
+  append(id: AgentId, epoch: number, message: InboxMessage): Promise<AppendOutcome> {
+    const entry: AppendRequest = {
+      epoch,
       messageId: message.messageId,
       payload: codec.encodeInbox(message),
     };

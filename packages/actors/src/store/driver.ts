@@ -16,7 +16,17 @@ export type AppendOutcome =
   | { kind: "accepted"; seq: number }
   /** Seen before, by message id or idempotency key: `messageId` is the original. */
   | { kind: "duplicate"; messageId: string }
-  | { kind: "missing" };
+  | { kind: "missing" }
+  /** The appender's epoch is not the agent's fence: a newer activation owns the inbox. */
+  | { kind: "stale"; current: number };
+
+/** An inbox entry to append, by the activation holding `epoch`. */
+export interface AppendRequest {
+  epoch: number;
+  messageId: string;
+  idempotencyKey?: string;
+  payload: Uint8Array;
+}
 
 export interface CommitRequest {
   epoch: number;
@@ -52,8 +62,13 @@ export interface StoreDriver {
   epoch(agent: string): Promise<number>;
   load(agent: string): Promise<StoredAgent | null>;
   readSnapshot(agent: string): Promise<Uint8Array | null>;
-  /** Stores an inbox entry unless its message id or idempotency key was seen. An empty idempotency key is no key. */
-  append(agent: string, entry: { messageId: string; idempotencyKey?: string; payload: Uint8Array }): Promise<AppendOutcome>;
+  /**
+   * Stores an inbox entry unless its message id or idempotency key was seen
+   * (an empty idempotency key is no key). Fenced like commits: only the
+   * current activation accepts messages, so a zombie can never acknowledge one
+   * that the live activation would not see.
+   */
+  append(agent: string, entry: AppendRequest): Promise<AppendOutcome>;
   /**
    * Atomically: checks the fence, writes the snapshot, trims processed inbox
    * entries and records results. Throws StaleEpochError for a stale epoch.

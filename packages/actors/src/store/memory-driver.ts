@@ -1,5 +1,5 @@
 import { StaleEpochError } from "../errors.ts";
-import type { AppendOutcome, CommitRequest, InboxRecord, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
+import type { AppendOutcome, AppendRequest, CommitRequest, InboxRecord, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
 import { DEDUP_WINDOW } from "./driver.ts";
 
 interface Entry {
@@ -66,9 +66,11 @@ export class MemoryStoreDriver implements StoreDriver {
     return e ? copy(e.snapshot) : null;
   }
 
-  async append(agent: string, entry: { messageId: string; idempotencyKey?: string; payload: Uint8Array }): Promise<AppendOutcome> {
+  async append(agent: string, entry: AppendRequest): Promise<AppendOutcome> {
     const e = this.agents.get(agent);
     if (!e) return { kind: "missing" };
+    const current = this.epochs.get(agent) ?? 0;
+    if (current !== entry.epoch) return { kind: "stale", current };
     if (e.messageIds.has(entry.messageId)) return { kind: "duplicate", messageId: entry.messageId };
     // An empty key is no key, as in the Redis driver.
     const idempotencyKey = entry.idempotencyKey || undefined;

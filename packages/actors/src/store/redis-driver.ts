@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { StaleEpochError } from "../errors.ts";
-import type { AppendOutcome, CommitRequest, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
+import type { AppendOutcome, AppendRequest, CommitRequest, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
 import { DEDUP_WINDOW } from "./driver.ts";
 import { AGENT_INDEX_KEY, agentKeys } from "./redis-keys.ts";
 import { APPEND, COMMIT, DELETE } from "./redis-scripts.ts";
@@ -8,7 +8,7 @@ import { APPEND, COMMIT, DELETE } from "./redis-scripts.ts";
 type Reply = [string | Buffer, ...(string | number | Buffer)[]];
 
 interface ScriptCommands {
-  colonyAppend(snap: string, inbox: string, seq: string, dedup: string, ...argv: (string | Buffer)[]): Promise<Reply>;
+  colonyAppend(snap: string, inbox: string, seq: string, dedup: string, epoch: string, ...argv: (string | number | Buffer)[]): Promise<Reply>;
   colonyCommit(...keysAndArgs: (string | Buffer | number)[]): Promise<Reply>;
   colonyDelete(...keys: string[]): Promise<number>;
 }
@@ -22,7 +22,7 @@ export class RedisStoreDriver implements StoreDriver {
 
   /** @param redis a connected client; the driver defines its scripts on it and closes it on `close()` if `owns`. */
   constructor(redis: Redis, private readonly owns = true) {
-    redis.defineCommand("colonyAppend", { numberOfKeys: 4, lua: APPEND });
+    redis.defineCommand("colonyAppend", { numberOfKeys: 5, lua: APPEND });
     redis.defineCommand("colonyCommit", { numberOfKeys: 6, lua: COMMIT });
     redis.defineCommand("colonyDelete", { numberOfKeys: 7, lua: DELETE });
     this.redis = redis as Redis & ScriptCommands;
@@ -63,14 +63,16 @@ export class RedisStoreDriver implements StoreDriver {
     return this.redis.getBuffer(agentKeys(agent).snap);
   }
 
-  async append(agent: string, entry: { messageId: string; idempotencyKey?: string; payload: Uint8Array }): Promise<AppendOutcome> {
+  async append(agent: string, entry: AppendRequest): Promise<AppendOutcome> {
     const k = agentKeys(agent);
-    const reply = await this.redis.colonyAppend(k.snap, k.inbox, k.seq, k.dedup, entry.messageId, entry.idempotencyKey ?? "", Buffer.from(entry.payload));
+    const reply = await this.redis.colonyAppend(k.snap, k.inbox, k.seq, k.dedup, k.epoch, entry.epoch, entry.messageId, entry.idempotencyKey ?? "", Buffer.from(entry.payload));
     switch (String(reply[0])) {
       case "accepted":
         return { kind: "accepted", seq: Number(reply[1]) };
       case "duplicate":
         return { kind: "duplicate", messageId: String(reply[1]) };
+      case "stale":
+        return { kind: "stale", current: Number(reply[1]) };
       default:
         return { kind: "missing" };
     }

@@ -4,19 +4,21 @@
  * shard, in Redis Cluster too.
  */
 
-/** KEYS: snap inbox seq dedup. ARGV: messageId idempotencyKey('' = none) payload. */
+/** KEYS: snap inbox seq dedup epoch. ARGV: epoch messageId idempotencyKey('' = none) payload. */
 export const APPEND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-if redis.call('HEXISTS', KEYS[4], 'm:' .. ARGV[1]) == 1 then return {'duplicate', ARGV[1]} end
-if ARGV[2] ~= '' then
-  local prior = redis.call('HGET', KEYS[4], 'k:' .. ARGV[2])
+local current = tonumber(redis.call('GET', KEYS[5]) or '0')
+if current ~= tonumber(ARGV[1]) then return {'stale', current} end
+if redis.call('HEXISTS', KEYS[4], 'm:' .. ARGV[2]) == 1 then return {'duplicate', ARGV[2]} end
+if ARGV[3] ~= '' then
+  local prior = redis.call('HGET', KEYS[4], 'k:' .. ARGV[3])
   if prior then return {'duplicate', prior} end
 end
 local seq = redis.call('INCR', KEYS[3])
-redis.call('XADD', KEYS[2], '0-' .. seq, 'p', ARGV[3])
-redis.call('HSET', KEYS[4], 'm:' .. ARGV[1], seq)
-if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[4], 'k:' .. ARGV[2], ARGV[1], 'r:' .. ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[2], '0-' .. seq, 'p', ARGV[4])
+redis.call('HSET', KEYS[4], 'm:' .. ARGV[2], seq)
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[4], 'k:' .. ARGV[3], ARGV[2], 'r:' .. ARGV[2], ARGV[3])
 end
 return {'accepted', seq}
 `;

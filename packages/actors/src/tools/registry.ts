@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ValidationError, errorMessage } from "../errors.ts";
+import { TimeoutError, ValidationError, errorMessage } from "../errors.ts";
 import type { ToolSpec } from "../model/provider.ts";
 import type { ToolDefinition, ToolContext, ToolOutput } from "./tool.ts";
 
@@ -64,16 +64,32 @@ export class ToolRegistry {
       return { isError: true, content: `invalid arguments for ${name}: ${issues}` };
     }
     const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+    // The tool gets its own signal, aborted with the caller's and on timeout,
+    // so a call whose result nobody waits for any more can stop working.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(ctx.signal.reason);
+    if (ctx.signal?.aborted) onAbort();
+    else ctx.signal?.addEventListener("abort", onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<ToolOutput>((resolve) => {
-      timer = setTimeout(() => resolve({ isError: true, content: `${name} timed out after ${timeoutMs} ms` }), timeoutMs);
+      timer = setTimeout(() => {
+        const message = `${name} timed out after ${timeoutMs} ms`;
+        resolve({ isError: true, content: message }); // first, so the race reports the timeout
+        controller.abort(new TimeoutError(message));
+      }, timeoutMs);
     });
     try {
-      return await Promise.race([Promise.resolve(tool.run(parsed.data, ctx)), timeout]);
+      const out = await Promise.race([Promise.resolve(tool.run(parsed.data, { ...ctx, signal: controller.signal })), timeout]);
+      // A result the snapshot schema would reject must not reach the conversation.
+      if (typeof out !== "object" || out === null || typeof out.content !== "string") {
+        return { isError: true, content: `${name} returned an invalid result (expected {content: string})` };
+      }
+      return out.isError === undefined ? { content: out.content } : { content: out.content, isError: Boolean(out.isError) };
     } catch (e) {
       return { isError: true, content: `${name} failed: ${errorMessage(e)}` };
     } finally {
       clearTimeout(timer);
+      ctx.signal?.removeEventListener("abort", onAbort);
     }
   }
 }
