@@ -17,6 +17,7 @@ export type ErrorCode =
   | "unavailable"
   | "stale_epoch"
   | "agent_not_here"
+  | "no_responders"
   | "timeout"
   | "corrupt_snapshot"
   | "internal";
@@ -108,6 +109,13 @@ export class StaleEpochError extends ColonyError {
 export class AgentNotHereError extends ColonyError {
   constructor(agent: string, host: string) {
     super("agent_not_here", "reroute", `${agent} is not active on ${host}`, { details: { agent, host } });
+  }
+}
+
+/** Nobody listens on the subject (the process is gone): refresh the route and resend. */
+export class NoRespondersError extends ColonyError {
+  constructor(subject: string) {
+    super("no_responders", "reroute", `nobody answers on ${subject}`, { details: { subject } });
   }
 }
 

@@ -42,9 +42,22 @@ export class MemoryStoreDriver implements StoreDriver {
   }
 
   async claim(agent: string): Promise<number> {
+    return this.advanceFence(agent);
+  }
+
+  /**
+   * Synchronous pieces for an in-memory placement registry, whose
+   * compare-and-set must bump this store's fence atomically (as the Redis
+   * registry's Lua script does with the agent's epoch key).
+   */
+  advanceFence(agent: string): number {
     const next = (this.epochs.get(agent) ?? 0) + 1;
     this.epochs.set(agent, next);
     return next;
+  }
+
+  has(agent: string): boolean {
+    return this.agents.has(agent);
   }
 
   async epoch(agent: string): Promise<number> {

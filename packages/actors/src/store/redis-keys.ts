@@ -13,8 +13,13 @@ export const agentKeys = (agent: string) => {
     dedup: `${base}dedup`,
     results: `${base}results`,
     recent: `${base}recent`,
+    /** The directory's placement of the agent: hash {host, epoch, since}. */
+    placement: `${base}placement`,
   };
 };
 
 /** Sorted set (all scores 0) of every agent id, for lexicographic paging. */
 export const AGENT_INDEX_KEY = "colony:agents";
+
+/** Set of the agents placed on a host: an index for failover, checked against each agent's placement. */
+export const hostAgentsKey = (hostId: string) => `colony:host:${hostId}:agents`;

@@ -13,6 +13,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   rate_limited: 429,
   unavailable: 503,
   agent_not_here: 503,
+  no_responders: 503,
   timeout: 503,
   corrupt_snapshot: 500,
   internal: 500,

@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/**
+ * Every message between Colony processes travels in one envelope, encoded
+ * with msgpackr. Large context never rides in it: agents' state stays in
+ * Redis; envelopes carry commands, message content and replies.
+ */
+export const envelopeSchema = z.object({
+  /** Unique per envelope; a retried command keeps its id so the receiver can dedup. */
+  id: z.string().min(1).max(128),
+  /** What the body is, e.g. "agent.send", "dir.lookup"; replies are "reply" or "error". */
+  kind: z.string().min(1).max(64),
+  /** The sending process (a host id or "directory"). */
+  from: z.string().min(1).max(160),
+  /** The agent the envelope concerns, if any. */
+  target: z.string().max(200).optional(),
+  /** Epoch ms after which the receiver should not start the work. */
+  deadline: z.number(),
+  /** W3C trace context of the request that caused this envelope. */
+  traceparent: z.string().max(55).optional(),
+  body: z.unknown(),
+});
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+/** Body of an "error" reply: a ColonyError, rebuilt on the requesting side. */
+export const errorBodySchema = z.object({
+  code: z.string(),
+  action: z.enum(["terminal", "retryable", "reroute"]),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  retryAfterMs: z.number().optional(),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/**
+ * Largest encoded envelope Colony sends: a quarter of NATS's default
+ * max_payload (1 MiB), so headers and growth never hit the server's limit.
+ */
+export const MAX_ENVELOPE_BYTES = 256 * 1024;

@@ -1,0 +1,34 @@
+import { z } from "zod";
+
+/** What a host says about itself in every heartbeat. */
+export const heartbeatSchema = z.object({
+  id: z.string(),
+  /** Base URL of its admin API, e.g. http://10.0.0.7:8080. */
+  address: z.string(),
+  /** Live activations on the host. */
+  agents: z.number().int().nonnegative(),
+  /** Turns running or queued on the host: its current work. */
+  load: z.number().nonnegative(),
+  /** Draining hosts get no new placements. */
+  draining: z.boolean(),
+  /** Changes every time the host process starts: a restart is a new member. */
+  incarnation: z.string(),
+  startedAt: z.number(),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+/** A member as the directory knows it. */
+export interface HostInfo extends Heartbeat {
+  /** When the directory last heard from it (its own clock). */
+  lastHeartbeat: number;
+}
+
+/**
+ * An immutable view of the live members, versioned: the version changes
+ * whenever a host joins, leaves, dies or starts/stops draining.
+ */
+export interface MembershipSnapshot {
+  readonly version: number;
+  /** Live hosts only (dead ones are gone), sorted by id. */
+  readonly hosts: readonly HostInfo[];
+}
