@@ -1,0 +1,258 @@
+import type { Clock } from "@colony/actors";
+import { systemClock } from "@colony/actors";
+import { FailureDetector } from "./failure-detector.ts";
+import type { Heartbeat, HostInfo, MembershipSnapshot } from "./host-info.ts";
+import type { MembershipOptions } from "./options.ts";
+import { parseMembershipOptions } from "./options.ts";
+
+/** `left` is a graceful leave; `dead` is a host the failure detector gave up on. */
+export type MemberStatus = "alive" | "dead" | "left";
+
+/** A host as `all()` reports it: its last heartbeat and what the directory made of it. */
+export interface Member extends HostInfo {
+  readonly status: MemberStatus;
+  /** When it entered this status (directory clock): joined, rejoined, died or left. */
+  readonly statusSince: number;
+}
+
+/** What one heartbeat did to the table. Every change but `heartbeat` and `ignored` bumps the version. */
+export type ObserveResult =
+  /** A new member: an unknown id, or a new incarnation of a host that was already dead or gone. */
+  | { readonly change: "joined"; readonly member: Member }
+  /**
+   * A new incarnation of a live member: the old process is gone (its
+   * activations with it) and `previous` should be failed over like a death.
+   */
+  | { readonly change: "restarted"; readonly member: Member; readonly previous: Member }
+  /** A host declared dead spoke again with the same incarnation (a partition healed). */
+  | { readonly change: "rejoined"; readonly member: Member }
+  /** Its draining flag or address changed. */
+  | { readonly change: "updated"; readonly member: Member }
+  /** Only its load numbers and last-heard time changed: fresh in the next snapshot, same version. */
+  | { readonly change: "heartbeat"; readonly member: Member }
+  /**
+   * Dropped: a late heartbeat from an incarnation that left (a leave is final
+   * for an incarnation), or from one a newer incarnation superseded.
+   */
+  | { readonly change: "ignored"; readonly reason: "left" | "superseded" };
+
+interface Record {
+  /** Frozen, and the very object the snapshots hold: rebuilt once per heartbeat, shared by every snapshot until the next. */
+  info: HostInfo;
+  status: MemberStatus;
+  statusSince: number;
+  /** Incarnations of this id that a newer one replaced, newest last: their late heartbeats are ignored. */
+  retired: string[];
+}
+
+const MAX_RETIRED_INCARNATIONS = 8;
+
+function freezeInfo(hb: Heartbeat, lastHeartbeat: number): HostInfo {
+  const { id, address, agents, load, draining, incarnation, startedAt } = hb;
+  return Object.freeze({ id, address, agents, load, draining, incarnation, startedAt, lastHeartbeat });
+}
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * The directory's view of the cluster: who is alive, draining, dead or gone,
+ * fed by heartbeats and swept by {@link expire}.
+ *
+ * Snapshots are immutable and versioned. The version moves on membership
+ * changes only (join, restart, rejoin, leave, death, draining or address
+ * change), so placement caches keyed on it stay valid across heartbeats;
+ * load numbers stay fresh anyway: a heartbeat replaces its host's frozen
+ * HostInfo and marks the cached snapshot stale, and the next `snapshot()`
+ * rebuilds only the host array (O(live hosts), pointer copies, over an id
+ * order that is re-sorted only when membership changes). Between heartbeats
+ * `snapshot()` returns the same object, so per-snapshot work can be memoized
+ * by identity. Two snapshots with one version can differ in load figures.
+ *
+ * While paused (the directory lost its own NATS connection, so silence
+ * proves nothing) nobody is declared dead; `resume()` restarts every live
+ * member's silence from now, a grace period against a failover storm.
+ */
+export interface MembershipTableOptions extends Partial<MembershipOptions> {
+  /** Default: the system clock. Tests pass a ManualClock. */
+  clock?: Clock;
+}
+
+export class MembershipTable {
+  readonly options: MembershipOptions;
+  private readonly clock: Clock;
+  private readonly detector: FailureDetector;
+  private readonly members = new Map<string, Record>();
+  private currentVersion = 0;
+  /** Sorted ids of live members; null once membership changed. */
+  private liveIds: string[] | null = [];
+  /** The snapshot to hand out; null once anything in it changed. */
+  private cached: MembershipSnapshot | null = null;
+  private isPaused = false;
+
+  /** @throws ValidationError naming the option, for a bad or unknown option. */
+  constructor({ clock, ...options }: MembershipTableOptions = {}) {
+    this.clock = clock ?? systemClock;
+    this.options = parseMembershipOptions(options);
+    this.detector = new FailureDetector(this.options);
+  }
+
+  get version(): number {
+    return this.currentVersion;
+  }
+
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  /** Records a heartbeat, heard now (the directory's clock, not the host's). */
+  observe(heartbeat: Heartbeat): ObserveResult {
+    const now = this.clock.now();
+    const info = freezeInfo(heartbeat, now);
+    const rec = this.members.get(info.id);
+    if (!rec) {
+      const fresh: Record = { info, status: "alive", statusSince: now, retired: [] };
+      this.members.set(info.id, fresh);
+      this.changed();
+      return { change: "joined", member: this.member(fresh) };
+    }
+    if (rec.info.incarnation !== info.incarnation) {
+      if (rec.retired.includes(info.incarnation)) return { change: "ignored", reason: "superseded" };
+      const previous = this.member(rec);
+      rec.retired.push(rec.info.incarnation);
+      if (rec.retired.length > MAX_RETIRED_INCARNATIONS) rec.retired.shift();
+      rec.info = info;
+      rec.status = "alive";
+      rec.statusSince = now;
+      this.changed();
+      const member = this.member(rec);
+      return previous.status === "alive" ? { change: "restarted", member, previous } : { change: "joined", member };
+    }
+    if (rec.status === "left") return { change: "ignored", reason: "left" };
+    const before = rec.info;
+    rec.info = info;
+    if (rec.status === "dead") {
+      rec.status = "alive";
+      rec.statusSince = now;
+      this.changed();
+      return { change: "rejoined", member: this.member(rec) };
+    }
+    if (before.draining !== info.draining || before.address !== info.address) {
+      this.changed();
+      return { change: "updated", member: this.member(rec) };
+    }
+    this.cached = null;
+    return { change: "heartbeat", member: this.member(rec) };
+  }
+
+  /**
+   * A graceful leave: the host is gone at once, without waiting for the
+   * failure timeout. With `incarnation`, only that incarnation leaves (a late
+   * leave never removes its successor). False if it was not a live member.
+   */
+  leave(hostId: string, incarnation?: string): boolean {
+    const rec = this.members.get(hostId);
+    if (!rec || rec.status !== "alive") return false;
+    if (incarnation !== undefined && rec.info.incarnation !== incarnation) return false;
+    rec.status = "left";
+    rec.statusSince = this.clock.now();
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Declares dead every live host silent for `failureTimeoutMs` or more and
+   * returns those that died in this call (sorted by id); nobody while paused.
+   * Also forgets dead and departed hosts older than `deadRetentionMs`.
+   */
+  expire(): Member[] {
+    const now = this.clock.now();
+    const died: Member[] = [];
+    for (const [id, rec] of this.members) {
+      if (rec.status === "alive") {
+        if (this.isPaused || !this.detector.isDead(rec.info.lastHeartbeat, now)) continue;
+        rec.status = "dead";
+        rec.statusSince = now;
+        died.push(this.member(rec));
+      } else if (now - rec.statusSince >= this.options.deadRetentionMs) {
+        this.members.delete(id);
+      }
+    }
+    if (died.length > 0) this.changed();
+    return died.sort(byId);
+  }
+
+  /**
+   * When the next host would die if it stays silent: for the caller's timer
+   * (schedule `expire()` then). Null while paused or with no live member.
+   */
+  nextExpiryAt(): number | null {
+    if (this.isPaused) return null;
+    let next: number | null = null;
+    for (const rec of this.members.values()) {
+      if (rec.status !== "alive") continue;
+      const at = this.detector.deadline(rec.info.lastHeartbeat);
+      if (next === null || at < next) next = at;
+    }
+    return next;
+  }
+
+  /** Stops declaring deaths: the directory cannot hear anyone, so silence proves nothing. */
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  /** Declares deaths again, counting every live member's silence from now. */
+  resume(): void {
+    if (!this.isPaused) return;
+    this.isPaused = false;
+    const now = this.clock.now();
+    for (const rec of this.members.values()) {
+      if (rec.status === "alive") rec.info = Object.freeze({ ...rec.info, lastHeartbeat: now });
+    }
+    this.cached = null;
+  }
+
+  /** The live members (draining ones included), frozen, sorted by id. */
+  snapshot(): MembershipSnapshot {
+    if (this.cached) return this.cached;
+    if (!this.liveIds) {
+      this.liveIds = [];
+      for (const [id, rec] of this.members) if (rec.status === "alive") this.liveIds.push(id);
+      this.liveIds.sort();
+    }
+    const hosts = Object.freeze(this.liveIds.map((id) => this.members.get(id)!.info));
+    this.cached = Object.freeze({ version: this.currentVersion, hosts });
+    return this.cached;
+  }
+
+  /** True if the host is a live member (draining or not), as of the last `expire()`. */
+  isAlive(hostId: string): boolean {
+    return this.members.get(hostId)?.status === "alive";
+  }
+
+  get(hostId: string): Member | undefined {
+    const rec = this.members.get(hostId);
+    return rec && this.retained(rec) ? this.member(rec) : undefined;
+  }
+
+  /** Every member, with status: the live ones and those dead or gone within `deadRetentionMs`, sorted by id. */
+  all(): Member[] {
+    const out: Member[] = [];
+    for (const rec of this.members.values()) if (this.retained(rec)) out.push(this.member(rec));
+    return out.sort(byId);
+  }
+
+  private retained(rec: Record): boolean {
+    return rec.status === "alive" || this.clock.now() - rec.statusSince < this.options.deadRetentionMs;
+  }
+
+  private member(rec: Record): Member {
+    return Object.freeze({ ...rec.info, status: rec.status, statusSince: rec.statusSince });
+  }
+
+  private changed(): void {
+    this.currentVersion++;
+    this.liveIds = null;
+    this.cached = null;
+  }
+}

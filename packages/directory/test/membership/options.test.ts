@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { ValidationError } from "@colony/actors";
+import { FailureDetector } from "../../src/membership/failure-detector.ts";
+import {
+  DEFAULT_DEAD_RETENTION_MS,
+  DEFAULT_FAILURE_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_MS,
+  parseMembershipOptions,
+} from "../../src/membership/options.ts";
+
+function rejection(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ValidationError);
+    return e as ValidationError;
+  }
+  throw new Error("expected a ValidationError");
+}
+
+describe("membership options", () => {
+  it("defaults to a 250 ms heartbeat and a 1 s failure timeout, leaving failover inside its 2 s budget", () => {
+    expect(DEFAULT_HEARTBEAT_MS).toBe(250);
+    expect(DEFAULT_FAILURE_TIMEOUT_MS).toBe(1_000);
+    expect(parseMembershipOptions()).toEqual({
+      heartbeatMs: 250,
+      failureTimeoutMs: 1_000,
+      deadRetentionMs: DEFAULT_DEAD_RETENTION_MS,
+    });
+    // Worst case: last beat just before the kill, then a full timeout plus one sweep interval.
+    expect(DEFAULT_FAILURE_TIMEOUT_MS + DEFAULT_HEARTBEAT_MS).toBeLessThan(2_000);
+  });
+
+  it("takes overrides, and undefined means the default", () => {
+    expect(parseMembershipOptions({ heartbeatMs: 100, failureTimeoutMs: 200, deadRetentionMs: 0 })).toEqual({
+      heartbeatMs: 100,
+      failureTimeoutMs: 200,
+      deadRetentionMs: 0,
+    });
+    expect(parseMembershipOptions({ heartbeatMs: undefined, failureTimeoutMs: 600 })).toMatchObject({ heartbeatMs: 250, failureTimeoutMs: 600 });
+  });
+
+  it("rejects a failure timeout under two heartbeats, naming the option, its value and the bound", () => {
+    const e = rejection(() => parseMembershipOptions({ heartbeatMs: 250, failureTimeoutMs: 400 }));
+    expect(e.message).toContain("failureTimeoutMs");
+    expect(e.message).toContain("400");
+    expect(e.message).toContain("500");
+    expect(e.details).toMatchObject({ field: "failureTimeoutMs", value: 400 });
+    expect(e.code).toBe("validation_failed");
+    // The default timeout against a slower heartbeat fails the same way.
+    expect(rejection(() => parseMembershipOptions({ heartbeatMs: 600 })).details?.field).toBe("failureTimeoutMs");
+  });
+
+  it.each([
+    ["heartbeatMs", 0],
+    ["heartbeatMs", -5],
+    ["heartbeatMs", 2.5],
+    ["heartbeatMs", Number.NaN],
+    ["heartbeatMs", "250"],
+    ["failureTimeoutMs", Number.POSITIVE_INFINITY],
+    ["failureTimeoutMs", null],
+    ["deadRetentionMs", -1],
+  ] as const)("rejects %s = %s, naming both", (field, value) => {
+    const e = rejection(() => parseMembershipOptions({ [field]: value } as never));
+    expect(e.message).toContain(field);
+    expect(e.message).toContain(typeof value === "string" ? `"${value}"` : String(value));
+    expect(e.details?.field).toBe(field);
+  });
+
+  it("rejects an unknown option (a typo) by name", () => {
+    const e = rejection(() => parseMembershipOptions({ failureTimeout: 1000 } as never));
+    expect(e.message).toContain("failureTimeout");
+    expect(e.message).toContain("failureTimeoutMs");
+    expect(e.details?.field).toBe("failureTimeout");
+  });
+});
+
+describe("FailureDetector", () => {
+  const d = new FailureDetector({ failureTimeoutMs: 1_000 });
+
+  it("declares a host dead once it has been silent for the whole timeout, not a millisecond sooner", () => {
+    expect(d.isDead(10_000, 10_000)).toBe(false);
+    expect(d.isDead(10_000, 10_999)).toBe(false);
+    expect(d.isDead(10_000, 11_000)).toBe(true);
+    expect(d.isDead(10_000, 50_000)).toBe(true);
+    expect(d.deadline(10_000)).toBe(11_000);
+  });
+
+  it("counts a clock that went backwards as no silence", () => {
+    expect(d.silence(10_000, 9_000)).toBe(0);
+    expect(d.isDead(10_000, 9_000)).toBe(false);
+    expect(d.silence(10_000, 10_400)).toBe(400);
+  });
+});
