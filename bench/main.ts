@@ -1,17 +1,29 @@
 /**
  * `npm run bench`: Colony's figures next to the raw baselines measured in the
- * same run (nact tell, ioredis SET). Starts its own redis-server unless
- * REDIS_URL is set. BENCH_QUICK=1 runs a short version.
+ * same run (nact tell, ioredis SET, nats.js request/reply). Starts its own
+ * redis-server and nats-server unless REDIS_URL / NATS_URL are set.
+ * BENCH_QUICK=1 runs a short version.
  */
-import { startRedis } from "../test/harness/servers.ts";
+import { startNats, startRedis } from "../test/harness/servers.ts";
+import { clusterBench } from "./cluster.ts";
 import { hostThroughput } from "./host-throughput.ts";
+import { placementBench } from "./placement.ts";
 import { snapshotWrite } from "./snapshot-write.ts";
 import { printTable } from "./stats.ts";
+import { transportRtt } from "./transport-rtt.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 
 console.log(`# Colony bench (${quick ? "quick" : "full"}), node ${process.version}, ${new Date().toISOString()}`);
-printTable("Host throughput (scripted model, memory store)", await hostThroughput(quick ? { agents: 50, messages: 2_000, concurrency: 32 } : { agents: 200, messages: 20_000, concurrency: 64 }));
+printTable("Host throughput (scripted model, memory store, in process)", await hostThroughput(quick ? { agents: 50, messages: 2_000, concurrency: 32 } : { agents: 200, messages: 20_000, concurrency: 64 }));
 
-await using redis = await startRedis();
-printTable("Snapshot writes to Redis (fenced commit vs raw SET)", await snapshotWrite(redis.url, { iterations: quick ? 500 : 5_000 }));
+{
+  await using redis = await startRedis();
+  printTable("Snapshot writes to Redis (fenced commit vs raw SET)", await snapshotWrite(redis.url, { iterations: quick ? 500 : 5_000 }));
+}
+{
+  await using nats = await startNats();
+  printTable("Transport request/reply (NatsTransport envelope vs raw nats.js, one process)", await transportRtt(nats.url, { iterations: quick ? 300 : 2_000 }));
+}
+printTable("Placement decisions (pure, no network)", await placementBench());
+printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60 } : { rtt: 1_000, messages: 6_000, agents: 150 }));

@@ -34,3 +34,23 @@ export type { ModelPrice } from "./model/pricing.ts";
 export * from "./transport/envelope.ts";
 export * from "./transport/transport.ts";
 export { subjects } from "./transport/subjects.ts";
+export { encodeEnvelope, decodeEnvelope, newEnvelope, InvalidEnvelopeError } from "./transport/envelope-codec.ts";
+export type { NewEnvelope } from "./transport/envelope-codec.ts";
+export { newTraceparent, childTraceparent, parseTraceparent, isTraceparent } from "./transport/traceparent.ts";
+export type { TraceContext } from "./transport/traceparent.ts";
+export {
+  RemoteError,
+  toErrorBody,
+  fromErrorBody,
+  replyEnvelope,
+  errorEnvelope,
+  readReply,
+  REPLY_KIND,
+  ERROR_KIND,
+} from "./transport/errors-wire.ts";
+export { subjectTokens, subjectMatches, checkQueue } from "./transport/subject-match.ts";
+export { DEFAULT_DRAIN_TIMEOUT_MS } from "./transport/shared.ts";
+export type { MessageDirection, TransportOptions } from "./transport/shared.ts";
+export { MemoryBus, MemoryTransport } from "./transport/memory-transport.ts";
+export { NatsTransport, fromNatsError, DEFAULT_RECONNECT_TIME_WAIT_MS, DEFAULT_PING_INTERVAL_MS } from "./transport/nats-transport.ts";
+export type { NatsTransportOptions } from "./transport/nats-transport.ts";

@@ -10,6 +10,9 @@ export const DEFAULTS = {
   drainMs: 30_000,
   waitTimeoutMs: 120_000,
   logLevel: "info",
+  heartbeatMs: 250,
+  failureTimeoutMs: 1_000,
+  placement: "least-loaded",
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -26,6 +29,11 @@ const envSchema = z.object({
   NATS_URL: z.string().optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
+  COLONY_HEARTBEAT_MS: int(10, 60_000).default(DEFAULTS.heartbeatMs),
+  COLONY_FAILURE_TIMEOUT_MS: int(20, 10 * 60_000).default(DEFAULTS.failureTimeoutMs),
+  COLONY_PLACEMENT: z.enum(["least-loaded", "random", "prefer-local", "consistent-hash"]).default(DEFAULTS.placement),
+  COLONY_ADVERTISE_URL: z.string().url().optional(),
+  COLONY_STALL_FENCE: z.enum(["true", "false"]).default("true"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(DEFAULTS.logLevel),
 });
 
@@ -43,6 +51,15 @@ export interface HostConfig {
   anthropicApiKey?: string;
   anthropicBaseUrl?: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+  /** How often hosts publish heartbeats. */
+  heartbeatMs: number;
+  /** Silence after which the directory declares a host dead (failover starts). */
+  failureTimeoutMs: number;
+  placement: z.infer<typeof envSchema>["COLONY_PLACEMENT"];
+  /** The admin URL other processes and operators should use for this host. */
+  advertiseUrl?: string;
+  /** Drop every activation when the process was frozen past the failure timeout (the epoch fence is the backstop). */
+  stallFence: boolean;
 }
 
 /** Thrown for a bad environment; its message names the variable and the value. */
@@ -73,7 +90,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
     drainMs: e.COLONY_DRAIN_MS,
     waitTimeoutMs: e.COLONY_WAIT_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    heartbeatMs: e.COLONY_HEARTBEAT_MS,
+    failureTimeoutMs: e.COLONY_FAILURE_TIMEOUT_MS,
+    placement: e.COLONY_PLACEMENT,
+    stallFence: e.COLONY_STALL_FENCE === "true",
   };
+  if (config.failureTimeoutMs < 2 * config.heartbeatMs) {
+    throw new ConfigError(
+      `invalid environment: COLONY_FAILURE_TIMEOUT_MS=${config.failureTimeoutMs} must be at least twice COLONY_HEARTBEAT_MS=${config.heartbeatMs}`,
+    );
+  }
+  if (e.COLONY_ADVERTISE_URL) config.advertiseUrl = e.COLONY_ADVERTISE_URL;
   if (e.COLONY_ADMIN_TOKEN) config.adminToken = e.COLONY_ADMIN_TOKEN;
   if (e.REDIS_URL) config.redisUrl = e.REDIS_URL;
   if (e.NATS_URL) config.natsUrl = e.NATS_URL;

@@ -1,18 +1,12 @@
-import type { AgentId, AgentMetrics, AgentStore, AgentTypeRegistry, Clock, HostId, InboxMessage, Logger, ToolRegistry, TurnResult } from "@colony/actors";
-import {
-  AgentNotHereError,
-  AlreadyExistsError,
-  NotFoundError,
-  UnavailableError,
-  agentId,
-  initialState,
-  newAgentKey,
-  newMessageId,
-  parseAgentKey,
-} from "@colony/actors";
+import type { AgentId, AgentStore, AgentTypeRegistry, Clock, HostId, InboxMessage, Logger, ToolRegistry } from "@colony/actors";
+import { AlreadyExistsError, NotFoundError, agentId, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
+import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
 import type { AgentSummary, AgentView } from "./agent-view.ts";
 import { toSummary, toView } from "./agent-view.ts";
-import type { Catalog } from "./catalog/catalog.ts";
+import type { SendOutcome } from "./routing/local.ts";
+import type { AgentRouter } from "./routing/router.ts";
+
+export type { SendOutcome };
 
 export interface SpawnRequest {
   type: string;
@@ -26,30 +20,26 @@ export interface SendRequest {
   wait?: boolean;
 }
 
-export type SendOutcome =
-  | { kind: "completed"; messageId: string; duplicate: boolean; result: TurnResult }
-  | { kind: "accepted"; messageId: string; duplicate: boolean };
-
 export interface HostServiceDeps {
   hostId: HostId;
   store: AgentStore;
-  catalog: Catalog;
+  registry: PlacementRegistry;
+  router: AgentRouter;
+  directory: DirectoryClient;
   types: AgentTypeRegistry;
   tools: ToolRegistry;
   clock: Clock;
-  metrics: AgentMetrics;
   logger: Logger;
   /** How long a `wait: true` send waits for its reply before answering 202. */
   waitTimeoutMs: number;
 }
 
-/** Times an activation may be found stopping (passivation racing a send) before giving up. */
-const MAX_REROUTES = 5;
 export const DEFAULT_PAGE_SIZE = 50;
 
 /**
- * What a host does for the admin API, transport-agnostic: spawn, list, read,
- * delete and message agents. Validation of ids happens before it is called.
+ * What a host does for the admin API, for any agent wherever it lives:
+ * spawn, list, read, delete and message. Ids are validated before it is
+ * called.
  */
 export class HostService {
   private draining = false;
@@ -60,7 +50,7 @@ export class HostService {
     return this.deps.hostId;
   }
 
-  /** Refuses new work from now on (SIGTERM); reads keep working. */
+  /** Marks the host as leaving (SIGTERM): /readyz fails; requests are still served, by routing them elsewhere. */
   startDraining(): void {
     this.draining = true;
   }
@@ -69,12 +59,7 @@ export class HostService {
     return this.draining;
   }
 
-  private assertAccepting(): void {
-    if (this.draining) throw new UnavailableError(`host ${this.deps.hostId} is draining; send to another host`, { retryAfterMs: 1000 });
-  }
-
   async spawn(req: SpawnRequest): Promise<AgentView> {
-    this.assertAccepting();
     const def = this.deps.types.get(req.type);
     const key = req.key === undefined ? newAgentKey() : parseAgentKey(req.key);
     const config = this.deps.types.resolve(def.type, req.config);
@@ -87,9 +72,10 @@ export class HostService {
     return toView(state, null);
   }
 
+  /** Live state from the host running the agent; its last snapshot if it runs nowhere. */
   async get(id: AgentId): Promise<AgentView> {
-    const live = this.deps.catalog.get(id);
-    if (live) return toView(live.view(), this.deps.hostId);
+    const live = await this.deps.router.liveView(id);
+    if (live) return live;
     const state = await this.deps.store.readState(id);
     if (!state) throw new NotFoundError(`agent ${id} does not exist`);
     return toView(state, null);
@@ -101,63 +87,38 @@ export class HostService {
     if (opts.type !== undefined) listOpts.type = opts.type;
     if (opts.cursor !== undefined) listOpts.after = opts.cursor;
     const ids = await this.deps.store.list(listOpts);
+    const placements = await this.deps.registry.getMany(ids);
     const rows = await Promise.all(
-      ids.map(async (raw) => {
-        const id = raw as AgentId;
-        const live = this.deps.catalog.get(id);
-        if (live) return toSummary(live.view(), this.deps.hostId);
-        const state = await this.deps.store.readState(id);
-        return state ? toSummary(state, null) : null;
+      ids.map(async (id, i) => {
+        const state = await this.deps.store.readState(id as AgentId);
+        return state ? toSummary(state, placements[i]?.host ?? null) : null;
       }),
     );
     return { agents: rows.filter((r): r is AgentSummary => r !== null), nextCursor: ids.length === limit ? ids[ids.length - 1]! : null };
   }
 
+  /** Deletes the agent (its fence advances, so its activation can never write again) and drops its activation. */
   async delete(id: AgentId): Promise<void> {
-    this.deps.catalog.evict(id, new NotFoundError(`agent ${id} was deleted`));
+    const [placement] = await this.deps.registry.getMany([id]);
     if (!(await this.deps.store.delete(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    this.deps.directory.invalidate(id);
+    if (placement) await this.deps.router.evict(id, placement.host);
     this.deps.logger.info({ agent: id }, "agent deleted");
   }
 
   /**
-   * Stores the message durably (the acknowledgement), then, with `wait`,
-   * waits up to waitTimeoutMs for its turn's result. A repeated message id or
-   * idempotency key answers with the original message's outcome.
+   * Stores the message durably in the agent's inbox, wherever it lives (the
+   * acknowledgement), then, with `wait`, waits up to waitTimeoutMs for the
+   * reply. A repeated idempotency key answers with the original's outcome.
    */
-  async send(id: AgentId, req: SendRequest): Promise<SendOutcome> {
-    this.assertAccepting();
-    const message: InboxMessage = { messageId: newMessageId(this.deps.clock.now()), content: req.content, acceptedAt: this.deps.clock.now() };
+  send(id: AgentId, req: SendRequest): Promise<SendOutcome> {
+    const now = this.deps.clock.now();
+    const message: InboxMessage = { messageId: newMessageId(now), content: req.content, acceptedAt: now };
     if (req.idempotencyKey !== undefined) message.idempotencyKey = req.idempotencyKey;
-    for (let attempt = 0; ; attempt++) {
-      const activation = await this.deps.catalog.ensure(id);
-      if (!activation) throw new NotFoundError(`agent ${id} does not exist`);
-      const type = activation.view().type;
-      let accepted;
-      try {
-        accepted = await activation.accept(message);
-      } catch (e) {
-        // Passivation won the race: the next ensure() starts a fresh activation.
-        if (e instanceof AgentNotHereError && attempt < MAX_REROUTES) continue;
-        throw e;
-      }
-      const duplicate = accepted.kind === "duplicate";
-      const messageId = accepted.kind === "duplicate" ? accepted.messageId : message.messageId;
-      this.deps.metrics.message(type, duplicate ? "duplicate" : "accepted");
-      if (req.wait === false) return { kind: "accepted", messageId, duplicate };
-      const result = await this.waitForResult(activation.result(messageId));
-      return result ? { kind: "completed", messageId, duplicate, result } : { kind: "accepted", messageId, duplicate };
-    }
+    return this.deps.router.send(id, message, req.wait === false ? null : this.deps.waitTimeoutMs);
   }
 
-  private async waitForResult(pending: Promise<TurnResult | null>): Promise<TurnResult | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), this.deps.waitTimeoutMs);
-    });
-    try {
-      return await Promise.race([pending, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  hosts(): Promise<HostsReply> {
+    return this.deps.directory.hosts();
   }
 }

@@ -1,9 +1,12 @@
-/** @colony/host: a Colony host node, its admin API and the colony CLI. */
+/** @colony/host: a Colony host node, its admin API, the embedded cluster and the colony CLI. */
 export { HostNode, builtinTools } from "./node.ts";
 export type { HostNodeOptions } from "./node.ts";
+export { EmbeddedCluster } from "./embedded.ts";
+export type { EmbeddedOptions } from "./embedded.ts";
 export { HostService } from "./host.ts";
 export type { SpawnRequest, SendRequest, SendOutcome } from "./host.ts";
 export { Catalog } from "./catalog/catalog.ts";
+export { AgentRouter } from "./routing/router.ts";
 export { createAdminApi } from "./admin/app.ts";
 export { MAX_BODY_BYTES, MAX_CONTENT_CHARS } from "./admin/schemas.ts";
 export { ColonyMetrics } from "./metrics/metrics.ts";

@@ -2,26 +2,55 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { AgentId, Clock, HostId, Logger, ModelProvider, StoreDriver } from "@colony/actors";
-import { AgentStore, AgentTypeRegistry, NactRuntime, ToolRegistry, errorMessage, recallTool, rememberTool, systemClock } from "@colony/actors";
+import type { AgentId, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, Transport } from "@colony/actors";
+import {
+  AgentNotHereError,
+  AgentStore,
+  AgentTypeRegistry,
+  NactRuntime,
+  ToolRegistry,
+  errorMessage,
+  randomToken,
+  recallTool,
+  rememberTool,
+  systemClock,
+} from "@colony/actors";
+import type { PlacementRegistry } from "@colony/directory";
+import { DirectoryClient } from "@colony/directory";
 import { createAdminApi } from "./admin/app.ts";
 import { Catalog } from "./catalog/catalog.ts";
+import { HeartbeatLoop } from "./cluster/heartbeat.ts";
 import type { HostConfig } from "./config.ts";
 import { HostService } from "./host.ts";
 import { ColonyMetrics } from "./metrics/metrics.ts";
+import { serveInbound } from "./routing/inbound.ts";
+import { LocalAgents } from "./routing/local.ts";
+import { AgentRouter } from "./routing/router.ts";
 
 export interface HostNodeOptions {
   config: HostConfig;
   driver: StoreDriver;
+  registry: PlacementRegistry;
+  transport: Transport;
   model: ModelProvider;
   logger: Logger;
+  metrics?: ColonyMetrics;
+  /** Time for passivation and turns; liveness (heartbeats) always uses the wall clock. */
   clock?: Clock;
   types?: AgentTypeRegistry;
   tools?: ToolRegistry;
   /** Skip prom-client's default process metrics (tests running many hosts in one process). */
   defaultMetrics?: boolean;
-  /** Grants activation epochs; defaults to claiming the store's fence directly (single host). */
-  claim?: (id: AgentId) => Promise<number>;
+  /**
+   * On shutdown: `handoff` (cluster) finishes running turns and leaves queued
+   * messages to the agent's next activation on another host; `finish`
+   * (single process) runs every accepted message before exiting.
+   */
+  drainMode: "handoff" | "finish";
+  /** Drop every activation if this process was frozen past the failure timeout (separate-process clusters). */
+  stallDetection?: boolean;
+  /** Close the store, registry and transport on shutdown (false when shared in-process). */
+  ownsConnections?: boolean;
 }
 
 /** Built-in tools every host offers (an agent gets only those its config lists). */
@@ -30,28 +59,37 @@ export function builtinTools(): ToolRegistry {
 }
 
 /**
- * One host, wired: store, actor runtime, activation table, host service,
- * admin API and its HTTP server. `shutdown()` is the SIGTERM path.
+ * One host, wired: store, actor runtime, activation table, routing over the
+ * transport, heartbeats, the admin API and its HTTP server. `shutdown()` is
+ * the SIGTERM path.
  */
 export class HostNode {
   readonly service: HostService;
   readonly catalog: Catalog;
   readonly metrics: ColonyMetrics;
+  readonly directory: DirectoryClient;
   readonly app: Hono;
   readonly store: AgentStore;
+  readonly hostId: HostId;
   private readonly runtime = new NactRuntime();
+  private readonly heartbeat: HeartbeatLoop;
+  private readonly inbound: Subscription;
+  private readonly releases = new Set<Promise<unknown>>();
+  private readonly incarnation = randomToken(8);
+  private readonly startedAt = Date.now();
   private server: Server | undefined;
   private shuttingDown: Promise<void> | undefined;
 
   private constructor(private readonly opts: HostNodeOptions) {
     const clock = opts.clock ?? systemClock;
-    const hostId = opts.config.hostId as HostId;
-    const logger = opts.logger;
-    this.metrics = new ColonyMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+    const { config, logger, transport } = opts;
+    this.hostId = config.hostId as HostId;
+    this.metrics = opts.metrics ?? new ColonyMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.store = new AgentStore(opts.driver, this.metrics);
     const tools = opts.tools ?? builtinTools();
+    this.directory = new DirectoryClient({ hostId: this.hostId, transport, clock, onLookup: (result) => this.metrics.directoryLookups.inc({ result }) });
     this.catalog = new Catalog({
-      hostId,
+      hostId: this.hostId,
       store: this.store,
       model: opts.model,
       tools,
@@ -59,37 +97,66 @@ export class HostNode {
       clock,
       metrics: this.metrics,
       logger,
-      claim: opts.claim ?? ((id) => this.store.claim(id)),
-      defaultIdleMs: opts.config.idleMs,
+      defaultIdleMs: config.idleMs,
+      onReleased: (id, epoch, pending) => this.release(id, epoch, pending),
     });
     this.metrics.trackActive(() => this.catalog.countByType());
+    const local = new LocalAgents(this.hostId, this.catalog, this.metrics);
+    const router = new AgentRouter({ hostId: this.hostId, local, directory: this.directory, transport, clock });
     this.service = new HostService({
-      hostId,
+      hostId: this.hostId,
       store: this.store,
-      catalog: this.catalog,
+      registry: opts.registry,
+      router,
+      directory: this.directory,
       types: opts.types ?? new AgentTypeRegistry(),
       tools,
       clock,
-      metrics: this.metrics,
       logger,
-      waitTimeoutMs: opts.config.waitTimeoutMs,
+      waitTimeoutMs: config.waitTimeoutMs,
+    });
+    this.inbound = serveInbound({ hostId: this.hostId, transport, local });
+    this.heartbeat = new HeartbeatLoop({
+      transport,
+      logger,
+      intervalMs: config.heartbeatMs,
+      failureTimeoutMs: config.failureTimeoutMs,
+      describe: () => ({
+        id: this.hostId,
+        address: this.url,
+        agents: this.catalog.activeCount(),
+        load: this.catalog.load(),
+        draining: this.service.isDraining,
+        incarnation: this.incarnation,
+        startedAt: this.startedAt,
+      }),
+      ...(opts.stallDetection ? { onStall: () => this.catalog.evictAll(new AgentNotHereError("*", this.hostId)) } : {}),
     });
     const apiOpts: Parameters<typeof createAdminApi>[0] = {
       service: this.service,
       registry: this.metrics.registry,
       logger,
-      isReady: () => this.server !== undefined && this.shuttingDown === undefined,
+      isReady: () => this.server !== undefined && this.shuttingDown === undefined && transport.status() === "connected",
     };
-    if (opts.config.adminToken) apiOpts.adminToken = opts.config.adminToken;
+    if (config.adminToken) apiOpts.adminToken = config.adminToken;
     this.app = createAdminApi(apiOpts);
   }
 
-  /** Builds the host and starts serving HTTP on config.httpHost:httpPort. */
+  /** Builds the host, starts serving HTTP on config.httpHost:httpPort and joins the cluster. */
   static async start(opts: HostNodeOptions): Promise<HostNode> {
     const node = new HostNode(opts);
     node.catalog.startSweeping();
     await node.listen();
+    node.heartbeat.start();
     return node;
+  }
+
+  private release(id: AgentId, epoch: number, pending: number): void {
+    const p = this.directory
+      .release(id, epoch, pending > 0)
+      .catch((e) => this.opts.logger.warn({ agent: id, err: errorMessage(e) }, "releasing a placement failed; the directory will expire it"))
+      .finally(() => this.releases.delete(p));
+    this.releases.add(p);
   }
 
   private listen(): Promise<void> {
@@ -104,30 +171,43 @@ export class HostNode {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The admin API's URL as others should use it (COLONY_ADVERTISE_URL, else the bound address). */
   get url(): string {
-    return `http://${this.opts.config.httpHost.includes(":") ? `[${this.opts.config.httpHost}]` : this.opts.config.httpHost}:${this.port}`;
+    if (this.opts.config.advertiseUrl) return this.opts.config.advertiseUrl;
+    const h = this.opts.config.httpHost;
+    return `http://${h.includes(":") ? `[${h}]` : h}:${this.port}`;
   }
 
   /**
-   * Graceful stop: refuse new work (503, /readyz down), let accepted messages
-   * finish within drainMs (after that running turns stop at their last
-   * checkpoint, still in the durable inbox), answer waiting requests, close.
+   * Graceful stop: /readyz fails and the directory stops placing agents
+   * here; activations stop (see drainMode) and release their placements, the
+   * queued messages of handed-off agents start elsewhere at once; requests
+   * that arrive meanwhile are routed to wherever their agent now lives; then
+   * the host leaves the membership and closes.
    */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
-      const log = this.opts.logger;
-      log.info({ drainMs: this.opts.config.drainMs, active: this.catalog.activeCount() }, "draining");
+      const { logger: log, config } = this.opts;
+      log.info({ drainMs: config.drainMs, active: this.catalog.activeCount(), mode: this.opts.drainMode }, "draining");
       this.service.startDraining();
+      this.heartbeat.beat();
+      await this.directory.drain().catch((e) => log.warn({ err: errorMessage(e) }, "could not tell the directory we drain"));
+      await this.catalog.drain({ abortAfterMs: config.drainMs, handoff: this.opts.drainMode === "handoff" });
+      await Promise.allSettled([...this.releases]);
+      await this.directory.leave().catch((e) => log.warn({ err: errorMessage(e) }, "could not leave the membership"));
+      this.heartbeat.stop();
       const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
       this.server?.closeIdleConnections();
-      await this.catalog.drain(this.opts.config.drainMs);
-      // Replies to waiting requests go out now; give them a moment, then cut.
-      const cut = setTimeout(() => this.server?.closeAllConnections(), 2_000);
-      this.server?.closeIdleConnections();
+      const cut = setTimeout(() => this.server?.closeAllConnections(), Math.min(config.drainMs, 5_000));
       await closed;
       clearTimeout(cut);
+      this.inbound.unsubscribe();
       this.runtime.close();
-      await this.opts.driver.close().catch((e) => log.warn({ err: errorMessage(e) }, "closing the store failed"));
+      if (this.opts.ownsConnections !== false) {
+        await this.opts.transport.close().catch((e) => log.warn({ err: errorMessage(e) }, "closing the transport failed"));
+        await this.opts.registry.close().catch(() => undefined);
+        await this.opts.driver.close().catch((e) => log.warn({ err: errorMessage(e) }, "closing the store failed"));
+      }
       log.info({}, "stopped");
     })();
     return this.shuttingDown;

@@ -225,17 +225,25 @@ describe("POST /v1/agents/{type}/{key}/messages", () => {
     expect(res.body.error.code).toBe("not_found");
   });
 
-  it("answers 503 with Retry-After while draining, reads still work", async () => {
+  it("reports not ready while draining, and still serves", async () => {
     host = await startTestHost();
     await spawn("m7");
     host.service.startDraining();
-    const res = await call(host, "POST", "/v1/agents/assistant/m7/messages", { content: "hi" });
-    expect(res.status).toBe(503);
-    expect(res.headers.get("retry-after")).toBe("1");
-    expect((await call(host, "POST", "/v1/agents", { type: "assistant" })).status).toBe(503);
-    expect((await call(host, "GET", "/v1/agents/assistant/m7")).status).toBe(200);
     expect((await call(host, "GET", "/readyz")).status).toBe(503);
     expect((await call(host, "GET", "/healthz")).status).toBe(200);
+    expect((await call(host, "GET", "/v1/agents/assistant/m7")).status).toBe(200);
+    expect((await call(host, "POST", "/v1/agents", { type: "assistant" })).status).toBe(201);
+  });
+
+  it("answers 503 with Retry-After when no host can take the agent", async () => {
+    host = await startTestHost();
+    await spawn("m8");
+    host.service.startDraining(); // its heartbeats now say so too
+    await host.directory.drain();
+    const res = await call(host, "POST", "/v1/agents/assistant/m8/messages", { content: "hi" });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("unavailable");
+    expect(res.headers.get("retry-after")).toBe("1");
   });
 });
 

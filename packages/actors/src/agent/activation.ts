@@ -20,8 +20,8 @@ export interface ActivationDeps {
   clock: Clock;
   metrics: AgentMetrics;
   logger: Logger;
-  /** Called once when the activation ends, however it ends. */
-  onStopped?: (activation: Activation) => void;
+  /** Called once when the activation ends: `fenced` if it ended without writing (a newer activation owns the agent). */
+  onStopped?: (activation: Activation, how: { fenced: boolean; pending: number }) => void;
 }
 
 export type AcceptOutcome = { kind: "accepted"; seq: number } | { kind: "duplicate"; messageId: string };
@@ -59,6 +59,7 @@ export class Activation {
   private retryTimer: TimerHandle | undefined;
   private lastActive: number;
   private stoppedPromise: Promise<void> | undefined;
+  private handoff = false;
 
   private constructor(
     readonly id: AgentId,
@@ -101,6 +102,11 @@ export class Activation {
 
   get active(): boolean {
     return this.phase === "active";
+  }
+
+  /** Accepted messages not yet done, including a running one. */
+  pendingCount(): number {
+    return this.queue.length;
   }
 
   /** When the agent last did or accepted anything; null while it has work. */
@@ -155,15 +161,16 @@ export class Activation {
   }
 
   /**
-   * Ends this activation after its accepted messages have run (drain) or,
-   * with `abortAfterMs`, cuts a long turn short: it stops at its last
-   * checkpoint and the message stays in the durable inbox for the next
-   * activation.
+   * Ends this activation after its accepted messages have run or, with
+   * `handoff`, after the running turn only: the rest stay in the durable
+   * inbox for the next activation, wherever it is. With `abortAfterMs`, a
+   * turn still running then stops at its last checkpoint.
    */
-  stop(opts: { abortAfterMs?: number } = {}): Promise<void> {
+  stop(opts: { abortAfterMs?: number; handoff?: boolean } = {}): Promise<void> {
     if (this.stoppedPromise) return this.stoppedPromise;
     if (this.phase === "stopped") return Promise.resolve();
     this.phase = "stopping";
+    this.handoff = opts.handoff ?? false;
     this.stoppedPromise = (async () => {
       if (this.inflightAccepts > 0) await new Promise<void>((r) => (this.acceptsSettled = r));
       const deadline = opts.abortAfterMs === undefined ? undefined : this.deps.clock.setTimeout(() => this.abort.abort(new Error("drain deadline passed")), opts.abortAfterMs);
@@ -175,7 +182,7 @@ export class Activation {
 
   private async handle(m: ActorMessage): Promise<void> {
     if (m.kind === "stop") return this.finalize(m.done);
-    if (this.phase === "stopped" || this.abort.signal.aborted) return;
+    if (this.phase === "stopped" || this.abort.signal.aborted || this.handoff) return;
     const head = this.queue[0];
     if (!head) return;
     this.running = true;
@@ -238,7 +245,7 @@ export class Activation {
     this.retryTimer?.cancel();
     this.actor.stop();
     for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(error));
-    this.deps.onStopped?.(this);
+    this.deps.onStopped?.(this, { fenced: true, pending: this.queue.length });
   }
 
   private async finalize(done: () => void): Promise<void> {
@@ -255,7 +262,7 @@ export class Activation {
       for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(leftover));
       this.deps.metrics.passivated(this.state.type);
       this.log.debug({ pending: this.queue.length }, "stopped");
-      this.deps.onStopped?.(this);
+      this.deps.onStopped?.(this, { fenced: false, pending: this.queue.length });
     }
     done();
   }

@@ -99,6 +99,8 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     );
   });
 
+  app.get("/v1/hosts", async (c) => c.json(await service.hosts()));
+
   return app;
 }
 

@@ -1,20 +1,24 @@
-import type { ActivationDeps, AgentId, Clock, Logger, TimerHandle } from "@colony/actors";
-import { Activation, errorMessage } from "@colony/actors";
+import type { ActivationDeps, ActivationReason, AgentId, Clock, Logger, TimerHandle } from "@colony/actors";
+import { Activation, AgentNotHereError, errorMessage } from "@colony/actors";
 
 /** How often idle activations are looked for; an agent passivates within idleMs + this. */
 export const DEFAULT_SWEEP_MS = 1_000;
 
 export interface CatalogOptions extends Omit<ActivationDeps, "onStopped"> {
-  /** Grants the epoch a new activation writes with (claims the agent's fence). */
-  claim(id: AgentId): Promise<number>;
   /** Idle time before passivation for agents whose config sets no idleMs. */
   defaultIdleMs: number;
   sweepMs?: number;
+  /**
+   * An activation ended without being fenced (idle, drained): its placement
+   * can be released; `pending` messages still wait in its inbox.
+   */
+  onReleased?: (id: AgentId, epoch: number, pending: number) => void;
 }
 
 /**
  * The activation table of one host: at most one live activation per agent
- * here, started on demand, passivated when idle, all stopped on drain.
+ * here, at the epoch its placement granted, passivated when idle, all
+ * stopped on drain.
  */
 export class Catalog {
   private readonly active = new Map<AgentId, Activation>();
@@ -35,20 +39,30 @@ export class Catalog {
     return a?.active ? a : undefined;
   }
 
-  /** The live activation, started if needed; null if the agent does not exist. */
-  async ensure(id: AgentId): Promise<Activation | null> {
+  /**
+   * The live activation at `epoch`, started if needed; null if the agent does
+   * not exist. An activation here at an older epoch is fenced and replaced;
+   * asking for an older epoch than the one here means the caller's placement
+   * is stale (AgentNotHereError: look it up again).
+   */
+  async ensure(id: AgentId, epoch: number, reason: ActivationReason = "restore"): Promise<Activation | null> {
     for (;;) {
+      if (this.closed) throw new AgentNotHereError(id, this.opts.hostId);
       const current = this.active.get(id);
-      if (current?.active) return current;
-      // A stopping activation finishes (and checkpoints) before the next one loads.
-      if (current) await current.stop();
-      const inflight = this.starting.get(id);
-      if (inflight) {
-        const a = await inflight;
-        if (a === null || a.active) return a;
+      if (current) {
+        if (current.epoch > epoch) throw new AgentNotHereError(id, this.opts.hostId);
+        if (current.epoch === epoch && current.active) return current;
+        if (current.epoch < epoch) current.fence(new AgentNotHereError(id, this.opts.hostId));
+        // A stopping activation finishes (and checkpoints) before the next one loads.
+        else await current.stop();
         continue;
       }
-      const start = this.start(id);
+      const inflight = this.starting.get(id);
+      if (inflight) {
+        await inflight.catch(() => undefined);
+        continue;
+      }
+      const start = this.start(id, epoch, reason);
       this.starting.set(id, start);
       try {
         return await start;
@@ -58,26 +72,37 @@ export class Catalog {
     }
   }
 
-  private async start(id: AgentId): Promise<Activation | null> {
-    if (this.closed) throw new Error("catalog is closed");
-    const epoch = await this.opts.claim(id);
-    const activation = await Activation.start(id, epoch, "restore", {
+  private async start(id: AgentId, epoch: number, reason: ActivationReason): Promise<Activation | null> {
+    const activation = await Activation.start(id, epoch, reason, {
       ...this.opts,
-      onStopped: (a) => {
+      onStopped: (a, how) => {
         if (this.active.get(id) === a) this.active.delete(id);
+        if (!how.fenced) this.opts.onReleased?.(id, a.epoch, how.pending);
       },
     });
     if (activation) this.active.set(id, activation);
     return activation;
   }
 
-  /** Ends the agent's activation here without writing (deleted elsewhere, fenced). */
+  /** Ends the agent's activation here without writing (deleted, or owned elsewhere now). */
   evict(id: AgentId, reason: Error): void {
     this.active.get(id)?.fence(reason);
   }
 
+  /** Ends every activation here without writing: this host may have been presumed dead. */
+  evictAll(reason: Error): void {
+    for (const a of [...this.active.values()]) a.fence(reason);
+  }
+
   activeCount(): number {
     return this.active.size;
+  }
+
+  /** Messages accepted here and not yet done: the host's load. */
+  load(): number {
+    let n = 0;
+    for (const a of this.active.values()) n += a.pendingCount();
+    return n;
   }
 
   countByType(): Map<string, number> {
@@ -116,14 +141,15 @@ export class Catalog {
   }
 
   /**
-   * Stops every activation: accepted messages run to completion unless
-   * `abortAfterMs` passes first, in which case running turns stop at their
-   * last checkpoint and stay in the durable inbox.
+   * Stops every activation and refuses new ones. With `handoff`, only running
+   * turns finish and queued messages stay in the durable inbox for the next
+   * activation elsewhere; without it, every accepted message runs here. A
+   * turn still running after `abortAfterMs` stops at its last checkpoint.
    */
-  async drain(abortAfterMs: number): Promise<void> {
+  async drain(opts: { abortAfterMs: number; handoff: boolean }): Promise<void> {
     this.closed = true;
     this.sweepTimer?.cancel();
     await Promise.allSettled([...this.starting.values()]);
-    await Promise.all([...this.active.values()].map((a) => a.stop({ abortAfterMs })));
+    await Promise.all([...this.active.values()].map((a) => a.stop(opts)));
   }
 }

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { runDev, runHost } from "./serve.ts";
+import { runDev, runDirectory, runHost } from "./serve.ts";
 
 const program = new Command()
   .name("colony")
@@ -14,7 +14,16 @@ program
 
 program
   .command("host")
-  .description("A host node persisting agents in Redis (REDIS_URL). Configured by env: COLONY_HOST_ID, COLONY_HTTP_HOST, COLONY_HTTP_PORT, COLONY_ADMIN_TOKEN, COLONY_IDLE_MS, COLONY_DRAIN_MS, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, LOG_LEVEL.")
+  .description(
+    "One host of a cluster: runs agents, serves the admin API for any agent. Env: NATS_URL, REDIS_URL (required), COLONY_HOST_ID, COLONY_HTTP_HOST, COLONY_HTTP_PORT, COLONY_ADVERTISE_URL, COLONY_ADMIN_TOKEN, COLONY_IDLE_MS, COLONY_DRAIN_MS, COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, LOG_LEVEL.",
+  )
   .action(runHost);
+
+program
+  .command("directory")
+  .description(
+    "A directory replica: membership from heartbeats, placement, failover. Env: NATS_URL, REDIS_URL (required), COLONY_HOST_ID, COLONY_HTTP_PORT (probes and /metrics), COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, COLONY_PLACEMENT, LOG_LEVEL.",
+  )
+  .action(runDirectory);
 
 await program.parseAsync(process.argv);

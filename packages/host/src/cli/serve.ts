@@ -1,9 +1,12 @@
 import { Redis } from "ioredis";
-import type { Logger, ModelProvider, StoreDriver } from "@colony/actors";
-import { AnthropicModel, MemoryStoreDriver, RedisStoreDriver, ScriptedModel, errorMessage } from "@colony/actors";
+import type { Logger, ModelProvider } from "@colony/actors";
+import { AnthropicModel, NatsTransport, RedisStoreDriver, ScriptedModel, errorMessage } from "@colony/actors";
+import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig } from "../config.ts";
+import { EmbeddedCluster } from "../embedded.ts";
 import { createLogger } from "../logger.ts";
+import { ColonyMetrics } from "../metrics/metrics.ts";
 import { HostNode } from "../node.ts";
 import { runUntilSignalled } from "../process.ts";
 
@@ -23,28 +26,74 @@ function modelFor(config: HostConfig, logger: Logger): ModelProvider {
   return new AnthropicModel({ apiKey: config.anthropicApiKey, ...(config.anthropicBaseUrl ? { baseURL: config.anthropicBaseUrl } : {}) });
 }
 
-async function serve(mode: "dev" | "host", driverFor: (config: HostConfig) => StoreDriver): Promise<void> {
-  let config: HostConfig;
+/** Parses the environment, or exits 2 with a message naming the variable. */
+function configFor(command: string, required: ("redisUrl" | "natsUrl")[] = []): HostConfig {
   try {
-    config = loadConfig();
+    const config = loadConfig();
     assertSafeBinding(config);
+    for (const r of required) {
+      if (!config[r]) throw new ConfigError(`${r === "redisUrl" ? "REDIS_URL (e.g. redis://127.0.0.1:6379)" : "NATS_URL (e.g. nats://127.0.0.1:4222)"} is required`);
+    }
+    return config;
   } catch (e) {
-    process.stderr.write(`colony ${mode}: ${errorMessage(e)}\n`);
+    process.stderr.write(`colony ${command}: ${errorMessage(e)}\n`);
     process.exit(2);
   }
-  const logger = createLogger(config.logLevel, { host: config.hostId });
-  const node = await HostNode.start({ config, driver: driverFor(config), model: modelFor(config, logger), logger });
-  logger.info({ url: node.url, port: node.port, mode }, "listening");
-  runUntilSignalled(node, logger);
 }
 
-export const runDev = () => serve("dev", () => new MemoryStoreDriver());
+const redisFor = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
 
-export const runHost = () =>
-  serve("host", (config) => {
-    if (!config.redisUrl) {
-      process.stderr.write("colony host: REDIS_URL is required (e.g. redis://127.0.0.1:6379)\n");
-      process.exit(2);
-    }
-    return new RedisStoreDriver(new Redis(config.redisUrl, { maxRetriesPerRequest: null, enableOfflineQueue: true }));
+/** `colony dev`: directory and one host in this process, in-memory bus and store. */
+export async function runDev(): Promise<void> {
+  const config = configFor("dev");
+  const logger = createLogger(config.logLevel, { host: config.hostId });
+  const cluster = await EmbeddedCluster.start({ config, model: modelFor(config, logger), logger, metrics: new ColonyMetrics() });
+  const host = cluster.hosts[0]!;
+  logger.info({ url: host.url, port: host.port, mode: "dev" }, "listening");
+  runUntilSignalled(cluster, logger);
+}
+
+/** `colony host`: one host of a cluster (NATS_URL, REDIS_URL). */
+export async function runHost(): Promise<void> {
+  const config = configFor("host", ["natsUrl", "redisUrl"]);
+  const logger = createLogger(config.logLevel, { host: config.hostId });
+  const metrics = new ColonyMetrics();
+  const transport = await NatsTransport.connect({
+    servers: config.natsUrl!,
+    name: `colony-host-${config.hostId}`,
+    logger,
+    onMessage: (direction) => metrics.transportMessages.inc({ direction }),
   });
+  const host = await HostNode.start({
+    config,
+    driver: new RedisStoreDriver(redisFor(config.redisUrl!)),
+    registry: new RedisPlacementRegistry(redisFor(config.redisUrl!)),
+    transport,
+    model: modelFor(config, logger),
+    logger,
+    metrics,
+    drainMode: "handoff",
+    stallDetection: config.stallFence,
+  });
+  logger.info({ url: host.url, port: host.port, mode: "host" }, "listening");
+  runUntilSignalled(host, logger);
+}
+
+/** `colony directory`: a directory replica (NATS_URL, REDIS_URL); run two for availability. */
+export async function runDirectory(): Promise<void> {
+  const config = configFor("directory", ["natsUrl", "redisUrl"]);
+  const logger = createLogger(config.logLevel, { directory: config.hostId });
+  const transport = await NatsTransport.connect({ servers: config.natsUrl!, name: `colony-directory-${config.hostId}`, logger });
+  const node = await DirectoryNode.start({
+    id: config.hostId,
+    transport,
+    registry: new RedisPlacementRegistry(redisFor(config.redisUrl!)),
+    logger,
+    heartbeatMs: config.heartbeatMs,
+    failureTimeoutMs: config.failureTimeoutMs,
+    strategy: config.placement,
+    http: { host: config.httpHost, port: config.httpPort },
+  });
+  logger.info({ port: node.port, mode: "directory", placement: config.placement, failureTimeoutMs: config.failureTimeoutMs }, "listening");
+  runUntilSignalled(node, logger);
+}

@@ -67,6 +67,19 @@ export class ColonyMetrics implements AgentMetrics {
     registers: [this.registry],
   });
 
+  readonly transportMessages = new Counter({
+    name: "colony_transport_messages_total",
+    help: "Envelopes this process sent (out) and received (in) over the transport.",
+    labelNames: ["direction"] as const,
+    registers: [this.registry],
+  });
+  readonly directoryLookups = new Counter({
+    name: "colony_directory_lookups_total",
+    help: "Placement lookups by this host: hit (cached), miss (asked the directory), error.",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

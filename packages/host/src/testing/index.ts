@@ -1,26 +1,22 @@
-import type { AgentId, Clock, ModelProvider, StoreDriver } from "@colony/actors";
-import { AgentTypeRegistry, MemoryStoreDriver, ScriptedModel, silentLogger } from "@colony/actors";
+import type { Clock, ModelProvider, ToolRegistry } from "@colony/actors";
+import { AgentTypeRegistry, ScriptedModel, silentLogger } from "@colony/actors";
 import type { HostConfig } from "../config.ts";
-import { HostNode } from "../node.ts";
-import type { ToolRegistry } from "@colony/actors";
+import { EmbeddedCluster } from "../embedded.ts";
+import type { EmbeddedOptions } from "../embedded.ts";
+import type { HostNode } from "../node.ts";
 
-export interface TestHostOptions {
-  driver?: StoreDriver;
+export interface TestClusterOptions {
+  hosts?: number;
   model?: ModelProvider;
   clock?: Clock;
   config?: Partial<HostConfig>;
   types?: AgentTypeRegistry;
   tools?: ToolRegistry;
-  claim?: (id: AgentId) => Promise<number>;
+  storage?: EmbeddedOptions["storage"];
 }
 
-/**
- * An in-process host on a free loopback port with a memory store, the
- * scripted model and no default process metrics, unless told otherwise.
- * `await using host = await startTestHost()` shuts it down at scope end.
- */
-export async function startTestHost(opts: TestHostOptions = {}): Promise<HostNode & AsyncDisposable> {
-  const config: HostConfig = {
+export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
+  return {
     httpHost: "127.0.0.1",
     httpPort: 0,
     hostId: `test-${Math.random().toString(36).slice(2, 8)}`,
@@ -28,20 +24,43 @@ export async function startTestHost(opts: TestHostOptions = {}): Promise<HostNod
     drainMs: 5_000,
     waitTimeoutMs: 10_000,
     logLevel: "silent",
-    ...opts.config,
+    heartbeatMs: 50,
+    failureTimeoutMs: 400,
+    placement: "least-loaded",
+    stallFence: false,
+    ...overrides,
   };
-  const node = await HostNode.start({
-    config,
-    driver: opts.driver ?? new MemoryStoreDriver(),
+}
+
+/**
+ * A whole cluster in this process (directory + N hosts, in-memory bus and
+ * store, scripted model). `await using c = await startTestCluster({hosts: 3})`.
+ */
+export async function startTestCluster(opts: TestClusterOptions = {}): Promise<EmbeddedCluster & AsyncDisposable> {
+  const cluster = await EmbeddedCluster.start({
+    config: testConfig(opts.config),
     model: opts.model ?? new ScriptedModel(),
     logger: silentLogger,
+    hosts: opts.hosts ?? 1,
     defaultMetrics: false,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.types ? { types: opts.types } : {}),
     ...(opts.tools ? { tools: opts.tools } : {}),
-    ...(opts.claim ? { claim: opts.claim } : {}),
+    ...(opts.storage ? { storage: opts.storage } : {}),
   });
-  return Object.assign(node, { [Symbol.asyncDispose]: () => node.shutdown() });
+  return Object.assign(cluster, { [Symbol.asyncDispose]: () => cluster.shutdown() });
+}
+
+/** One in-process host (with its embedded directory); shutting it down stops both. */
+export async function startTestHost(opts: Omit<TestClusterOptions, "hosts"> = {}): Promise<HostNode & AsyncDisposable> {
+  const cluster = await startTestCluster(opts);
+  const host = cluster.hosts[0]!;
+  const stopHost = host.shutdown.bind(host);
+  const shutdown = async () => {
+    await stopHost();
+    await cluster.directory.shutdown();
+  };
+  return Object.assign(host, { shutdown, [Symbol.asyncDispose]: shutdown });
 }
 
 /** JSON request helper against a host's fetch handler (no socket). */

@@ -1,0 +1,98 @@
+import type { Clock, Envelope, Transport } from "@colony/actors";
+import { newMessageId, subjects } from "@colony/actors";
+import type { Placement } from "../registry/registry.ts";
+import type { HostsReply } from "../service/protocol.ts";
+import { DIR, hostsReplySchema, lookupReplySchema, releaseReplySchema } from "../service/protocol.ts";
+
+/** How long one directory request may take before it is retried. */
+export const DIRECTORY_REQUEST_TIMEOUT_MS = 2_000;
+/** Placements remembered by a host; the oldest are dropped past this. */
+export const DEFAULT_CACHE_SIZE = 100_000;
+
+export type LookupResult = "hit" | "miss" | "error";
+
+export interface DirectoryClientOptions {
+  hostId: string;
+  transport: Transport;
+  clock: Clock;
+  cacheSize?: number;
+  /** Counts lookups by result (colony_directory_lookups_total). */
+  onLookup?: (result: LookupResult) => void;
+}
+
+/**
+ * A host's view of the directory: cached lookups (a stale entry is dropped
+ * when the host it names answers "not here") and the few calls a host makes.
+ */
+export class DirectoryClient {
+  private readonly cache = new Map<string, Placement>();
+  private readonly cacheSize: number;
+
+  constructor(private readonly o: DirectoryClientOptions) {
+    this.cacheSize = o.cacheSize ?? DEFAULT_CACHE_SIZE;
+  }
+
+  /** Where the agent lives; with `place`, places it if it lives nowhere. Null: it exists nowhere (not placed, or not at all). */
+  async lookup(agent: string, place: boolean): Promise<Placement | null> {
+    const cached = this.cache.get(agent);
+    if (cached) {
+      this.o.onLookup?.("hit");
+      return cached;
+    }
+    let reply;
+    try {
+      reply = lookupReplySchema.parse(await this.request(DIR.lookup, { agent, place, requester: this.o.hostId }, agent));
+    } catch (e) {
+      this.o.onLookup?.("error");
+      throw e;
+    }
+    this.o.onLookup?.("miss");
+    if (reply.placement) this.remember(reply.placement);
+    return reply.placement;
+  }
+
+  /** Drops a cached placement, if it is (still) this one. */
+  invalidate(agent: string, epoch?: number): void {
+    const cached = this.cache.get(agent);
+    if (cached && (epoch === undefined || cached.epoch <= epoch)) this.cache.delete(agent);
+  }
+
+  /** Records a placement learnt elsewhere (e.g. the activation this host just started). */
+  remember(p: Placement): void {
+    const prior = this.cache.get(p.agent);
+    if (prior && prior.epoch > p.epoch) return;
+    this.cache.delete(p.agent);
+    this.cache.set(p.agent, p);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  async release(agent: string, epoch: number, reactivate: boolean): Promise<{ released: boolean; placement: Placement | null }> {
+    this.invalidate(agent, epoch);
+    return releaseReplySchema.parse(await this.request(DIR.release, { agent, host: this.o.hostId, epoch, reactivate }, agent));
+  }
+
+  async drain(): Promise<void> {
+    await this.request(DIR.drain, { host: this.o.hostId });
+  }
+
+  async leave(): Promise<void> {
+    await this.request(DIR.leave, { host: this.o.hostId });
+  }
+
+  async hosts(): Promise<HostsReply> {
+    return hostsReplySchema.parse(await this.request(DIR.hosts, {}));
+  }
+
+  private request(kind: string, body: unknown, target?: string): Promise<unknown> {
+    const env: Envelope = {
+      id: newMessageId(),
+      kind,
+      from: this.o.hostId,
+      deadline: this.o.clock.now() + DIRECTORY_REQUEST_TIMEOUT_MS,
+      body,
+      ...(target ? { target } : {}),
+    };
+    return this.o.transport.request(subjects.directory, env, DIRECTORY_REQUEST_TIMEOUT_MS);
+  }
+}
+

@@ -1,0 +1,23 @@
+/** @colony/directory: membership, placement, the placement registry and the directory service. */
+export * from "./membership/host-info.ts";
+export { MembershipTable } from "./membership/membership-table.ts";
+export type { Member, MemberStatus, MembershipTableOptions, ObserveResult } from "./membership/membership-table.ts";
+export * from "./membership/options.ts";
+export * from "./placement/strategy.ts";
+export { strategies, STRATEGY_NAMES, DEFAULT_STRATEGY, parseStrategyName, isStrategyName } from "./placement/strategies.ts";
+export * from "./registry/registry.ts";
+export { MemoryPlacementRegistry } from "./registry/memory-registry.ts";
+export { RedisPlacementRegistry } from "./registry/redis-registry.ts";
+export * from "./service/protocol.ts";
+export { DirectoryService, ACTIVATE_TIMEOUT_MS } from "./service/directory-service.ts";
+export type { DirectoryServiceOptions } from "./service/directory-service.ts";
+export { DirectoryClient, DIRECTORY_REQUEST_TIMEOUT_MS } from "./client/directory-client.ts";
+export type { DirectoryClientOptions, LookupResult } from "./client/directory-client.ts";
+export { DirectoryNode } from "./node.ts";
+export type { DirectoryNodeOptions } from "./node.ts";
+export { FailureDetector } from "./membership/failure-detector.ts";
+export { leastLoaded } from "./placement/least-loaded.ts";
+export { randomPlacement } from "./placement/random.ts";
+export { preferLocal } from "./placement/prefer-local.ts";
+export { consistentHash } from "./placement/consistent-hash.ts";
+export { rendezvousPick, rendezvousWeight, hashString } from "./placement/rendezvous.ts";

@@ -1,0 +1,105 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import type { Clock, Logger, Transport } from "@colony/actors";
+import { errorMessage, systemClock } from "@colony/actors";
+import { MembershipTable } from "./membership/membership-table.ts";
+import { strategies } from "./placement/strategies.ts";
+import type { StrategyName } from "./placement/strategy.ts";
+import type { PlacementRegistry } from "./registry/registry.ts";
+import { DirectoryService } from "./service/directory-service.ts";
+
+export interface DirectoryNodeOptions {
+  id: string;
+  transport: Transport;
+  registry: PlacementRegistry;
+  logger: Logger;
+  clock?: Clock;
+  heartbeatMs: number;
+  failureTimeoutMs: number;
+  strategy: StrategyName;
+  /** Serve /healthz, /readyz and /metrics here; omit for an embedded directory. */
+  http?: { host: string; port: number };
+  defaultMetrics?: boolean;
+  /** Close the registry and transport on shutdown (false when shared in-process). */
+  ownsConnections?: boolean;
+}
+
+/** A directory process: the service, its metrics, and a small HTTP surface for probes and scraping. */
+export class DirectoryNode {
+  readonly service: DirectoryService;
+  readonly metrics = new Registry();
+  private server: Server | undefined;
+
+  private constructor(private readonly o: DirectoryNodeOptions) {
+    if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.metrics });
+    const hosts = new Gauge({ name: "colony_hosts", help: "Live hosts in the membership (draining ones included).", registers: [this.metrics] });
+    const placements = new Counter({
+      name: "colony_directory_placements_total",
+      help: "Agents placed by this directory replica, by why (new, failover, handoff).",
+      labelNames: ["reason"] as const,
+      registers: [this.metrics],
+    });
+    const clock = o.clock ?? systemClock;
+    this.service = DirectoryService.start({
+      id: o.id,
+      transport: o.transport,
+      registry: o.registry,
+      membership: new MembershipTable({ clock, heartbeatMs: o.heartbeatMs, failureTimeoutMs: o.failureTimeoutMs }),
+      strategy: strategies[o.strategy],
+      clock,
+      logger: o.logger,
+      heartbeatMs: o.heartbeatMs,
+      failureTimeoutMs: o.failureTimeoutMs,
+      onMembership: (snap) => hosts.set(snap.hosts.length),
+      onPlaced: (reason) => placements.inc({ reason }),
+    });
+  }
+
+  static async start(o: DirectoryNodeOptions): Promise<DirectoryNode> {
+    const node = new DirectoryNode(o);
+    if (o.http) await node.listen(o.http.host, o.http.port);
+    return node;
+  }
+
+  private listen(hostname: string, port: number): Promise<void> {
+    const app = new Hono();
+    app.get("/healthz", (c) => c.json({ status: "ok", directory: this.o.id }));
+    app.get("/readyz", (c) =>
+      this.o.transport.status() === "connected"
+        ? c.json({ status: "ready" })
+        : c.json({ error: { code: "unavailable", message: "not connected to NATS" } }, 503),
+    );
+    app.get("/metrics", async (c) => {
+      c.header("Content-Type", this.metrics.contentType);
+      return c.body(await this.metrics.metrics());
+    });
+    app.get("/v1/hosts", (c) => c.json(this.service.hosts()));
+    app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+    return new Promise((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, port, hostname }, () => resolve()) as Server;
+      server.once("error", reject);
+      this.server = server;
+    });
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async shutdown(): Promise<void> {
+    await this.service.stop();
+    if (this.server) {
+      const closed = new Promise<void>((r) => this.server!.close(() => r()));
+      this.server.closeAllConnections();
+      await closed;
+    }
+    if (this.o.ownsConnections !== false) {
+      await this.o.transport.close().catch((e) => this.o.logger.warn({ err: errorMessage(e) }, "closing the transport failed"));
+      await this.o.registry.close().catch(() => undefined);
+    }
+    this.o.logger.info({}, "stopped");
+  }
+}

@@ -1,0 +1,97 @@
+import type { Clock, Logger, ModelProvider, ToolRegistry } from "@colony/actors";
+import type { AgentTypeRegistry, StoreDriver } from "@colony/actors";
+import type { PlacementRegistry } from "@colony/directory";
+import { MemoryBus, MemoryStoreDriver, randomToken } from "@colony/actors";
+import { DirectoryNode, MemoryPlacementRegistry } from "@colony/directory";
+import type { HostConfig } from "./config.ts";
+import type { ColonyMetrics } from "./metrics/metrics.ts";
+import { HostNode } from "./node.ts";
+
+export interface EmbeddedOptions {
+  /** Settings for the hosts; each extra host gets its own id and a free port. */
+  config: HostConfig;
+  model: ModelProvider;
+  logger: Logger;
+  hosts?: number;
+  clock?: Clock;
+  types?: AgentTypeRegistry;
+  tools?: ToolRegistry;
+  defaultMetrics?: boolean;
+  metrics?: ColonyMetrics;
+  /** Where agents and placements live; default: in memory. Tests pass Redis-backed ones. */
+  storage?: { driver: StoreDriver; registry: PlacementRegistry };
+}
+
+/**
+ * A whole cluster in one process: a directory and N hosts over an in-memory
+ * bus (which encodes every envelope like NATS) and one in-memory store.
+ * `colony dev` is one of these with one host; fast tests use more.
+ */
+export class EmbeddedCluster {
+  private constructor(
+    readonly directory: DirectoryNode,
+    readonly hosts: HostNode[],
+    readonly bus: MemoryBus,
+    readonly driver: StoreDriver,
+    private readonly o: EmbeddedOptions,
+    private readonly registry: PlacementRegistry,
+  ) {}
+
+  static async start(o: EmbeddedOptions): Promise<EmbeddedCluster> {
+    const bus = new MemoryBus();
+    const memory = new MemoryStoreDriver();
+    const { driver, registry } = o.storage ?? { driver: memory, registry: new MemoryPlacementRegistry(memory) };
+    const directory = await DirectoryNode.start({
+      id: "directory",
+      transport: bus.connect("directory"),
+      registry,
+      logger: o.logger.child({ component: "directory" }),
+      heartbeatMs: o.config.heartbeatMs,
+      failureTimeoutMs: o.config.failureTimeoutMs,
+      strategy: o.config.placement,
+      defaultMetrics: false,
+      ownsConnections: false,
+    });
+    const cluster = new EmbeddedCluster(directory, [], bus, driver, o, registry);
+    for (let i = 0; i < (o.hosts ?? 1); i++) await cluster.addHost();
+    return cluster;
+  }
+
+  /** Starts one more host in the cluster (scale out). */
+  async addHost(overrides: Partial<HostConfig> = {}): Promise<HostNode> {
+    const first = this.hosts.length === 0;
+    const config: HostConfig = {
+      ...this.o.config,
+      ...(first ? {} : { hostId: `${this.o.config.hostId}-${randomToken(4)}`, httpPort: 0 }),
+      ...overrides,
+    };
+    const host = await HostNode.start({
+      config,
+      driver: this.driver,
+      registry: this.registry,
+      transport: this.bus.connect(config.hostId),
+      model: this.o.model,
+      logger: this.o.logger,
+      drainMode: "finish",
+      ownsConnections: false,
+      ...(first && this.o.metrics ? { metrics: this.o.metrics } : {}),
+      ...(this.o.clock ? { clock: this.o.clock } : {}),
+      ...(this.o.types ? { types: this.o.types } : {}),
+      ...(this.o.tools ? { tools: this.o.tools } : {}),
+      ...(this.o.defaultMetrics !== undefined ? { defaultMetrics: first ? this.o.defaultMetrics : false } : {}),
+    });
+    this.hosts.push(host);
+    // The first heartbeat crosses the bus asynchronously; placements need the directory to know the host.
+    const deadline = Date.now() + 5_000;
+    while (!this.directory.service.snapshot().hosts.some((h) => h.id === host.hostId)) {
+      if (Date.now() > deadline) throw new Error(`the directory never saw host ${host.hostId}`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return host;
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.shutdown()));
+    await this.directory.shutdown();
+  }
+}

@@ -1,0 +1,36 @@
+import type { AgentId, Envelope, Subscription, Transport } from "@colony/actors";
+import { AgentNotHereError, NotFoundError, parseAgentId, subjects } from "@colony/actors";
+import { HOST, activateRequestSchema } from "@colony/directory";
+import type { LocalAgents } from "./local.ts";
+import { sendRequestSchema } from "./wire.ts";
+
+/**
+ * Serves other processes' requests to this host on `colony.host.<id>`: every
+ * body parsed with zod, every answer about agents active here.
+ */
+export function serveInbound(o: { hostId: string; transport: Transport; local: LocalAgents }): Subscription {
+  return o.transport.subscribe(subjects.host(o.hostId), async (env: Envelope) => {
+    const id: AgentId = parseAgentId(env.target, "target");
+    switch (env.kind) {
+      case HOST.send: {
+        const req = sendRequestSchema.parse(env.body);
+        return o.local.send(id, req.epoch, req.message as never, req.waitMs);
+      }
+      case HOST.get: {
+        const view = o.local.view(id);
+        if (!view) throw new AgentNotHereError(id, o.hostId);
+        return { view };
+      }
+      case HOST.activate: {
+        const req = activateRequestSchema.parse(env.body);
+        await o.local.activate(id, req.epoch, req.reason);
+        return { ok: true };
+      }
+      case HOST.evict:
+        o.local.evict(id);
+        return { ok: true };
+      default:
+        throw new NotFoundError(`unknown host request "${env.kind}"`);
+    }
+  });
+}

@@ -1,0 +1,65 @@
+import type { ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, TurnResult } from "@colony/actors";
+import { NotFoundError } from "@colony/actors";
+import type { AgentView } from "../agent-view.ts";
+import { toView } from "../agent-view.ts";
+import type { Catalog } from "../catalog/catalog.ts";
+
+/** What a send produced: the turn's result, or only the acknowledgement. */
+export type SendOutcome =
+  | { kind: "completed"; messageId: string; duplicate: boolean; result: TurnResult }
+  | { kind: "accepted"; messageId: string; duplicate: boolean };
+
+/**
+ * Agents active on this host, at the epoch their placement granted: the
+ * end of every route, local or forwarded.
+ */
+export class LocalAgents {
+  constructor(
+    private readonly hostId: HostId,
+    private readonly catalog: Catalog,
+    private readonly metrics: AgentMetrics,
+  ) {}
+
+  /**
+   * Accepts the message into the agent's durable inbox (the acknowledgement)
+   * and, with `waitMs`, waits that long for its turn's result.
+   */
+  async send(id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
+    const activation = await this.catalog.ensure(id, epoch);
+    if (!activation) throw new NotFoundError(`agent ${id} does not exist`);
+    const accepted = await activation.accept(message);
+    const duplicate = accepted.kind === "duplicate";
+    const messageId = accepted.kind === "duplicate" ? accepted.messageId : message.messageId;
+    this.metrics.message(activation.view().type, duplicate ? "duplicate" : "accepted");
+    if (waitMs === null) return { kind: "accepted", messageId, duplicate };
+    const result = await withTimeout(activation.result(messageId), waitMs);
+    return result ? { kind: "completed", messageId, duplicate, result } : { kind: "accepted", messageId, duplicate };
+  }
+
+  /** The agent's live state, if it is active here. */
+  view(id: AgentId): AgentView | null {
+    const a = this.catalog.get(id);
+    return a ? toView(a.view(), this.hostId) : null;
+  }
+
+  /** Drops the agent's activation here without writing (it was deleted). */
+  evict(id: AgentId): void {
+    this.catalog.evict(id, new NotFoundError(`agent ${id} was deleted`));
+  }
+
+  async activate(id: AgentId, epoch: number, reason: ActivationReason): Promise<void> {
+    if (!(await this.catalog.ensure(id, epoch, reason))) throw new NotFoundError(`agent ${id} does not exist`);
+  }
+}
+
+async function withTimeout<T>(pending: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([pending, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,115 @@
+import type { AgentId, Clock, HostId, InboxMessage, Transport } from "@colony/actors";
+import { AgentNotHereError, ColonyError, NotFoundError, newMessageId, subjects } from "@colony/actors";
+import type { DirectoryClient } from "@colony/directory";
+import { HOST } from "@colony/directory";
+import type { AgentView } from "../agent-view.ts";
+import type { LocalAgents, SendOutcome } from "./local.ts";
+import { getReplySchema, sendReplySchema } from "./wire.ts";
+
+/** How long a message may spend finding its agent (a failover takes up to ~2 s). */
+export const DEFAULT_ROUTE_DEADLINE_MS = 10_000;
+/** Extra time a forwarded request waits beyond the owner's own wait. */
+const FORWARD_MARGIN_MS = 1_000;
+/** Longest wait one forwarded request carries; longer waits are repeated slices. */
+export const WAIT_SLICE_MS = 2_000;
+const GET_TIMEOUT_MS = 2_000;
+
+export interface RouterOptions {
+  hostId: HostId;
+  local: LocalAgents;
+  directory: DirectoryClient;
+  transport: Transport;
+  clock: Clock;
+  routeDeadlineMs?: number;
+}
+
+/** Errors after which the message should look for its agent again. */
+function shouldReroute(e: unknown): boolean {
+  if (!(e instanceof ColonyError)) return false;
+  // A timeout leaves the outcome unknown; resending the same message id is
+  // safe: the inbox deduplicates it.
+  return e.action === "reroute" || e.code === "stale_epoch" || e.code === "timeout";
+}
+
+/**
+ * Finds where an agent lives (asking the directory, which places it if it
+ * lives nowhere) and runs the operation there: locally, or forwarded over
+ * the transport. A stale route ("not here", nobody answering) is dropped
+ * and the operation retried, with the same message id, until a deadline.
+ */
+export class AgentRouter {
+  private readonly deadlineMs: number;
+
+  constructor(private readonly o: RouterOptions) {
+    this.deadlineMs = o.routeDeadlineMs ?? DEFAULT_ROUTE_DEADLINE_MS;
+  }
+
+  async send(id: AgentId, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
+    const start = Date.now();
+    const giveUpAt = start + this.deadlineMs + (waitMs ?? 0);
+    for (let attempt = 0; ; attempt++) {
+      const placement = await this.o.directory.lookup(id, true);
+      if (!placement) throw new NotFoundError(`agent ${id} does not exist`);
+      const remainingWait = waitMs === null ? null : Math.max(0, waitMs - (Date.now() - start));
+      try {
+        if (placement.host === this.o.hostId) return await this.o.local.send(id, placement.epoch, message, remainingWait);
+        // A long wait is forwarded in slices: if the owner dies mid-wait, the
+        // slice times out and the message (same id: deduplicated) follows
+        // its agent to the new owner instead of waiting on a dead host.
+        const slice = remainingWait === null ? null : Math.min(remainingWait, WAIT_SLICE_MS);
+        const out = await this.forward(placement.host, id, placement.epoch, message, slice);
+        if (out.kind === "accepted" && remainingWait !== null && remainingWait > WAIT_SLICE_MS) continue;
+        return out;
+      } catch (e) {
+        if (!shouldReroute(e) || Date.now() >= giveUpAt) throw e;
+        this.o.directory.invalidate(id, placement.epoch);
+        await backoff(attempt);
+      }
+    }
+  }
+
+  private async forward(host: string, id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
+    const timeout = (waitMs ?? 0) + FORWARD_MARGIN_MS * 2;
+    const reply = await this.o.transport.request(
+      subjects.host(host),
+      { id: message.messageId, kind: HOST.send, from: this.o.hostId, target: id, deadline: this.o.clock.now() + timeout, body: { epoch, message, waitMs } },
+      timeout,
+    );
+    return sendReplySchema.parse(reply);
+  }
+
+  /** The agent's live state from the host it is active on, or null if it is active nowhere reachable. */
+  async liveView(id: AgentId): Promise<AgentView | null> {
+    const local = this.o.local.view(id);
+    if (local) return local;
+    const placement = await this.o.directory.lookup(id, false).catch(() => null);
+    if (!placement || placement.host === this.o.hostId) return null;
+    try {
+      const reply = await this.o.transport.request(
+        subjects.host(placement.host),
+        { id: newMessageId(), kind: HOST.get, from: this.o.hostId, target: id, deadline: this.o.clock.now() + GET_TIMEOUT_MS, body: {} },
+        GET_TIMEOUT_MS,
+      );
+      return getReplySchema.parse(reply).view as unknown as AgentView;
+    } catch (e) {
+      if (e instanceof AgentNotHereError || (e instanceof ColonyError && shouldReroute(e))) {
+        this.o.directory.invalidate(id, placement.epoch);
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** Tells the agent's host (if any) to drop its activation without writing; used after a delete. */
+  async evict(id: AgentId, host: string): Promise<void> {
+    if (host === this.o.hostId) return this.o.local.evict(id);
+    await this.o.transport
+      .request(subjects.host(host), { id: newMessageId(), kind: HOST.evict, from: this.o.hostId, target: id, deadline: this.o.clock.now() + GET_TIMEOUT_MS, body: {} }, GET_TIMEOUT_MS)
+      .catch(() => undefined);
+  }
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(200, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { inboxMessageSchema, turnResultSchema } from "@colony/actors";
+
+/** Bodies of the requests hosts send each other on `colony.host.<id>`. */
+export const sendRequestSchema = z.object({
+  epoch: z.number().int(),
+  message: inboxMessageSchema,
+  /** How long the owner may wait for the turn's result; null: do not wait. */
+  waitMs: z.number().int().nonnegative().nullable(),
+});
+
+export const sendReplySchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("completed"), messageId: z.string(), duplicate: z.boolean(), result: turnResultSchema }),
+  z.object({ kind: z.literal("accepted"), messageId: z.string(), duplicate: z.boolean() }),
+]);
+
+export const getReplySchema = z.object({ view: z.record(z.string(), z.unknown()) });

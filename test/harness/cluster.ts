@@ -1,0 +1,106 @@
+import type { ColonyProcess } from "./colony-process.ts";
+import { http, startColony } from "./colony-process.ts";
+import type { NatsServer, RedisServer } from "./servers.ts";
+import { startNats, startRedis } from "./servers.ts";
+import { waitFor } from "./wait.ts";
+
+export interface ProcessClusterOptions {
+  hosts: number;
+  directories?: number;
+  /** Extra env for every process (e.g. COLONY_IDLE_MS). */
+  env?: Record<string, string>;
+  /** Start our own servers even if REDIS_URL / NATS_URL are set (tests that kill them). */
+  ownServers?: boolean;
+}
+
+export interface ProcessCluster extends AsyncDisposable {
+  readonly redis: RedisServer;
+  readonly nats: NatsServer;
+  readonly directories: ColonyProcess[];
+  /** Hosts by id; killed ones stay here (their process has exited). */
+  readonly hosts: Map<string, ColonyProcess>;
+  /** Ids of hosts whose process is still running. */
+  liveHostIds(): string[];
+  /** A running host chosen at random (or the given one). */
+  url(hostId?: string): string;
+  addHost(id?: string, env?: Record<string, string>): Promise<ColonyProcess>;
+  /** Stops a host the hard way (SIGKILL) and waits for the process to end. */
+  kill(hostId: string): Promise<void>;
+  /** Waits until the directory lists exactly these live hosts. */
+  waitForMembers(ids: string[], timeoutMs?: number): Promise<void>;
+  env(): Record<string, string>;
+}
+
+let seq = 0;
+
+/**
+ * Real processes: a redis-server and a nats-server from the harness, the
+ * directory replicas and the hosts as `colony` child processes, just as an
+ * operator runs them. Killing one is a real SIGKILL.
+ */
+export async function startProcessCluster(o: ProcessClusterOptions): Promise<ProcessCluster> {
+  const useEnv = !o.ownServers;
+  const redis = await startRedis({ useEnv });
+  const nats = await startNats({ useEnv });
+  const env = (): Record<string, string> => ({ REDIS_URL: redis.url, NATS_URL: nats.url, LOG_LEVEL: "info", ...o.env });
+  const directories: ColonyProcess[] = [];
+  const hosts = new Map<string, ColonyProcess>();
+  const tag = `${process.pid}x${++seq}`;
+  const started: ColonyProcess[] = [];
+  const cluster: ProcessCluster = {
+    redis,
+    nats,
+    directories,
+    hosts,
+    env,
+    liveHostIds: () => [...hosts].filter(([, p]) => p.child.exitCode === null && p.child.signalCode === null).map(([id]) => id),
+    url(hostId) {
+      const ids = hostId ? [hostId] : cluster.liveHostIds();
+      const id = ids[Math.floor(Math.random() * ids.length)];
+      if (!id) throw new Error("no live host");
+      return hosts.get(id)!.url;
+    },
+    async addHost(id = `h${hosts.size}-${tag}`, extra = {}) {
+      if (hosts.has(id)) throw new Error(`host ${id} exists`);
+      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id });
+      started.push(p);
+      hosts.set(id, p);
+      return p;
+    },
+    async kill(hostId) {
+      const p = hosts.get(hostId);
+      if (!p) throw new Error(`no host ${hostId}`);
+      p.signal("SIGKILL");
+      await p.exited;
+    },
+    async waitForMembers(ids, timeoutMs = 10_000) {
+      const want = [...ids].sort().join(",");
+      await waitFor(
+        async () => {
+          const res = await http(cluster.url(ids[0]), "GET", "/v1/hosts");
+          const alive = (res.body.hosts as { id: string; status: string }[]).filter((h) => h.status === "alive" || h.status === "draining").map((h) => h.id);
+          return alive.sort().join(",") === want;
+        },
+        { timeoutMs, message: `the directory to list exactly ${want}` },
+      );
+    },
+    async [Symbol.asyncDispose]() {
+      await Promise.all(started.map((p) => p[Symbol.asyncDispose]()));
+      await nats.stop();
+      await redis.stop();
+    },
+  };
+  try {
+    for (let i = 0; i < (o.directories ?? 1); i++) {
+      const d = await startColony(["directory"], { ...env(), COLONY_HOST_ID: `dir${i}-${tag}` });
+      started.push(d);
+      directories.push(d);
+    }
+    await Promise.all(Array.from({ length: o.hosts }, (_, i) => cluster.addHost(`h${i}-${tag}`)));
+    await cluster.waitForMembers([...hosts.keys()]);
+  } catch (e) {
+    await cluster[Symbol.asyncDispose]();
+    throw e;
+  }
+  return cluster;
+}
