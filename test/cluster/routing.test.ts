@@ -54,8 +54,8 @@ describe("a cluster of real processes: directory + 3 hosts over NATS and Redis",
     }
   });
 
-  it("keeps a single activation when first messages race in through every host", async () => {
-    await using c = await startProcessCluster({ hosts: 3 });
+  it("keeps a single activation when first messages race in through every host, with two directory replicas", async () => {
+    await using c = await startProcessCluster({ hosts: 3, directories: 2 });
     const urls = [...c.hosts.values()].map((h) => h.url);
     await spawnAll(c, ["assistant/racer"]);
     const sends = urls.flatMap((url) => Array.from({ length: 5 }, (_, i) => http(url, "POST", "/v1/agents/assistant/racer/messages", { content: `${url} ${i}` })));
@@ -65,6 +65,13 @@ describe("a cluster of real processes: directory + 3 hosts over NATS and Redis",
     const state = (await http(urls[0]!, "GET", "/v1/agents/assistant/racer")).body;
     expect(state.turns).toBe(15);
     expect(new Set(userTexts(state.messages)).size).toBe(15);
+
+    // Either replica alone serves: kill one, and new agents are still placed and answered.
+    c.directories[0]!.signal("SIGKILL");
+    await c.directories[0]!.exited;
+    await spawnAll(c, ["assistant/after-replica-loss"]);
+    for (const url of urls) expect((await http(url, "POST", "/v1/agents/assistant/after-replica-loss/messages", { content: url })).status).toBe(200);
+    expect(await metricSum(urls, "colony_agent_activations_total", 'type="assistant"')).toBe(2);
   });
 
   it("answers for any agent from any host, and lists the membership", async () => {
@@ -87,5 +94,25 @@ describe("a cluster of real processes: directory + 3 hosts over NATS and Redis",
     }
     // The owner's agent count reaches the membership with its next heartbeat.
     await waitFor(async () => ((await http(c.url(d), "GET", "/v1/hosts")).body.hosts as { id: string; agents: number }[]).find((h) => h.id === owner)?.agents === 1);
+  });
+});
+
+describe("colony hosts", () => {
+  it("lists the membership as a table and as JSON", { timeout: 60_000 }, async () => {
+    await using c = await startProcessCluster({ hosts: 2 });
+    const { execFile } = await import("node:child_process");
+    const run = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(process.execPath, ["packages/host/bin/colony.js", ...args], { env: { PATH: process.env.PATH, COLONY_URL: c.url() } }, (err, out) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out }),
+        ),
+      );
+    const plain = await run(["hosts"]);
+    expect(plain.code).toBe(0);
+    const lines = plain.out.trim().split("\n");
+    expect(lines[0]).toMatch(/^ID\s+ADDRESS\s+STATUS\s+AGENTS\s+LOAD\s+LAST HEARTBEAT$/);
+    for (const id of c.hosts.keys()) expect(plain.out).toMatch(new RegExp(`^${id}\\s+http://127\\.0\\.0\\.1:\\d+\\s+alive\\s+\\d+\\s+\\d+\\s+[\\d.]+s ago$`, "m"));
+    const json = await run(["hosts", "--json"]);
+    expect(JSON.parse(json.out).hosts.map((h: { id: string }) => h.id).sort()).toEqual([...c.hosts.keys()].sort());
   });
 });

@@ -108,3 +108,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
   if (e.ANTHROPIC_BASE_URL) config.anthropicBaseUrl = e.ANTHROPIC_BASE_URL;
   return config;
 }
+
+const clientEnvSchema = z.object({
+  COLONY_URL: z.string().url().default("http://127.0.0.1:8080"),
+  COLONY_ADMIN_TOKEN: z.string().optional(),
+});
+
+/** Settings of the CLI commands that talk to a host's admin API. */
+export interface ClientConfig {
+  url: string;
+  token?: string;
+}
+
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = clientEnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    const name = String(i.path[0]);
+    throw new ConfigError(`invalid environment: ${name}=${JSON.stringify(cleaned[name] ?? "")}: ${i.message}`);
+  }
+  return { url: parsed.data.COLONY_URL.replace(/\/$/, ""), ...(parsed.data.COLONY_ADMIN_TOKEN ? { token: parsed.data.COLONY_ADMIN_TOKEN } : {}) };
+}

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { runHosts } from "./hosts.ts";
 import { runDev, runDirectory, runHost } from "./serve.ts";
 
 const program = new Command()
@@ -25,5 +26,11 @@ program
     "A directory replica: membership from heartbeats, placement, failover. Env: NATS_URL, REDIS_URL (required), COLONY_HOST_ID, COLONY_HTTP_PORT (probes and /metrics), COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, COLONY_PLACEMENT, LOG_LEVEL.",
   )
   .action(runDirectory);
+
+program
+  .command("hosts")
+  .description("List the cluster's hosts (id, address, status, agents, load, last heartbeat) from the admin API at COLONY_URL (default http://127.0.0.1:8080), with COLONY_ADMIN_TOKEN if set.")
+  .option("--json", "print JSON instead of a table")
+  .action(runHosts);
 
 await program.parseAsync(process.argv);
