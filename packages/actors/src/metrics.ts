@@ -1,6 +1,22 @@
 /** Why an activation happened (DESIGN.md label values). */
 export type ActivationReason = "new" | "restore" | "failover";
 export type MessageOutcome = "accepted" | "duplicate" | "completed" | "failed" | "rejected";
+export type TokenKind = "input" | "output" | "cache_read" | "cache_write";
+/** How a tool call ended: ok, error (the tool failed or timed out), invalid (bad arguments), denied, rate_limited. */
+export type ToolOutcome = "ok" | "error" | "invalid" | "denied" | "rate_limited";
+
+/** What model providers report (colony_llm_*). `status` is "ok" or an error class such as "429", "529", "stream_error". */
+export interface ModelMetrics {
+  llmRequest(model: string, status: string, seconds: number): void;
+  llmTokens(model: string, kind: TokenKind, tokens: number): void;
+  llmCost(model: string, usd: number): void;
+}
+
+export const noopModelMetrics: ModelMetrics = {
+  llmRequest() {},
+  llmTokens() {},
+  llmCost() {},
+};
 
 /**
  * What the agent runtime reports. The host implements it with prom-client;
@@ -12,6 +28,11 @@ export interface AgentMetrics {
   message(type: string, outcome: MessageOutcome): void;
   turnFinished(type: string, seconds: number): void;
   snapshotWritten(seconds: number, bytes: number): void;
+  toolCall(tool: string, outcome: ToolOutcome): void;
+  /** The agent's circuit opened (e.g. it repeated the same tool call): it is suspended. */
+  circuitBreakerTripped(type: string): void;
+  /** Something needs a person: a suspension, repeated worker failures. */
+  escalated(type: string): void;
 }
 
 export const noopMetrics: AgentMetrics = {
@@ -20,4 +41,7 @@ export const noopMetrics: AgentMetrics = {
   message() {},
   turnFinished() {},
   snapshotWritten() {},
+  toolCall() {},
+  circuitBreakerTripped() {},
+  escalated() {},
 };

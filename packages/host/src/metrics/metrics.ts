@@ -1,10 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ActivationReason, AgentMetrics, MessageOutcome } from "@colony/actors";
+import type { ActivationReason, AgentMetrics, MessageOutcome, ModelMetrics, TokenKind, ToolOutcome } from "@colony/actors";
 
 /** Turns run from milliseconds (scripted model) to minutes (tool-heavy model turns). */
 const TURN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 /** Snapshot writes take tens of microseconds to a few milliseconds. */
 const SNAPSHOT_WRITE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
+/** Model calls take from a few hundred milliseconds to minutes (long streamed answers). */
+const LLM_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
 /** Snapshots from a few hundred bytes (new agent) to megabytes (long context). */
 const SNAPSHOT_BYTES_BUCKETS = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304];
 
@@ -13,7 +15,7 @@ const SNAPSHOT_BYTES_BUCKETS = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_
  * contract). Each host owns its own registry so that several hosts can live
  * in one test process.
  */
-export class ColonyMetrics implements AgentMetrics {
+export class ColonyMetrics implements AgentMetrics, ModelMetrics {
   readonly registry = new Registry();
 
   private activeSource: () => ReadonlyMap<string, number> = () => new Map();
@@ -80,6 +82,50 @@ export class ColonyMetrics implements AgentMetrics {
     registers: [this.registry],
   });
 
+  readonly llmRequests = new Counter({
+    name: "colony_llm_requests_total",
+    help: "Model API requests, by model and status (ok, or the error: 429, 529, 5xx, stream_error, timeout, circuit_open...).",
+    labelNames: ["model", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly llmTokenCounter = new Counter({
+    name: "colony_llm_tokens_total",
+    help: "Tokens billed by the model API, by model and kind (input, output, cache_read, cache_write).",
+    labelNames: ["model", "kind"] as const,
+    registers: [this.registry],
+  });
+  readonly llmRequestDuration = new Histogram({
+    name: "colony_llm_request_duration_seconds",
+    help: "Time from sending a model request to its complete (streamed) response, retries included.",
+    labelNames: ["model"] as const,
+    buckets: LLM_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly llmCostCounter = new Counter({
+    name: "colony_llm_cost_usd_total",
+    help: "Spend on model calls in US dollars, from the configured price table.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+  readonly toolCalls = new Counter({
+    name: "colony_tool_calls_total",
+    help: "Tool calls by tool and outcome (ok, error, invalid, denied, rate_limited).",
+    labelNames: ["tool", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly circuitBreakerTrips = new Counter({
+    name: "colony_circuit_breaker_trips_total",
+    help: "Agents suspended because their circuit opened (a loop of identical tool calls, a budget blown).",
+    labelNames: ["type"] as const,
+    registers: [this.registry],
+  });
+  readonly escalations = new Counter({
+    name: "colony_escalations_total",
+    help: "Escalations to a person (suspended agents, repeated worker failures).",
+    labelNames: ["type"] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
@@ -100,6 +146,25 @@ export class ColonyMetrics implements AgentMetrics {
   }
   turnFinished(type: string, seconds: number): void {
     this.turnDuration.observe({ type }, seconds);
+  }
+  toolCall(tool: string, outcome: ToolOutcome): void {
+    this.toolCalls.inc({ tool, outcome });
+  }
+  circuitBreakerTripped(type: string): void {
+    this.circuitBreakerTrips.inc({ type });
+  }
+  escalated(type: string): void {
+    this.escalations.inc({ type });
+  }
+  llmRequest(model: string, status: string, seconds: number): void {
+    this.llmRequests.inc({ model, status });
+    this.llmRequestDuration.observe({ model }, seconds);
+  }
+  llmTokens(model: string, kind: TokenKind, tokens: number): void {
+    this.llmTokenCounter.inc({ model, kind }, tokens);
+  }
+  llmCost(model: string, usd: number): void {
+    this.llmCostCounter.inc({ model }, usd);
   }
   snapshotWritten(seconds: number, bytes: number): void {
     this.snapshotWriteDuration.observe(seconds);
