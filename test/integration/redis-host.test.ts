@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisStoreDriver } from "@colony/actors";
+import { RedisApprovalIndex, RedisStoreDriver } from "@colony/actors";
 import { ManualClock } from "@colony/actors/testing";
 import { RedisPlacementRegistry } from "@colony/directory";
 import { call, startTestCluster } from "@colony/host/testing";
@@ -15,7 +15,11 @@ const client = () => {
   clients.push(r);
   return r;
 };
-const storage = () => ({ driver: new RedisStoreDriver(client(), false), registry: new RedisPlacementRegistry(client(), false) });
+const storage = () => ({
+  driver: new RedisStoreDriver(client(), false),
+  registry: new RedisPlacementRegistry(client(), false),
+  approvals: new RedisApprovalIndex(client()),
+});
 beforeAll(async () => {
   redis = await startRedis();
 });

@@ -48,6 +48,8 @@ function realisticState(): AgentState {
     startedAt: 1_700_000_001_000,
     iterations: 1,
     usage: { inputTokens: 300, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.0009 },
+    awaiting: [{ callId: "toolu_03", tool: "charge", input: { amount: 5 }, requestedAt: 1_700_000_001_500, deadline: 1_700_003_601_500 }],
+    decisions: { toolu_01: { approve: true, by: "operator", at: 1_700_000_001_200, reason: "fine" } },
   };
   state.children = ["researcher/c1", "researcher/c2"];
   state.updatedAt = 1_700_000_002_000;

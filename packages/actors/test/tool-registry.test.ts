@@ -82,14 +82,14 @@ describe("ToolRegistry: specs for the model", () => {
 describe("ToolRegistry.call: every failure is an error result, never a throw", () => {
   it("runs an allowed tool", async () => {
     const registry = new ToolRegistry([echo]);
-    expect(await registry.call("echo", { text: "ab", times: 2 }, ["echo"], context())).toEqual({ content: "abab" });
+    expect(await registry.call("echo", { text: "ab", times: 2 }, ["echo"], context())).toEqual({ content: "abab", outcome: "ok" });
   });
 
   it("refuses a registered tool the agent is not allowed, and an unknown one", async () => {
     let ran = false;
     const registry = new ToolRegistry([defineTool({ ...echo, run: () => ((ran = true), { content: "x" }) })]);
     const notAllowed = await registry.call("echo", { text: "a" }, ["remember"], context());
-    expect(notAllowed).toEqual({ isError: true, content: 'tool "echo" is not available to this agent' });
+    expect(notAllowed).toEqual({ isError: true, content: 'tool "echo" is not available to this agent', outcome: "denied" });
     expect(ran).toBe(false);
     expect((await registry.call("nope", {}, ["nope"], context())).isError).toBe(true);
   });
@@ -130,9 +130,9 @@ describe("ToolRegistry.call: every failure is an error result, never a throw", (
       } }),
     ]);
     const allowed = registry.names();
-    expect(await registry.call("sync_throw", {}, allowed, context())).toEqual({ isError: true, content: "sync_throw failed: disk on fire" });
-    expect(await registry.call("async_throw", {}, allowed, context())).toEqual({ isError: true, content: "async_throw failed: network down" });
-    expect(await registry.call("throws_string", {}, allowed, context())).toEqual({ isError: true, content: "throws_string failed: plain string" });
+    expect(await registry.call("sync_throw", {}, allowed, context())).toEqual({ isError: true, content: "sync_throw failed: disk on fire", outcome: "error" });
+    expect(await registry.call("async_throw", {}, allowed, context())).toEqual({ isError: true, content: "async_throw failed: network down", outcome: "error" });
+    expect(await registry.call("throws_string", {}, allowed, context())).toEqual({ isError: true, content: "throws_string failed: plain string", outcome: "error" });
   });
 
   it("turns a malformed tool result into an error result instead of corrupting the conversation", async () => {
@@ -163,7 +163,7 @@ describe("ToolRegistry.call: every failure is an error result, never a throw", (
     const registry = new ToolRegistry([slow]);
     const started = performance.now();
     const out = await registry.call("slow", {}, ["slow"], context());
-    expect(out).toEqual({ isError: true, content: "slow timed out after 20 ms" });
+    expect(out).toEqual({ isError: true, content: "slow timed out after 20 ms", outcome: "error" });
     expect(performance.now() - started).toBeLessThan(DEFAULT_TOOL_TIMEOUT_MS);
     expect(seen?.aborted).toBe(true);
     expect(seen?.reason).toBeInstanceOf(TimeoutError);
@@ -187,7 +187,7 @@ describe("ToolRegistry.call: every failure is an error result, never a throw", (
     const pending = registry.call("waits", {}, ["waits"], context(new Map(), turn.signal));
     await waitFor(() => seen !== undefined, { message: "the tool to start" });
     turn.abort(new Error("turn cancelled"));
-    expect(await pending).toEqual({ isError: true, content: "waits failed: cancelled by caller" });
+    expect(await pending).toEqual({ isError: true, content: "waits failed: cancelled by caller", outcome: "error" });
     expect(seen!.aborted).toBe(true);
   });
 
@@ -206,7 +206,7 @@ describe("remember and recall", () => {
   it("store and read back a value in the agent's memory", async () => {
     const memory = new Map<string, string>();
     const ctx = context(memory);
-    expect(await registry.call("remember", { key: "color", value: "blue" }, allowed, ctx)).toEqual({ content: JSON.stringify({ stored: "color" }) });
+    expect(await registry.call("remember", { key: "color", value: "blue" }, allowed, ctx)).toEqual({ content: JSON.stringify({ stored: "color" }), outcome: "ok" });
     expect(memory.get("color")).toBe("blue");
     const found = await registry.call("recall", { key: "color" }, allowed, ctx);
     expect(JSON.parse(found.content)).toEqual({ key: "color", found: true, value: "blue" });

@@ -5,6 +5,7 @@ import {
   Activation,
   AgentNotHereError,
   AgentStore,
+  MemoryApprovalIndex,
   MemoryStoreDriver,
   NactRuntime,
   ScriptedModel,
@@ -57,7 +58,7 @@ describe("a turn reactivated mid-way", () => {
     const deps = (model: ModelProvider) => {
       const runtime = new NactRuntime();
       runtimes.push(runtime);
-      return { hostId: "h" as never, store, model, tools, runtime, clock: systemClock, metrics: noopMetrics, logger: silentLogger };
+      return { hostId: "h" as never, store, model, tools, runtime, clock: systemClock, metrics: noopMetrics, logger: silentLogger, approvals: new MemoryApprovalIndex() };
     };
 
     // First life: the model asks for the tool, the tool runs, the next model call never returns.

@@ -15,6 +15,13 @@ export interface AgentView {
   children: string[];
   memory: Record<string, string>;
   messages: AgentState["messages"];
+  /** Why it is suspended (its circuit is open), or null. */
+  suspension: AgentState["suspension"];
+  /** The last turn that did not complete and why (limits, budgets, model failures). */
+  lastError: AgentState["lastError"];
+  escalations: AgentState["escalations"];
+  /** Tool calls of the running turn waiting for a person. */
+  awaitingApproval: NonNullable<AgentState["turn"]>["awaiting"];
   createdAt: string;
   updatedAt: string;
 }
@@ -43,6 +50,10 @@ export function toView(s: AgentState, host: string | null): AgentView {
     children: s.children,
     memory: s.memory,
     messages: s.messages,
+    suspension: s.suspension,
+    lastError: s.lastError,
+    escalations: s.escalations,
+    awaitingApproval: s.turn?.awaiting ?? [],
     createdAt: new Date(s.createdAt).toISOString(),
     updatedAt: new Date(s.updatedAt).toISOString(),
   };

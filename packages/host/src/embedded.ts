@@ -1,7 +1,7 @@
 import type { Clock, Logger, ModelProvider, ToolRegistry } from "@colony/actors";
-import type { AgentTypeRegistry, StoreDriver } from "@colony/actors";
+import type { AgentTypeRegistry, ApprovalIndex, StoreDriver } from "@colony/actors";
 import type { PlacementRegistry } from "@colony/directory";
-import { MemoryBus, MemoryStoreDriver, randomToken } from "@colony/actors";
+import { MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, randomToken } from "@colony/actors";
 import { DirectoryNode, MemoryPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "./config.ts";
 import type { ColonyMetrics } from "./metrics/metrics.ts";
@@ -19,7 +19,7 @@ export interface EmbeddedOptions {
   defaultMetrics?: boolean;
   metrics?: ColonyMetrics;
   /** Where agents and placements live; default: in memory. Tests pass Redis-backed ones. */
-  storage?: { driver: StoreDriver; registry: PlacementRegistry };
+  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex };
 }
 
 /**
@@ -35,12 +35,13 @@ export class EmbeddedCluster {
     readonly driver: StoreDriver,
     private readonly o: EmbeddedOptions,
     private readonly registry: PlacementRegistry,
+    private readonly approvals: ApprovalIndex,
   ) {}
 
   static async start(o: EmbeddedOptions): Promise<EmbeddedCluster> {
     const bus = new MemoryBus();
     const memory = new MemoryStoreDriver();
-    const { driver, registry } = o.storage ?? { driver: memory, registry: new MemoryPlacementRegistry(memory) };
+    const { driver, registry, approvals } = o.storage ?? { driver: memory, registry: new MemoryPlacementRegistry(memory), approvals: new MemoryApprovalIndex() };
     const directory = await DirectoryNode.start({
       id: "directory",
       transport: bus.connect("directory"),
@@ -52,7 +53,7 @@ export class EmbeddedCluster {
       defaultMetrics: false,
       ownsConnections: false,
     });
-    const cluster = new EmbeddedCluster(directory, [], bus, driver, o, registry);
+    const cluster = new EmbeddedCluster(directory, [], bus, driver, o, registry, approvals);
     for (let i = 0; i < (o.hosts ?? 1); i++) await cluster.addHost();
     return cluster;
   }
@@ -69,6 +70,7 @@ export class EmbeddedCluster {
       config,
       driver: this.driver,
       registry: this.registry,
+      approvals: this.approvals,
       transport: this.bus.connect(config.hostId),
       model: this.o.model,
       logger: this.o.logger,

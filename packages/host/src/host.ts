@@ -1,9 +1,11 @@
-import type { AgentId, AgentStore, AgentTypeRegistry, Clock, HostId, InboxMessage, Logger, ToolRegistry } from "@colony/actors";
+import type { AgentId, AgentStore, AgentTypeRegistry, ApprovalIndex, Clock, HostId, InboxMessage, Logger, PendingApproval, ToolRegistry } from "@colony/actors";
 import { AlreadyExistsError, NotFoundError, agentId, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
 import type { AgentSummary, AgentView } from "./agent-view.ts";
 import { toSummary, toView } from "./agent-view.ts";
-import type { SendOutcome } from "./routing/local.ts";
+import { HOST } from "@colony/directory";
+import type { LocalAgents, SendOutcome } from "./routing/local.ts";
+import { getReplySchema } from "./routing/wire.ts";
 import type { AgentRouter } from "./routing/router.ts";
 
 export type { SendOutcome };
@@ -26,6 +28,8 @@ export interface HostServiceDeps {
   registry: PlacementRegistry;
   router: AgentRouter;
   directory: DirectoryClient;
+  approvals: ApprovalIndex;
+  local: LocalAgents;
   types: AgentTypeRegistry;
   tools: ToolRegistry;
   clock: Clock;
@@ -116,6 +120,29 @@ export class HostService {
     const message: InboxMessage = { messageId: newMessageId(now), content: req.content, acceptedAt: now };
     if (req.idempotencyKey !== undefined) message.idempotencyKey = req.idempotencyKey;
     return this.deps.router.send(id, message, req.wait === false ? null : this.deps.waitTimeoutMs);
+  }
+
+  /** Tool calls waiting for a person, across the cluster, oldest first. */
+  approvals(): Promise<PendingApproval[]> {
+    return this.deps.approvals.list();
+  }
+
+  /** Approves or denies a tool call waiting for a person; the agent's turn resumes once none waits. */
+  async decide(id: AgentId, callId: string, approve: boolean, reason?: string): Promise<void> {
+    const body = { callId, approve, ...(reason !== undefined ? { reason } : {}) };
+    await this.deps.router.command(id, HOST.decide, body, (epoch) => this.deps.local.decide(id, epoch, callId, approve, reason), () => undefined);
+    this.deps.logger.info({ agent: id, callId, approve }, "tool call decided by an operator");
+  }
+
+  /** Closes a suspended agent's circuit (an operator's call). */
+  resume(id: AgentId): Promise<AgentView> {
+    return this.deps.router.command(
+      id,
+      HOST.resume,
+      {},
+      (epoch) => this.deps.local.resume(id, epoch),
+      (reply) => getReplySchema.parse(reply).view as unknown as AgentView,
+    );
   }
 
   hosts(): Promise<HostsReply> {

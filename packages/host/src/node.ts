@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { AgentId, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, Transport } from "@colony/actors";
+import type { AgentId, ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, Transport } from "@colony/actors";
 import {
   AgentNotHereError,
   AgentStore,
@@ -31,6 +31,8 @@ export interface HostNodeOptions {
   config: HostConfig;
   driver: StoreDriver;
   registry: PlacementRegistry;
+  /** Tool calls waiting for a person, visible to every host. */
+  approvals: ApprovalIndex;
   transport: Transport;
   model: ModelProvider;
   logger: Logger;
@@ -71,6 +73,7 @@ export class HostNode {
   readonly app: Hono;
   readonly store: AgentStore;
   readonly hostId: HostId;
+  private readonly local: LocalAgents;
   private readonly runtime = new NactRuntime();
   private readonly heartbeat: HeartbeatLoop;
   private readonly inbound: Subscription;
@@ -97,11 +100,13 @@ export class HostNode {
       clock,
       metrics: this.metrics,
       logger,
+      approvals: opts.approvals,
       defaultIdleMs: config.idleMs,
       onReleased: (id, epoch, pending) => this.release(id, epoch, pending),
     });
     this.metrics.trackActive(() => this.catalog.countByType());
     const local = new LocalAgents(this.hostId, this.catalog, this.metrics);
+    this.local = local;
     const router = new AgentRouter({ hostId: this.hostId, local, directory: this.directory, transport, clock });
     this.service = new HostService({
       hostId: this.hostId,
@@ -109,6 +114,8 @@ export class HostNode {
       registry: opts.registry,
       router,
       directory: this.directory,
+      approvals: opts.approvals,
+      local,
       types: opts.types ?? new AgentTypeRegistry(),
       tools,
       clock,

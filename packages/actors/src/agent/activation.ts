@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from "../clock.ts";
-import { AgentNotHereError, NotFoundError, StaleEpochError, errorMessage } from "../errors.ts";
+import { AgentNotHereError, NotFoundError, StaleEpochError, WrongStateError, errorMessage } from "../errors.ts";
 import type { ActivationId, AgentId, HostId } from "../ids.ts";
 import { newActivationId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
@@ -7,6 +7,7 @@ import type { ActivationReason, AgentMetrics } from "../metrics.ts";
 import type { ModelProvider } from "../model/provider.ts";
 import type { ActorRef, ActorRuntime } from "../runtime/actor-runtime.ts";
 import type { AgentStore } from "../store/agent-store.ts";
+import type { ApprovalIndex } from "../store/approval-index.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
 import { runTurn } from "./turn.ts";
@@ -20,6 +21,8 @@ export interface ActivationDeps {
   clock: Clock;
   metrics: AgentMetrics;
   logger: Logger;
+  /** Lists tool calls waiting for approval, for every host to see. */
+  approvals: ApprovalIndex;
   /** Called once when the activation ends: `fenced` if it ended without writing (a newer activation owns the agent). */
   onStopped?: (activation: Activation, how: { fenced: boolean; pending: number }) => void;
 }
@@ -30,7 +33,11 @@ export type AcceptOutcome = { kind: "accepted"; seq: number } | { kind: "duplica
 export const COMMIT_RETRY_MS = 250;
 
 type Phase = "active" | "stopping" | "stopped";
-type ActorMessage = { kind: "turn" } | { kind: "stop"; done: () => void };
+type ActorMessage =
+  | { kind: "turn" }
+  | { kind: "stop"; done: () => void }
+  | { kind: "decide"; callId: string; approve: boolean; reason?: string; by: string; done: (error?: unknown) => void }
+  | { kind: "resume"; done: (error?: unknown) => void };
 
 interface Waiter {
   resolve(result: TurnResult): void;
@@ -60,6 +67,7 @@ export class Activation {
   private lastActive: number;
   private stoppedPromise: Promise<void> | undefined;
   private handoff = false;
+  private approvalTimer: TimerHandle | undefined;
 
   private constructor(
     readonly id: AgentId,
@@ -92,6 +100,7 @@ export class Activation {
     deps.metrics.activated(loaded.state.type, reason === "failover" ? reason : fresh ? "new" : "restore");
     activation.log.debug({ reason, pending: activation.queue.length }, "activated");
     for (let i = 0; i < activation.queue.length; i++) activation.actor.tell({ kind: "turn" });
+    activation.watchApprovals();
     return activation;
   }
 
@@ -111,6 +120,8 @@ export class Activation {
 
   /** When the agent last did or accepted anything; null while it has work. */
   idleSince(): number | null {
+    // An agent waiting for a person stays active: it owns the approval's timeout.
+    if (this.state.turn?.awaiting.length) return null;
     if (this.running || this.queue.length > 0 || this.inflightAccepts > 0) return null;
     return this.lastActive;
   }
@@ -180,9 +191,32 @@ export class Activation {
     return this.stoppedPromise;
   }
 
+  /**
+   * Records a person's decision on a tool call waiting for approval; when
+   * the last one is decided the turn resumes. Rejects if there is no such call.
+   */
+  decide(callId: string, approve: boolean, reason?: string, by = "operator"): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.phase === "stopped") return reject(new AgentNotHereError(this.id, this.deps.hostId));
+      this.actor.tell({ kind: "decide", callId, approve, ...(reason !== undefined ? { reason } : {}), by, done: (e) => (e ? reject(e) : resolve()) });
+    });
+  }
+
+  /** Closes the agent's open circuit (an operator's call): it takes messages again and runs the queued ones. */
+  resume(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.phase === "stopped") return reject(new AgentNotHereError(this.id, this.deps.hostId));
+      this.actor.tell({ kind: "resume", done: (e) => (e ? reject(e) : resolve()) });
+    });
+  }
+
   private async handle(m: ActorMessage): Promise<void> {
     if (m.kind === "stop") return this.finalize(m.done);
+    if (m.kind === "decide") return this.onDecide(m);
+    if (m.kind === "resume") return this.onResume(m.done);
     if (this.phase === "stopped" || this.abort.signal.aborted || this.handoff) return;
+    // Suspended (open circuit) or waiting for a person: queued turns wait.
+    if (this.state.status === "suspended" || this.state.turn?.awaiting.length) return;
     const head = this.queue[0];
     if (!head) return;
     this.running = true;
@@ -198,9 +232,14 @@ export class Activation {
           this.dirty = true;
         },
         checkpoint: (s) => this.commit(s),
+        metrics: this.deps.metrics,
       });
       this.state = outcome.state;
       this.dirty = true;
+      if (outcome.kind === "paused") {
+        this.watchApprovals();
+        return;
+      }
       await this.commit(outcome.state, { processedSeq: head.seq, results: [outcome.result] });
       this.queue.shift();
       this.deps.metrics.message(this.state.type, outcome.result.status);
@@ -236,6 +275,66 @@ export class Activation {
     }, COMMIT_RETRY_MS);
   }
 
+  private async onDecide(m: Extract<ActorMessage, { kind: "decide" }>): Promise<void> {
+    try {
+      const turn = this.state.turn;
+      const request = turn?.awaiting.find((a) => a.callId === m.callId);
+      if (!turn || !request) throw new NotFoundError(`agent ${this.id} has no tool call ${m.callId} waiting for approval`, { field: "callId" });
+      const decision = { approve: m.approve, by: m.by, at: this.deps.clock.now(), ...(m.reason !== undefined ? { reason: m.reason } : {}) };
+      const awaiting = turn.awaiting.filter((a) => a.callId !== m.callId);
+      this.state = {
+        ...this.state,
+        status: awaiting.length ? "awaiting_approval" : "running",
+        turn: { ...turn, awaiting, decisions: { ...turn.decisions, [m.callId]: decision } },
+        updatedAt: this.deps.clock.now(),
+      };
+      this.dirty = true;
+      await this.commit(this.state);
+      await this.deps.approvals.remove(this.id, m.callId).catch((e) => this.log.warn({ err: errorMessage(e) }, "approval index not updated"));
+      this.log.info({ callId: m.callId, tool: request.tool, approve: m.approve, by: m.by }, "tool call decided");
+      this.watchApprovals();
+      if (awaiting.length === 0) this.actor.tell({ kind: "turn" });
+      m.done();
+    } catch (e) {
+      if (e instanceof StaleEpochError) this.onTurnError(e);
+      m.done(e);
+    }
+  }
+
+  private async onResume(done: (error?: unknown) => void): Promise<void> {
+    try {
+      if (this.state.status !== "suspended") throw new WrongStateError(`agent ${this.id} is not suspended (status ${this.state.status})`);
+      this.state = { ...this.state, status: "idle", suspension: null, updatedAt: this.deps.clock.now() };
+      this.dirty = true;
+      await this.commit(this.state);
+      this.log.info({}, "resumed by an operator");
+      for (let i = 0; i < this.queue.length; i++) this.actor.tell({ kind: "turn" });
+      done();
+    } catch (e) {
+      if (e instanceof StaleEpochError) this.onTurnError(e);
+      done(e);
+    }
+  }
+
+  /**
+   * Keeps the approval index in step with the turn's waiting calls and arms
+   * a timer that denies the earliest one when its deadline passes.
+   */
+  private watchApprovals(): void {
+    this.approvalTimer?.cancel();
+    this.approvalTimer = undefined;
+    const awaiting = this.state.turn?.awaiting ?? [];
+    if (awaiting.length === 0 || this.phase === "stopped") return;
+    for (const a of awaiting) {
+      this.deps.approvals.add({ ...a, agent: this.id }).catch((e) => this.log.warn({ err: errorMessage(e) }, "approval index not updated"));
+    }
+    const next = awaiting.reduce((x, y) => (y.deadline < x.deadline ? y : x));
+    this.approvalTimer = this.deps.clock.setTimeout(() => {
+      this.approvalTimer = undefined;
+      this.decide(next.callId, false, "no decision before the approval deadline", "timeout").catch(() => undefined);
+    }, Math.max(0, next.deadline - this.deps.clock.now()));
+  }
+
   /** Ends at once without writing (fenced or deleted); waiters get `error`. */
   fence(error: Error): void {
     if (this.phase === "stopped") return;
@@ -243,6 +342,7 @@ export class Activation {
     this.phase = "stopped";
     this.dirty = false;
     this.retryTimer?.cancel();
+    this.approvalTimer?.cancel();
     this.actor.stop();
     for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(error));
     this.deps.onStopped?.(this, { fenced: true, pending: this.queue.length });
@@ -257,6 +357,7 @@ export class Activation {
     if (this.phase !== "stopped") {
       this.phase = "stopped";
       this.retryTimer?.cancel();
+      this.approvalTimer?.cancel();
       this.actor.stop();
       const leftover = new AgentNotHereError(this.id, this.deps.hostId);
       for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(leftover));

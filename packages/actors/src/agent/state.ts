@@ -8,6 +8,8 @@ export const agentStatusSchema = z.enum(["idle", "running", "awaiting_approval",
 export type AgentStatus = z.infer<typeof agentStatusSchema>;
 
 const resolvedConfigSchema = z.object({
+  permissions: z.record(z.string(), z.enum(["auto", "approval", "deny"])).optional(),
+  approvalTimeoutMs: z.number().int().positive().optional(),
   systemPrompt: z.string(),
   model: z.string(),
   tools: z.array(z.string()),
@@ -20,6 +22,26 @@ const resolvedConfigSchema = z.object({
  * The turn being worked on, checkpointed after every model response and tool
  * result so that a reactivated agent resumes it instead of starting over.
  */
+/** A tool call waiting for a person (permission tier "approval"). */
+export const approvalRequestSchema = z.object({
+  callId: z.string(),
+  tool: z.string(),
+  input: z.unknown(),
+  requestedAt: z.number(),
+  /** Denied automatically after this (epoch ms). */
+  deadline: z.number(),
+});
+export type ApprovalRequest = z.infer<typeof approvalRequestSchema>;
+
+export const approvalDecisionSchema = z.object({
+  approve: z.boolean(),
+  reason: z.string().optional(),
+  /** Who or what decided: "operator" or "timeout". */
+  by: z.string(),
+  at: z.number(),
+});
+export type ApprovalDecision = z.infer<typeof approvalDecisionSchema>;
+
 export const inFlightTurnSchema = z.object({
   messageId: z.string(),
   seq: z.number().int().nonnegative(),
@@ -28,6 +50,10 @@ export const inFlightTurnSchema = z.object({
   startedAt: z.number(),
   iterations: z.number().int().nonnegative(),
   usage: usageSchema,
+  /** Tool calls of the last model response that wait for a person. */
+  awaiting: z.array(approvalRequestSchema).default([]),
+  /** Decisions taken so far in this turn, by call id. */
+  decisions: z.record(z.string(), approvalDecisionSchema).default({}),
 });
 export type InFlightTurn = z.infer<typeof inFlightTurnSchema>;
 
@@ -47,6 +73,12 @@ export const agentStateSchema = z.object({
   turn: inFlightTurnSchema.nullable(),
   parent: z.string().nullable(),
   children: z.array(z.string()),
+  /** Why the agent is suspended (its circuit opened); null when it is not. */
+  suspension: z.object({ code: z.string(), reason: z.string(), at: z.number() }).nullable().default(null),
+  /** The last turn that did not complete, and why: budgets, limits, model failures. */
+  lastError: z.object({ messageId: z.string(), code: z.string(), message: z.string(), at: z.number() }).nullable().default(null),
+  /** Things a person should look at, newest last (capped). */
+  escalations: z.array(z.object({ code: z.string(), reason: z.string(), at: z.number() })).default([]),
   createdAt: z.number(),
   updatedAt: z.number(),
 });
@@ -80,6 +112,9 @@ export function initialState(
     turn: null,
     parent,
     children: [],
+    suspension: null,
+    lastError: null,
+    escalations: [],
     createdAt: now,
     updatedAt: now,
   };

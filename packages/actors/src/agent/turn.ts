@@ -1,18 +1,27 @@
 import type { Clock } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
-import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock } from "../model/messages.ts";
+import type { AgentMetrics } from "../metrics.ts";
+import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock, Usage } from "../model/messages.ts";
 import { addUsage, textOf, zeroUsage } from "../model/messages.ts";
 import type { ModelEvent, ModelProvider, ModelResponse } from "../model/provider.ts";
+import type { PermissionTier } from "../tools/tool.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
-import type { AgentState, PendingMessage, TurnResult } from "./state.ts";
+import type { AgentState, ApprovalRequest, PendingMessage, TurnResult } from "./state.ts";
 
 /** Upper bound on tokens the model may write in one response. */
 export const DEFAULT_MAX_RESPONSE_TOKENS = 4096;
+/** The same tool with the same arguments more often than this in one turn opens the agent's circuit. */
+export const MAX_IDENTICAL_TOOL_CALLS = 3;
+/** A tool call waiting for approval longer than this is denied. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 60 * 60 * 1000;
+/** Escalations kept in an agent's state (the oldest are dropped). */
+export const MAX_ESCALATIONS = 50;
 
 export interface TurnDeps {
   model: ModelProvider;
   tools: ToolRegistry;
   clock: Clock;
+  metrics: Pick<AgentMetrics, "toolCall" | "circuitBreakerTripped" | "escalated">;
   /** Makes a step durable (a fenced snapshot write); called after every model response that asks for tools and after every batch of tool results. */
   checkpoint(state: AgentState): Promise<void>;
   /** Publishes each new state so readers see progress without waiting for the turn. */
@@ -21,16 +30,16 @@ export interface TurnDeps {
   signal?: AbortSignal;
 }
 
-export interface TurnOutcome {
-  state: AgentState;
-  result: TurnResult;
-}
+/** A turn either ends (with a result for its message) or pauses until a person approves its tool calls. */
+export type TurnOutcome = { kind: "done"; state: AgentState; result: TurnResult } | { kind: "paused"; state: AgentState };
 
 /**
  * Runs (or resumes) the turn for one inbox message:
  * message → model → tools (in parallel) → model … until the model stops
- * asking for tools or a limit ends the turn. Resuming picks up after the
- * last checkpointed step, so no completed model or tool call repeats.
+ * asking for tools, a limit or budget ends the turn, the agent loops (its
+ * circuit opens and it is suspended), or a tool call needs a person's
+ * approval (the turn pauses). Resuming picks up after the last checkpointed
+ * step, so no completed model or tool call repeats.
  */
 export async function runTurn(initial: AgentState, pending: PendingMessage, deps: TurnDeps): Promise<TurnOutcome> {
   let state = initial;
@@ -45,43 +54,146 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       ...state,
       status: "running",
       messages: [...state.messages, { role: "user", content: [{ type: "text", text: message.content }] }],
-      turn: { messageId: message.messageId, seq: pending.seq, startIndex: state.messages.length, startedAt: deps.clock.now(), iterations: 0, usage: zeroUsage() },
+      turn: {
+        messageId: message.messageId,
+        seq: pending.seq,
+        startIndex: state.messages.length,
+        startedAt: deps.clock.now(),
+        iterations: 0,
+        usage: zeroUsage(),
+        awaiting: [],
+        decisions: {},
+      },
     });
-  } else if (state.status !== "running") {
-    update({ ...state, status: "running" });
   }
 
   for (;;) {
-      const turn = state.turn!;
-      const last = state.messages[state.messages.length - 1]!;
-      const toolUses = last.role === "assistant" ? last.content.filter((b): b is ToolUseBlock => b.type === "tool_use") : [];
-      if (last.role === "assistant" && toolUses.length === 0) return finish(state, deps, "completed", textOf(last.content));
+    const turn = state.turn!;
+    const last = state.messages[state.messages.length - 1]!;
+    const toolUses = last.role === "assistant" ? last.content.filter((b): b is ToolUseBlock => b.type === "tool_use") : [];
+    if (last.role === "assistant" && toolUses.length === 0) return finish(state, deps, { status: "completed", reply: textOf(last.content) });
 
-      if (toolUses.length > 0) {
-        const { results, memory } = await runTools(state, toolUses, message.messageId, deps);
-        update({ ...state, memory, messages: [...state.messages, { role: "user", content: results }] });
+    if (toolUses.length > 0) {
+      const undecided = toolUses.filter((u) => tierOf(state, deps, u.name) === "approval" && !turn.decisions[u.id]);
+      if (undecided.length > 0) {
+        const timeoutMs = state.config.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+        const now = deps.clock.now();
+        const awaiting: ApprovalRequest[] = undecided.map(
+          (u) => turn.awaiting.find((a) => a.callId === u.id) ?? { callId: u.id, tool: u.name, input: u.input, requestedAt: now, deadline: now + timeoutMs },
+        );
+        update({ ...state, status: "awaiting_approval", turn: { ...turn, awaiting } });
         await deps.checkpoint(state);
-        continue;
+        return { kind: "paused", state };
       }
-
-      const limit = state.config.limits.maxIterationsPerTurn;
-      if (turn.iterations >= limit) {
-        return finish(state, deps, "failed", `Turn stopped: it reached the limit of ${limit} model calls (limits.maxIterationsPerTurn).`, "iteration_limit");
-      }
-      const response = await callModel(state, deps);
-      if (!response.ok) return finish(state, deps, "failed", `Turn failed: ${response.error}`, "model_failed");
-      const content: ContentBlock[] = response.value.content.length > 0 ? response.value.content : [{ type: "text", text: "" }];
-      const usage = response.value.usage;
-      update({
-        ...state,
-        messages: [...state.messages, { role: "assistant", content }],
-        usage: addUsage(state.usage, usage),
-        turn: { ...turn, iterations: turn.iterations + 1, usage: addUsage(turn.usage, usage) },
-      });
-      // A final answer is made durable by the turn's commit; only a response
-      // that leads to tool calls needs its own checkpoint.
-      if (content.some((b) => b.type === "tool_use")) await deps.checkpoint(state);
+      const { results, memory } = await runTools(state, toolUses, message.messageId, deps);
+      update({ ...state, status: "running", memory, messages: [...state.messages, { role: "user", content: results }], turn: { ...turn, awaiting: [] } });
+      await deps.checkpoint(state);
+      continue;
     }
+
+    const stop = limitReached(state);
+    if (stop) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${stop.message}`, code: stop.code });
+    if (state.status !== "running") update({ ...state, status: "running" });
+
+    const response = await callModel(state, deps);
+    if (!response.ok) return finish(state, deps, { status: "failed", reply: `Turn failed: ${response.error}`, code: "model_failed" });
+    const content: ContentBlock[] = response.value.content.length > 0 ? response.value.content : [{ type: "text", text: "" }];
+    const usage = response.value.usage;
+    update({
+      ...state,
+      messages: [...state.messages, { role: "assistant", content }],
+      usage: addUsage(state.usage, usage),
+      turn: { ...turn, iterations: turn.iterations + 1, usage: addUsage(turn.usage, usage) },
+    });
+    const asked = content.filter((b): b is ToolUseBlock => b.type === "tool_use");
+    if (asked.length === 0) continue; // the final answer: made durable by the turn's commit
+    const loop = repeatedCall(state);
+    if (loop) return suspend(state, deps, asked, loop);
+    await deps.checkpoint(state);
+  }
+}
+
+function tierOf(state: AgentState, deps: TurnDeps, tool: string): PermissionTier {
+  return state.config.permissions?.[tool] ?? deps.tools.permissionOf(tool);
+}
+
+const tokens = (u: Usage) => u.inputTokens + u.outputTokens;
+
+/** The limit or budget that forbids another model call, if any. */
+function limitReached(state: AgentState): { code: string; message: string } | null {
+  const turn = state.turn!;
+  const l = state.config.limits;
+  if (turn.iterations >= l.maxIterationsPerTurn) {
+    return { code: "iteration_limit", message: `it reached the limit of ${l.maxIterationsPerTurn} model calls (limits.maxIterationsPerTurn).` };
+  }
+  if (l.maxTokensPerTurn !== undefined && tokens(turn.usage) >= l.maxTokensPerTurn) {
+    return { code: "turn_token_limit", message: `it used ${tokens(turn.usage)} tokens, the limit per turn is ${l.maxTokensPerTurn} (limits.maxTokensPerTurn).` };
+  }
+  if (l.tokenBudget !== undefined && tokens(state.usage) >= l.tokenBudget) {
+    return { code: "token_budget_exhausted", message: `the agent has used ${tokens(state.usage)} tokens of its budget of ${l.tokenBudget} (limits.tokenBudget).` };
+  }
+  if (l.costBudgetUsd !== undefined && state.usage.costUsd >= l.costBudgetUsd) {
+    return {
+      code: "cost_budget_exhausted",
+      message: `the agent has spent $${state.usage.costUsd.toFixed(4)} of its budget of $${l.costBudgetUsd} (limits.costBudgetUsd).`,
+    };
+  }
+  return null;
+}
+
+/** Canonical JSON (sorted keys), so equal arguments compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** The tool call repeated more than MAX_IDENTICAL_TOOL_CALLS times in this turn (the stuttering check). */
+function repeatedCall(state: AgentState): { tool: string; times: number } | null {
+  const counts = new Map<string, number>();
+  for (const m of state.messages.slice(state.turn!.startIndex)) {
+    for (const b of m.content) {
+      if (b.type !== "tool_use") continue;
+      const key = `${b.name}\u0000${canonical(b.input)}`;
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      if (n > MAX_IDENTICAL_TOOL_CALLS) return { tool: b.name, times: n };
+    }
+  }
+  return null;
+}
+
+/**
+ * Opens the agent's circuit: the looping calls are not run (their results
+ * say why, keeping the transcript valid), the turn ends, the agent is
+ * suspended until an operator resumes it, and a person is told.
+ */
+function suspend(state: AgentState, deps: TurnDeps, asked: ToolUseBlock[], loop: { tool: string; times: number }): TurnOutcome {
+  const now = deps.clock.now();
+  const reason = `the agent called ${loop.tool} ${loop.times} times with the same arguments in one turn; its circuit is open until an operator resumes it`;
+  const notRun: ChatMessage = {
+    role: "user",
+    content: asked.map((u): ToolResultBlock => ({ type: "tool_result", toolUseId: u.id, content: `not run: ${reason}`, isError: true })),
+  };
+  deps.metrics.circuitBreakerTripped(state.type);
+  deps.metrics.escalated(state.type);
+  const done = finish({ ...state, messages: [...state.messages, notRun] }, deps, { status: "failed", reply: `Agent suspended: ${reason}.`, code: "loop_detected" });
+  if (done.kind !== "done") return done;
+  const escalation = { code: "loop_detected", reason, at: now };
+  return {
+    ...done,
+    state: {
+      ...done.state,
+      status: "suspended",
+      suspension: { code: "loop_detected", reason, at: now },
+      escalations: [...done.state.escalations, escalation].slice(-MAX_ESCALATIONS),
+    },
+  };
 }
 
 /**
@@ -107,14 +219,24 @@ async function callModel(state: AgentState, deps: TurnDeps): Promise<{ ok: true;
   }
 }
 
-function finish(state: AgentState, deps: TurnDeps, status: TurnResult["status"], reply: string, errorCode?: string): TurnOutcome {
+function finish(state: AgentState, deps: TurnDeps, end: { status: TurnResult["status"]; reply: string; code?: string }): TurnOutcome {
   const turn = state.turn!;
+  const now = deps.clock.now();
   const messages: ChatMessage[] =
-    status === "completed" ? state.messages : [...state.messages, { role: "assistant", content: [{ type: "text", text: reply }] }];
-  const next: AgentState = { ...state, messages, status: "idle", turn: null, turns: state.turns + 1, lastSeq: turn.seq, updatedAt: deps.clock.now() };
-  const result: TurnResult = { messageId: turn.messageId, status, reply, usage: turn.usage };
-  if (errorCode) result.error = { code: errorCode, message: reply };
-  return { state: next, result };
+    end.status === "completed" ? state.messages : [...state.messages, { role: "assistant", content: [{ type: "text", text: end.reply }] }];
+  const next: AgentState = {
+    ...state,
+    messages,
+    status: "idle",
+    turn: null,
+    turns: state.turns + 1,
+    lastSeq: turn.seq,
+    updatedAt: now,
+    lastError: end.code ? { messageId: turn.messageId, code: end.code, message: end.reply, at: now } : state.lastError,
+  };
+  const result: TurnResult = { messageId: turn.messageId, status: end.status, reply: end.reply, usage: turn.usage };
+  if (end.code) result.error = { code: end.code, message: end.reply };
+  return { kind: "done", state: next, result };
 }
 
 async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: string, deps: TurnDeps) {
@@ -129,8 +251,16 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: stri
     },
   };
   const signal = deps.signal ?? new AbortController().signal;
+  const decisions = state.turn!.decisions;
   const results = await Promise.all(
     uses.map(async (use): Promise<ToolResultBlock> => {
+      const tier = tierOf(state, deps, use.name);
+      const decision = decisions[use.id];
+      if (tier === "deny" || (tier === "approval" && decision && !decision.approve)) {
+        deps.metrics.toolCall(use.name, "denied");
+        const why = tier === "deny" ? "its permission tier is deny" : `a person denied it${decision?.reason ? `: ${decision.reason}` : ""} (${decision!.by})`;
+        return { type: "tool_result", toolUseId: use.id, content: `tool call denied: ${why}`, isError: true };
+      }
       const out = await deps.tools.call(use.name, use.input, state.config.tools, {
         agentId: state.id,
         messageId: messageId as never,
@@ -139,6 +269,7 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: stri
         memory: access,
         signal,
       });
+      deps.metrics.toolCall(use.name, out.outcome);
       return { type: "tool_result", toolUseId: use.id, content: out.content, isError: out.isError ?? false };
     }),
   );

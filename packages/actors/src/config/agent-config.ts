@@ -23,6 +23,8 @@ export const workerProfileSchema = z.strictObject({
 });
 export type WorkerProfile = z.infer<typeof workerProfileSchema>;
 
+export const permissionTierSchema = z.enum(["auto", "approval", "deny"]);
+
 /** Longest idle time one may configure before passivation: a day. */
 export const MAX_IDLE_MS = 24 * 60 * 60 * 1000;
 
@@ -36,6 +38,10 @@ export const agentConfigSchema = z.strictObject({
   tools: z.array(toolNameSchema).max(64).optional(),
   idleMs: z.number().int().min(1).max(MAX_IDLE_MS).optional(),
   limits: limitsSchema.optional(),
+  /** Per-tool permission tier for this agent, overriding the tool's own. */
+  permissions: z.record(z.string().regex(TOOL_NAME_PATTERN, "tool names match ^[a-zA-Z0-9_-]{1,64}$"), permissionTierSchema).optional(),
+  /** How long a tool call may wait for a person's approval before it counts as denied. */
+  approvalTimeoutMs: z.number().int().min(1).max(7 * 24 * 60 * 60 * 1000).optional(),
   workers: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "worker profile names match ^[a-z][a-z0-9-]{0,62}$"), workerProfileSchema).optional(),
 });
 export type AgentConfigInput = z.infer<typeof agentConfigSchema>;
@@ -48,6 +54,8 @@ export interface AgentConfig {
   idleMs?: number;
   limits: Required<Pick<Limits, "maxIterationsPerTurn">> & Limits;
   workers: Record<string, WorkerProfile>;
+  permissions?: Record<string, z.infer<typeof permissionTierSchema>>;
+  approvalTimeoutMs?: number;
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -66,5 +74,9 @@ export function resolveConfig(defaults: AgentConfigInput, overrides: AgentConfig
   };
   const idleMs = o.idleMs ?? defaults.idleMs;
   if (idleMs !== undefined) resolved.idleMs = idleMs;
+  const permissions = { ...defaults.permissions, ...o.permissions };
+  if (Object.keys(permissions).length > 0) resolved.permissions = permissions;
+  const approvalTimeoutMs = o.approvalTimeoutMs ?? defaults.approvalTimeoutMs;
+  if (approvalTimeoutMs !== undefined) resolved.approvalTimeoutMs = approvalTimeoutMs;
   return resolved;
 }

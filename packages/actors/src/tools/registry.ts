@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { TimeoutError, ValidationError, errorMessage } from "../errors.ts";
 import type { ToolSpec } from "../model/provider.ts";
-import type { ToolDefinition, ToolContext, ToolOutput } from "./tool.ts";
+import type { ToolOutcome } from "../metrics.ts";
+import type { PermissionTier, ToolDefinition, ToolContext, ToolOutput } from "./tool.ts";
+
+/** A tool's answer with how the call ended, for the metrics. */
+export type ToolCallResult = ToolOutput & { outcome: ToolOutcome };
 
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 
@@ -40,6 +44,11 @@ export class ToolRegistry {
     });
   }
 
+  /** The tool's own permission tier (an agent's config may override it). */
+  permissionOf(name: string): PermissionTier {
+    return this.tools.get(name)?.permission ?? "auto";
+  }
+
   /** JSON-Schema specs for the model, limited to what the agent may call. */
   specsFor(allowed: readonly string[]): ToolSpec[] {
     return allowed.flatMap((n) => {
@@ -52,16 +61,16 @@ export class ToolRegistry {
    * Runs one call. Every failure (tool not allowed, invalid arguments, a
    * throw, a timeout) becomes an error result for the model, never a crash.
    */
-  async call(name: string, rawInput: unknown, allowed: readonly string[], ctx: ToolContext): Promise<ToolOutput> {
+  async call(name: string, rawInput: unknown, allowed: readonly string[], ctx: ToolContext): Promise<ToolCallResult> {
     const tool = this.tools.get(name);
     if (!tool || !allowed.includes(name)) {
-      return { isError: true, content: `tool "${name}" is not available to this agent` };
+      return { isError: true, content: `tool "${name}" is not available to this agent`, outcome: "denied" };
     }
-    if (tool.permission === "deny") return { isError: true, content: `tool "${name}" is denied by policy` };
+    if (tool.permission === "deny") return { isError: true, content: `tool "${name}" is denied by policy`, outcome: "denied" };
     const parsed = tool.input.safeParse(rawInput);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ");
-      return { isError: true, content: `invalid arguments for ${name}: ${issues}` };
+      return { isError: true, content: `invalid arguments for ${name}: ${issues}`, outcome: "invalid" };
     }
     const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
     // The tool gets its own signal, aborted with the caller's and on timeout,
@@ -71,10 +80,10 @@ export class ToolRegistry {
     if (ctx.signal?.aborted) onAbort();
     else ctx.signal?.addEventListener("abort", onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<ToolOutput>((resolve) => {
+    const timeout = new Promise<ToolCallResult>((resolve) => {
       timer = setTimeout(() => {
         const message = `${name} timed out after ${timeoutMs} ms`;
-        resolve({ isError: true, content: message }); // first, so the race reports the timeout
+        resolve({ isError: true, content: message, outcome: "error" }); // first, so the race reports the timeout
         controller.abort(new TimeoutError(message));
       }, timeoutMs);
     });
@@ -82,11 +91,13 @@ export class ToolRegistry {
       const out = await Promise.race([Promise.resolve(tool.run(parsed.data, { ...ctx, signal: controller.signal })), timeout]);
       // A result the snapshot schema would reject must not reach the conversation.
       if (typeof out !== "object" || out === null || typeof out.content !== "string") {
-        return { isError: true, content: `${name} returned an invalid result (expected {content: string})` };
+        return { isError: true, content: `${name} returned an invalid result (expected {content: string})`, outcome: "error" };
       }
-      return out.isError === undefined ? { content: out.content } : { content: out.content, isError: Boolean(out.isError) };
+      if ("outcome" in out) return out as ToolCallResult;
+      const isError = Boolean((out as ToolOutput).isError);
+      return (out as ToolOutput).isError === undefined ? { content: out.content, outcome: "ok" } : { content: out.content, isError, outcome: isError ? "error" : "ok" };
     } catch (e) {
-      return { isError: true, content: `${name} failed: ${errorMessage(e)}` };
+      return { isError: true, content: `${name} failed: ${errorMessage(e)}`, outcome: "error" };
     } finally {
       clearTimeout(timer);
       ctx.signal?.removeEventListener("abort", onAbort);

@@ -45,6 +45,10 @@ export const HOST = {
   get: "agent.get",
   activate: "agent.activate",
   evict: "agent.evict",
+  decide: "agent.decide",
+  resume: "agent.resume",
 } as const;
+
+export const decideRequestSchema = z.object({ callId: z.string(), approve: z.boolean(), reason: z.string().max(2000).optional() });
 
 export const activateRequestSchema = z.object({ epoch: z.number().int(), reason: z.enum(["new", "restore", "failover"]) });

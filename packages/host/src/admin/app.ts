@@ -3,11 +3,11 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Registry } from "prom-client";
-import type { AgentId, Logger } from "@colony/actors";
-import { ValidationError, agentId, parseAgentKey, parseAgentType } from "@colony/actors";
+import type { AgentId, Logger, MessageId } from "@colony/actors";
+import { ValidationError, agentId, parseAgentKey, parseAgentType, parseToken } from "@colony/actors";
 import type { HostService } from "../host.ts";
 import { errorBody, toHttpError } from "./errors.ts";
-import { MAX_BODY_BYTES, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
+import { MAX_BODY_BYTES, decisionBodySchema, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
 
 export interface AdminApiOptions {
   service: HostService;
@@ -100,6 +100,18 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   });
 
   app.get("/v1/hosts", async (c) => c.json(await service.hosts()));
+
+  app.get("/v1/approvals", async (c) => c.json({ approvals: await service.approvals() }));
+
+  app.post("/v1/agents/:type/:key/approvals/:callId", async (c) => {
+    const id = idFrom(c);
+    const callId = parseToken<MessageId>(c.req.param("callId"), "callId");
+    const body = parseInput(decisionBodySchema, await jsonBody(c), "body");
+    await service.decide(id, callId, body.approve, body.reason);
+    return c.json({ callId, approve: body.approve }, 200);
+  });
+
+  app.post("/v1/agents/:type/:key/resume", async (c) => c.json(await service.resume(idFrom(c))));
 
   return app;
 }

@@ -19,6 +19,11 @@ export const sendBodySchema = z.strictObject({
   wait: z.boolean().optional(),
 });
 
+export const decisionBodySchema = z.strictObject({
+  approve: z.boolean(),
+  reason: z.string().max(2000).optional(),
+});
+
 export const listQuerySchema = z.strictObject({
   type: z.string().optional(),
   cursor: z.string().optional(),

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger, ModelProvider } from "@colony/actors";
-import { AnthropicModel, NatsTransport, RedisStoreDriver, ScriptedModel, errorMessage } from "@colony/actors";
+import { AnthropicModel, NatsTransport, RedisApprovalIndex, RedisStoreDriver, ScriptedModel, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -68,6 +68,7 @@ export async function runHost(): Promise<void> {
     config,
     driver: new RedisStoreDriver(redisFor(config.redisUrl!)),
     registry: new RedisPlacementRegistry(redisFor(config.redisUrl!)),
+    approvals: new RedisApprovalIndex(redisFor(config.redisUrl!)),
     transport,
     model: modelFor(config, logger),
     logger,

@@ -1,8 +1,9 @@
 import type { AgentId, Envelope, Subscription, Transport } from "@colony/actors";
 import { AgentNotHereError, NotFoundError, parseAgentId, subjects } from "@colony/actors";
-import { HOST, activateRequestSchema } from "@colony/directory";
+import { z } from "zod";
+import { HOST, activateRequestSchema, decideRequestSchema } from "@colony/directory";
 import type { LocalAgents } from "./local.ts";
-import { sendRequestSchema } from "./wire.ts";
+import { commandSchema, sendRequestSchema } from "./wire.ts";
 
 /**
  * Serves other processes' requests to this host on `colony.host.<id>`: every
@@ -29,6 +30,15 @@ export function serveInbound(o: { hostId: string; transport: Transport; local: L
       case HOST.evict:
         o.local.evict(id);
         return { ok: true };
+      case HOST.decide: {
+        const req = commandSchema(decideRequestSchema).parse(env.body);
+        await o.local.decide(id, req.epoch, req.callId, req.approve, req.reason);
+        return { ok: true };
+      }
+      case HOST.resume: {
+        const req = commandSchema(z.object({})).parse(env.body);
+        return { view: await o.local.resume(id, req.epoch) };
+      }
       default:
         throw new NotFoundError(`unknown host request "${env.kind}"`);
     }

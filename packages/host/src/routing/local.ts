@@ -1,5 +1,5 @@
 import type { ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, TurnResult } from "@colony/actors";
-import { NotFoundError } from "@colony/actors";
+import { NotFoundError, WrongStateError } from "@colony/actors";
 import type { AgentView } from "../agent-view.ts";
 import { toView } from "../agent-view.ts";
 import type { Catalog } from "../catalog/catalog.ts";
@@ -25,8 +25,15 @@ export class LocalAgents {
    * and, with `waitMs`, waits that long for its turn's result.
    */
   async send(id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
-    const activation = await this.catalog.ensure(id, epoch);
-    if (!activation) throw new NotFoundError(`agent ${id} does not exist`);
+    const activation = await this.active(id, epoch);
+    const suspension = activation.view().suspension;
+    if (suspension) {
+      throw new WrongStateError(`agent ${id} is suspended: ${suspension.reason}. Resume it with POST /v1/agents/${id}/resume`, {
+        field: "status",
+        suspension: suspension.code,
+        reason: suspension.reason,
+      });
+    }
     const accepted = await activation.accept(message);
     const duplicate = accepted.kind === "duplicate";
     const messageId = accepted.kind === "duplicate" ? accepted.messageId : message.messageId;
@@ -45,6 +52,24 @@ export class LocalAgents {
   /** Drops the agent's activation here without writing (it was deleted). */
   evict(id: AgentId): void {
     this.catalog.evict(id, new NotFoundError(`agent ${id} was deleted`));
+  }
+
+  /** A person's decision on a tool call waiting for approval. */
+  async decide(id: AgentId, epoch: number, callId: string, approve: boolean, reason?: string): Promise<void> {
+    await (await this.active(id, epoch)).decide(callId, approve, reason);
+  }
+
+  /** Closes a suspended agent's circuit; returns its state. */
+  async resume(id: AgentId, epoch: number): Promise<AgentView> {
+    const activation = await this.active(id, epoch);
+    await activation.resume();
+    return toView(activation.view(), this.hostId);
+  }
+
+  private async active(id: AgentId, epoch: number) {
+    const activation = await this.catalog.ensure(id, epoch);
+    if (!activation) throw new NotFoundError(`agent ${id} does not exist`);
+    return activation;
   }
 
   async activate(id: AgentId, epoch: number, reason: ActivationReason): Promise<void> {

@@ -13,6 +13,7 @@ const FORWARD_MARGIN_MS = 1_000;
 /** Longest wait one forwarded request carries; longer waits are repeated slices. */
 export const WAIT_SLICE_MS = 2_000;
 const GET_TIMEOUT_MS = 2_000;
+const COMMAND_TIMEOUT_MS = 5_000;
 
 export interface RouterOptions {
   hostId: HostId;
@@ -76,6 +77,32 @@ export class AgentRouter {
       timeout,
     );
     return sendReplySchema.parse(reply);
+  }
+
+  /**
+   * Runs a command on the agent's activation wherever it lives (activating
+   * it if it lives nowhere): locally, or forwarded as `kind` with `body`.
+   * Stale routes are retried like sends.
+   */
+  async command<T>(id: AgentId, kind: string, body: Record<string, unknown>, local: (epoch: number) => Promise<T>, parse: (reply: unknown) => T): Promise<T> {
+    const giveUpAt = Date.now() + this.deadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      const placement = await this.o.directory.lookup(id, true);
+      if (!placement) throw new NotFoundError(`agent ${id} does not exist`);
+      try {
+        if (placement.host === this.o.hostId) return await local(placement.epoch);
+        const reply = await this.o.transport.request(
+          subjects.host(placement.host),
+          { id: newMessageId(), kind, from: this.o.hostId, target: id, deadline: this.o.clock.now() + COMMAND_TIMEOUT_MS, body: { ...body, epoch: placement.epoch } },
+          COMMAND_TIMEOUT_MS,
+        );
+        return parse(reply);
+      } catch (e) {
+        if (!shouldReroute(e) || Date.now() >= giveUpAt) throw e;
+        this.o.directory.invalidate(id, placement.epoch);
+        await backoff(attempt);
+      }
+    }
   }
 
   /** The agent's live state from the host it is active on, or null if it is active nowhere reachable. */

@@ -14,4 +14,7 @@ export const sendReplySchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("accepted"), messageId: z.string(), duplicate: z.boolean() }),
 ]);
 
+/** A command for an agent's activation, carrying the epoch the sender looked up. */
+export const commandSchema = <T extends z.ZodRawShape>(body: z.ZodObject<T>) => body.extend({ epoch: z.number().int() });
+
 export const getReplySchema = z.object({ view: z.record(z.string(), z.unknown()) });
