@@ -57,3 +57,27 @@ describe("agents persisted in real Redis", () => {
     expect((await call(again.hosts[0]!, "GET", path)).body.turns).toBe(3);
   });
 });
+
+describe("approvals survive a host restart", () => {
+  it("a turn paused for approval resumes on a new host once approved there", async () => {
+    const k = key("gate");
+    const path = `/v1/agents/assistant/${k}`;
+    {
+      await using c = await startTestCluster({ storage: storage() });
+      const a = c.hosts[0]!;
+      await call(a, "POST", "/v1/agents", { type: "assistant", key: k, config: { tools: ["remember"], permissions: { remember: "approval" } } });
+      expect((await call(a, "POST", `${path}/messages`, { content: "remember vault = sealed", wait: false })).status).toBe(202);
+      await waitFor(async () => (await call(a, "GET", path)).body.status === "awaiting_approval", { message: "the turn to pause" });
+    }
+    // Everything restarts; the pending call is still listed, and approving it finishes the turn.
+    await using again = await startTestCluster({ storage: storage() });
+    const b = again.hosts[0]!;
+    const pending = (await call(b, "GET", "/v1/approvals")).body.approvals.filter((p: { agent: string }) => p.agent === `assistant/${k}`);
+    expect(pending).toHaveLength(1);
+    expect((await call(b, "POST", `${path}/approvals/${pending[0].callId}`, { approve: true })).status).toBe(200);
+    await waitFor(async () => (await call(b, "GET", path)).body.turns === 1, { message: "the turn to finish" });
+    const state = (await call(b, "GET", path)).body;
+    expect(state.memory).toEqual({ vault: "sealed" });
+    expect(state.status).toBe("idle");
+  });
+});

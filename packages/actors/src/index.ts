@@ -11,6 +11,7 @@ export * from "./config/agent-config.ts";
 export * from "./agent/state.ts";
 export * from "./agent/define.ts";
 export * from "./agent/turn.ts";
+export { COMPACTION_SYSTEM_PROMPT, DEFAULT_COMPACTION, SUMMARY_PREFIX, compact, estimateTokens } from "./agent/compaction.ts";
 export * from "./agent/activation.ts";
 export * from "./model/messages.ts";
 export * from "./model/provider.ts";

@@ -229,3 +229,27 @@ describe("approval gates", () => {
     expect((await call(host, "POST", "/v1/agents/assistant/v/approvals/toolu_x", { approve: true })).status).toBe(404);
   });
 });
+
+describe("context compaction", () => {
+  it("summarizes older turns past the threshold, keeps recent turns verbatim and memory whole", async () => {
+    cluster = await startTestCluster();
+    const host = cluster.hosts[0]!;
+    await call(host, "POST", "/v1/agents", {
+      type: "assistant",
+      key: "long",
+      config: { tools: ["remember", "recall"], compaction: { atTokens: 150, keepTurns: 2 } },
+    });
+    const path = "/v1/agents/assistant/long";
+    await call(host, "POST", `${path}/messages`, { content: "remember pin = 4242" });
+    for (let i = 0; i < 8; i++) await call(host, "POST", `${path}/messages`, { content: `chatter number ${i} to grow the context` });
+    const state = (await call(host, "GET", path)).body;
+    const first = state.messages[0].content[0].text as string;
+    expect(first).toMatch(/^\[Summary of the earlier conversation\]/);
+    expect(first).toContain("remember pin = 4242");
+    // The last turns are still there word for word.
+    expect(JSON.stringify(state.messages)).toContain("chatter number 7 to grow the context");
+    expect(state.messages.length).toBeLessThan(12);
+    expect(state.memory).toEqual({ pin: "4242" });
+    expect((await call(host, "POST", `${path}/messages`, { content: "what is pin?" })).body.reply).toBe("pin is 4242.");
+  });
+});

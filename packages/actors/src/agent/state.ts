@@ -10,6 +10,7 @@ export type AgentStatus = z.infer<typeof agentStatusSchema>;
 const resolvedConfigSchema = z.object({
   permissions: z.record(z.string(), z.enum(["auto", "approval", "deny"])).optional(),
   approvalTimeoutMs: z.number().int().positive().optional(),
+  compaction: z.object({ atTokens: z.number().int(), keepTurns: z.number().int() }).optional(),
   systemPrompt: z.string(),
   model: z.string(),
   tools: z.array(z.string()),

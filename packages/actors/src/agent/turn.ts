@@ -6,6 +6,7 @@ import { addUsage, textOf, zeroUsage } from "../model/messages.ts";
 import type { ModelEvent, ModelProvider, ModelResponse } from "../model/provider.ts";
 import type { PermissionTier } from "../tools/tool.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
+import { DEFAULT_COMPACTION, compact, estimateTokens } from "./compaction.ts";
 import type { AgentState, ApprovalRequest, PendingMessage, TurnResult } from "./state.ts";
 
 /** Upper bound on tokens the model may write in one response. */
@@ -50,6 +51,7 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
   };
 
   if (state.turn?.messageId !== message.messageId) {
+    await compactIfLarge();
     update({
       ...state,
       status: "running",
@@ -65,6 +67,21 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
         decisions: {},
       },
     });
+  }
+
+  async function compactIfLarge(): Promise<void> {
+    const policy = state.config.compaction ?? DEFAULT_COMPACTION;
+    if (estimateTokens(state.messages) <= policy.atTokens) return;
+    try {
+      const out = await compact(state.messages, { keepTurns: policy.keepTurns, model: deps.model, modelName: state.config.model, ...(deps.signal ? { signal: deps.signal } : {}) });
+      if (!out) return;
+      // Durable before the turn starts: a compaction is a model call, never repeated.
+      update({ ...state, messages: out.messages, usage: addUsage(state.usage, out.usage) });
+      await deps.checkpoint(state);
+    } catch (e) {
+      if (deps.signal?.aborted) throw e;
+      // A failed compaction leaves the context as it was; the turn goes on.
+    }
   }
 
   for (;;) {

@@ -40,6 +40,8 @@ export const agentConfigSchema = z.strictObject({
   limits: limitsSchema.optional(),
   /** Per-tool permission tier for this agent, overriding the tool's own. */
   permissions: z.record(z.string().regex(TOOL_NAME_PATTERN, "tool names match ^[a-zA-Z0-9_-]{1,64}$"), permissionTierSchema).optional(),
+  /** When the context passes `atTokens` (estimated), turns older than the last `keepTurns` become a summary. */
+  compaction: z.strictObject({ atTokens: z.number().int().min(100), keepTurns: z.number().int().min(1).max(100) }).optional(),
   /** How long a tool call may wait for a person's approval before it counts as denied. */
   approvalTimeoutMs: z.number().int().min(1).max(7 * 24 * 60 * 60 * 1000).optional(),
   workers: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "worker profile names match ^[a-z][a-z0-9-]{0,62}$"), workerProfileSchema).optional(),
@@ -56,6 +58,7 @@ export interface AgentConfig {
   workers: Record<string, WorkerProfile>;
   permissions?: Record<string, z.infer<typeof permissionTierSchema>>;
   approvalTimeoutMs?: number;
+  compaction?: { atTokens: number; keepTurns: number };
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -76,6 +79,8 @@ export function resolveConfig(defaults: AgentConfigInput, overrides: AgentConfig
   if (idleMs !== undefined) resolved.idleMs = idleMs;
   const permissions = { ...defaults.permissions, ...o.permissions };
   if (Object.keys(permissions).length > 0) resolved.permissions = permissions;
+  const compaction = o.compaction ?? defaults.compaction;
+  if (compaction !== undefined) resolved.compaction = compaction;
   const approvalTimeoutMs = o.approvalTimeoutMs ?? defaults.approvalTimeoutMs;
   if (approvalTimeoutMs !== undefined) resolved.approvalTimeoutMs = approvalTimeoutMs;
   return resolved;

@@ -1,6 +1,7 @@
 import type { ChatMessage, ContentBlock, ToolUseBlock } from "./messages.ts";
 import { textOf } from "./messages.ts";
 import type { ModelCallOptions, ModelProvider, ModelRequest, ModelResponse } from "./provider.ts";
+import { COMPACTION_SYSTEM_PROMPT } from "../agent/compaction.ts";
 
 /** Longest pause the `slow` command accepts, so a typo cannot hang a turn. */
 export const SCRIPTED_MAX_DELAY_MS = 60_000;
@@ -27,7 +28,9 @@ export class ScriptedModel implements ModelProvider {
   async complete(request: ModelRequest, options: ModelCallOptions = {}): Promise<ModelResponse> {
     const last = request.messages[request.messages.length - 1];
     let content: ContentBlock[];
-    if (last && last.content.some((b) => b.type === "tool_result")) {
+    if (request.system === COMPACTION_SYSTEM_PROMPT) {
+      content = [{ type: "text", text: summarizeTranscript(last ? textOf(last.content) : "") }];
+    } else if (last && last.content.some((b) => b.type === "tool_result")) {
       content = [{ type: "text", text: summarizeToolResults(request.messages) }];
     } else {
       const text = last ? textOf(last.content).trim() : "";
@@ -116,6 +119,21 @@ function summarizeToolResults(messages: readonly ChatMessage[]): string {
   }
   return parts.join(" ");
 }
+
+/**
+ * The scripted summary: what the user said, in order, carrying over any
+ * earlier summary (a deterministic stand-in for a model's summary).
+ */
+function summarizeTranscript(transcript: string): string {
+  const said: string[] = [];
+  for (const line of transcript.split("\n")) {
+    if (line.startsWith("user: ") && !line.startsWith("user: [Summary")) said.push(JSON.stringify(line.slice(6)));
+    else if (line.startsWith(EARLIER)) said.push(line.slice(EARLIER.length).replace(/\.$/, ""));
+  }
+  return `${EARLIER}${said.join(", ")}.`;
+}
+
+const EARLIER = "Earlier, the user said: ";
 
 function safeJson(text: string): unknown {
   try {
