@@ -1,25 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "@colony/actors/testing";
 import type { HostNode } from "../src/index.ts";
-import { call, startTestHost } from "../src/testing/index.ts";
+import { call, eventually, startTestHost } from "../src/testing/index.ts";
 
 let host: HostNode & AsyncDisposable;
 afterEach(async () => {
   await host?.shutdown();
 });
 
-/** Polls until `check` passes or the deadline ends the test with its last error. */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
 
 const userTexts = (state: any): string[] =>
   state.messages.filter((m: any) => m.role === "user" && m.content[0].type === "text").map((m: any) => m.content[0].text);

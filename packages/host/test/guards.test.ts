@@ -4,7 +4,7 @@ import type { ModelProvider, ModelRequest, ModelResponse } from "@colony/actors"
 import { ScriptedModel, ToolRegistry, defineTool, recallTool, rememberTool } from "@colony/actors";
 import { ManualClock } from "@colony/actors/testing";
 import type { EmbeddedCluster } from "../src/index.ts";
-import { call, startTestCluster } from "../src/testing/index.ts";
+import { call, eventually, startTestCluster } from "../src/testing/index.ts";
 
 let cluster: EmbeddedCluster | undefined;
 afterEach(async () => {
@@ -12,17 +12,6 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
 
 /** A model that asks for the same tool call every time, like an agent stuck in a loop; counts its calls. */
 class LoopingModel implements ModelProvider {

@@ -63,6 +63,22 @@ export async function startTestHost(opts: Omit<TestClusterOptions, "hosts"> = {}
   return Object.assign(host, { shutdown, [Symbol.asyncDispose]: shutdown });
 }
 
+/**
+ * Retries an assertion until it passes or the deadline ends the test with
+ * its last failure: waiting on conditions, never on fixed sleeps.
+ */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
 /** JSON request helper against a host's fetch handler (no socket). */
 export async function call(node: HostNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const init: RequestInit = { method, headers: { "content-type": "application/json", ...headers } };
