@@ -58,3 +58,17 @@ export type { MessageDirection, TransportOptions } from "./transport/shared.ts";
 export { MemoryBus, MemoryTransport } from "./transport/memory-transport.ts";
 export { NatsTransport, fromNatsError, DEFAULT_RECONNECT_TIME_WAIT_MS, DEFAULT_PING_INTERVAL_MS } from "./transport/nats-transport.ts";
 export type { NatsTransportOptions } from "./transport/nats-transport.ts";
+export {
+  ANTHROPIC_DEFAULT_BASE_URL,
+  DEFAULT_SDK_MAX_RETRIES,
+  DEFAULT_MODEL_TIMEOUT_MS,
+  DEFAULT_MID_STREAM_RETRIES,
+  DEFAULT_RETRY_BASE_MS,
+  DEFAULT_RETRY_MAX_MS,
+} from "./model/anthropic.ts";
+export { listPrice, mergePrices } from "./model/pricing.ts";
+export type { PriceTable } from "./model/pricing.ts";
+export { ModelCallLimiter, DEFAULT_MAX_CONCURRENT_MODEL_CALLS } from "./model/limiter.ts";
+export type { ModelCallLimiterOptions, ReleaseSlot } from "./model/limiter.ts";
+export { CircuitBreaker, DEFAULT_CIRCUIT_FAILURE_THRESHOLD, DEFAULT_CIRCUIT_OPEN_MS, CIRCUIT_TRIAL_BUSY_RETRY_MS } from "./model/circuit-breaker.ts";
+export type { CallOutcome, CircuitBreakerOptions, CircuitPermit, CircuitSnapshot, CircuitState } from "./model/circuit-breaker.ts";

@@ -34,6 +34,7 @@ const envSchema = z.object({
   COLONY_PLACEMENT: z.enum(["least-loaded", "random", "prefer-local", "consistent-hash"]).default(DEFAULTS.placement),
   COLONY_ADVERTISE_URL: z.string().url().optional(),
   COLONY_STALL_FENCE: z.enum(["true", "false"]).default("true"),
+  COLONY_MODEL_CONCURRENCY: int(1, 10_000).default(8),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(DEFAULTS.logLevel),
 });
 
@@ -58,6 +59,8 @@ export interface HostConfig {
   placement: z.infer<typeof envSchema>["COLONY_PLACEMENT"];
   /** The admin URL other processes and operators should use for this host. */
   advertiseUrl?: string;
+  /** Model calls in flight at once on this host, across all its agents. */
+  modelConcurrency: number;
   /** Drop every activation when the process was frozen past the failure timeout (the epoch fence is the backstop). */
   stallFence: boolean;
 }
@@ -94,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
     failureTimeoutMs: e.COLONY_FAILURE_TIMEOUT_MS,
     placement: e.COLONY_PLACEMENT,
     stallFence: e.COLONY_STALL_FENCE === "true",
+    modelConcurrency: e.COLONY_MODEL_CONCURRENCY,
   };
   if (config.failureTimeoutMs < 2 * config.heartbeatMs) {
     throw new ConfigError(

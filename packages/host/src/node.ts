@@ -105,7 +105,7 @@ export class HostNode {
       onReleased: (id, epoch, pending) => this.release(id, epoch, pending),
     });
     this.metrics.trackActive(() => this.catalog.countByType());
-    const local = new LocalAgents(this.hostId, this.catalog, this.metrics);
+    const local = new LocalAgents(this.hostId, this.catalog, this.metrics, opts.model);
     this.local = local;
     const router = new AgentRouter({ hostId: this.hostId, local, directory: this.directory, transport, clock });
     this.service = new HostService({

@@ -61,7 +61,7 @@ export interface AgentConfig {
   compaction?: { atTokens: number; keepTurns: number };
 }
 
-export const DEFAULT_MODEL = "claude-sonnet-4-5";
+export const DEFAULT_MODEL = "claude-sonnet-4-6";
 export const DEFAULT_MAX_ITERATIONS_PER_TURN = 10;
 
 /** Layers spawn-time overrides over a type's defaults; limits merge field by field. */

@@ -38,5 +38,11 @@ export interface ModelCallOptions {
  */
 export interface ModelProvider {
   readonly name: string;
+  /**
+   * Whether calls can go through now. A provider whose API keeps failing
+   * (an open circuit) says no, so new messages are refused fast (503)
+   * instead of being accepted only to fail.
+   */
+  availability?(): { available: true } | { available: false; reason: string; retryAfterMs: number };
   complete(request: ModelRequest, options?: ModelCallOptions): Promise<ModelResponse>;
 }

@@ -1,2 +1,4 @@
 /** Test helpers of @colony/actors: fakes that live beside the real things. */
 export { ManualClock } from "./manual-clock.ts";
+export { startFakeAnthropic, fakeSteps, FAKE_ANTHROPIC_API_KEY } from "./fake-anthropic.ts";
+export type { FakeAnthropic, FakeAnthropicOptions, FakeBlock, FakeDelay, FakeDisconnect, FakeHttpError, FakeReply, FakeRequest, FakeRequestBody, FakeResponder, FakeStall, FakeStep, FakeStreamError, FakeUsage } from "./fake-anthropic.ts";

@@ -7,6 +7,7 @@ import type { AgentId, Logger, MessageId } from "@colony/actors";
 import { ValidationError, agentId, parseAgentKey, parseAgentType, parseToken } from "@colony/actors";
 import type { HostService } from "../host.ts";
 import { errorBody, toHttpError } from "./errors.ts";
+import { openApiDocument } from "./openapi.ts";
 import { MAX_BODY_BYTES, decisionBodySchema, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
 
 export interface AdminApiOptions {
@@ -65,6 +66,9 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
       return next();
     });
   }
+
+  // The OpenAPI 3.1 document of this API (admin/openapi.ts); under /v1, so the token applies.
+  app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
 
   app.post("/v1/agents", async (c) => {
     const body = parseInput(spawnBodySchema, await jsonBody(c), "body");

@@ -1,5 +1,16 @@
 import { z } from "zod";
-import { ValidationError } from "@colony/actors";
+import {
+  ValidationError,
+  agentStatusSchema,
+  approvalRequestSchema,
+  chatMessageSchema,
+  limitsSchema,
+  pendingApprovalSchema,
+  permissionTierSchema,
+  usageSchema,
+  workerProfileSchema,
+} from "@colony/actors";
+import { hostsReplySchema } from "@colony/directory";
 
 /** Request bodies above this size get 413 before they are parsed. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -43,3 +54,105 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: strin
   const field = path.join(".") || where;
   throw new ValidationError(`${where}: ${field}: ${issue.message}`, { field });
 }
+
+// ---------------------------------------------------------------------------
+// Response bodies. The routes build these shapes; the OpenAPI document
+// (admin/openapi.ts) is generated from these schemas, and the OpenAPI test
+// validates real responses against that document, so the three cannot drift.
+// ---------------------------------------------------------------------------
+
+/** DESIGN.md's error body, for every 4xx and 5xx of the admin API. */
+export const errorResponseSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe("machine-readable: validation_failed, unauthorized, not_found, already_exists, wrong_state, payload_too_large, rate_limited, unavailable, internal, ..."),
+      message: z.string().describe("for people; names the field on a validation error"),
+      details: z.record(z.string(), z.unknown()).optional().describe("e.g. {field} on validation_failed"),
+    }),
+  });
+
+/** A config with every default applied, as an agent runs with it. */
+export const resolvedConfigResponseSchema = z
+  .object({
+    systemPrompt: z.string(),
+    model: z.string(),
+    tools: z.array(z.string()),
+    idleMs: z.number().int().positive().optional(),
+    limits: limitsSchema.extend({ maxIterationsPerTurn: z.number().int().positive() }),
+    workers: z.record(z.string(), workerProfileSchema),
+    permissions: z.record(z.string(), permissionTierSchema).optional(),
+    approvalTimeoutMs: z.number().int().positive().optional(),
+    compaction: z.object({ atTokens: z.number().int(), keepTurns: z.number().int() }).optional(),
+  });
+
+const incidentSchema = z.object({ code: z.string(), reason: z.string(), at: z.number().describe("epoch ms") });
+const isoTime = z.string().describe("ISO 8601 timestamp");
+
+/** GET /v1/agents/{type}/{key} (and the 201 of a spawn, the 200 of a resume): agent-view.ts's AgentView. */
+export const agentViewSchema = z
+  .object({
+    id: z.string().describe("<type>/<key>"),
+    type: z.string(),
+    key: z.string(),
+    status: agentStatusSchema,
+    host: z.string().nullable().describe("the host id it is active on, or null when passivated"),
+    turns: z.number().int().nonnegative(),
+    usage: usageSchema,
+    config: resolvedConfigResponseSchema,
+    parent: z.string().nullable(),
+    children: z.array(z.string()),
+    memory: z.record(z.string(), z.string()),
+    messages: z.array(chatMessageSchema),
+    suspension: incidentSchema.nullable().describe("why it is suspended (its circuit is open), or null"),
+    lastError: z.object({ messageId: z.string(), code: z.string(), message: z.string(), at: z.number() }).nullable(),
+    escalations: z.array(incidentSchema),
+    awaitingApproval: z.array(approvalRequestSchema).describe("tool calls of the running turn waiting for a person"),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  });
+
+/** One row of GET /v1/agents: agent-view.ts's AgentSummary. */
+export const agentSummarySchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    key: z.string(),
+    status: agentStatusSchema,
+    host: z.string().nullable(),
+    turns: z.number().int().nonnegative(),
+  });
+
+export const agentListResponseSchema = z
+  .object({
+    agents: z.array(agentSummarySchema),
+    nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last page"),
+  });
+
+/** 200 of POST …/messages with wait (the turn finished). */
+export const sendCompletedResponseSchema = z
+  .object({
+    messageId: z.string(),
+    status: z.enum(["completed", "failed"]),
+    reply: z.string().describe("the final assistant text"),
+    usage: usageSchema,
+    duplicate: z.boolean().describe("true when an earlier message with this id or idempotencyKey answered"),
+    error: z.object({ code: z.string(), message: z.string() }).optional().describe("why the turn failed"),
+  });
+
+/** 202 of POST …/messages: stored durably, the turn runs (or is still running). */
+export const sendAcceptedResponseSchema = z
+  .object({
+    messageId: z.string(),
+    status: z.literal("accepted"),
+    duplicate: z.boolean(),
+  });
+
+export const approvalsResponseSchema = z.object({ approvals: z.array(pendingApprovalSchema) });
+
+export const decisionResponseSchema = z.object({ callId: z.string(), approve: z.boolean() });
+
+/** GET /v1/hosts: the directory's membership reply, passed through. */
+export const hostsResponseSchema = hostsReplySchema;
+
+export const healthResponseSchema = z.object({ status: z.literal("ok"), host: z.string() });
+export const readyResponseSchema = z.object({ status: z.literal("ready"), host: z.string() });

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerAgentsCommands } from "./agents.ts";
 import { runHosts } from "./hosts.ts";
 import { runDev, runDirectory, runHost } from "./serve.ts";
 
@@ -32,5 +33,7 @@ program
   .description("List the cluster's hosts (id, address, status, agents, load, last heartbeat) from the admin API at COLONY_URL (default http://127.0.0.1:8080), with COLONY_ADMIN_TOKEN if set.")
   .option("--json", "print JSON instead of a table")
   .action(runHosts);
+
+registerAgentsCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger, ModelProvider } from "@colony/actors";
-import { AnthropicModel, NatsTransport, RedisApprovalIndex, RedisStoreDriver, ScriptedModel, errorMessage } from "@colony/actors";
+import { AnthropicModel, ModelCallLimiter, NatsTransport, RedisApprovalIndex, RedisStoreDriver, ScriptedModel, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -18,12 +18,19 @@ export function assertSafeBinding(config: HostConfig): void {
   }
 }
 
-function modelFor(config: HostConfig, logger: Logger): ModelProvider {
+/** Claude when ANTHROPIC_API_KEY is set, with this host's limiter, circuit breaker and metrics; else the scripted model. */
+function modelFor(config: HostConfig, logger: Logger, metrics: ColonyMetrics): ModelProvider {
   if (!config.anthropicApiKey) {
     logger.info({}, "ANTHROPIC_API_KEY is not set: agents use the offline scripted model");
     return new ScriptedModel();
   }
-  return new AnthropicModel({ apiKey: config.anthropicApiKey, ...(config.anthropicBaseUrl ? { baseURL: config.anthropicBaseUrl } : {}) });
+  return new AnthropicModel({
+    apiKey: config.anthropicApiKey,
+    ...(config.anthropicBaseUrl ? { baseURL: config.anthropicBaseUrl } : {}),
+    metrics,
+    limiter: new ModelCallLimiter({ maxConcurrent: config.modelConcurrency }),
+    circuitBreaker: { onStateChange: (state) => logger.warn({ state }, "model API circuit breaker changed state") },
+  });
 }
 
 /** Parses the environment, or exits 2 with a message naming the variable. */
@@ -47,7 +54,8 @@ const redisFor = (url: string) => new Redis(url, { maxRetriesPerRequest: null })
 export async function runDev(): Promise<void> {
   const config = configFor("dev");
   const logger = createLogger(config.logLevel, { host: config.hostId });
-  const cluster = await EmbeddedCluster.start({ config, model: modelFor(config, logger), logger, metrics: new ColonyMetrics() });
+  const metrics = new ColonyMetrics();
+  const cluster = await EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics });
   const host = cluster.hosts[0]!;
   logger.info({ url: host.url, port: host.port, mode: "dev" }, "listening");
   runUntilSignalled(cluster, logger);
@@ -70,7 +78,7 @@ export async function runHost(): Promise<void> {
     registry: new RedisPlacementRegistry(redisFor(config.redisUrl!)),
     approvals: new RedisApprovalIndex(redisFor(config.redisUrl!)),
     transport,
-    model: modelFor(config, logger),
+    model: modelFor(config, logger, metrics),
     logger,
     metrics,
     drainMode: "handoff",

@@ -1,5 +1,5 @@
-import type { ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, TurnResult } from "@colony/actors";
-import { NotFoundError, WrongStateError } from "@colony/actors";
+import type { ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, ModelProvider, TurnResult } from "@colony/actors";
+import { NotFoundError, UnavailableError, WrongStateError } from "@colony/actors";
 import type { AgentView } from "../agent-view.ts";
 import { toView } from "../agent-view.ts";
 import type { Catalog } from "../catalog/catalog.ts";
@@ -18,6 +18,7 @@ export class LocalAgents {
     private readonly hostId: HostId,
     private readonly catalog: Catalog,
     private readonly metrics: AgentMetrics,
+    private readonly model: ModelProvider,
   ) {}
 
   /**
@@ -25,6 +26,8 @@ export class LocalAgents {
    * and, with `waitMs`, waits that long for its turn's result.
    */
   async send(id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
+    const model = this.model.availability?.();
+    if (model && !model.available) throw new UnavailableError(`cannot take messages now: ${model.reason}`, { retryAfterMs: model.retryAfterMs });
     const activation = await this.active(id, epoch);
     const suspension = activation.view().suspension;
     if (suspension) {

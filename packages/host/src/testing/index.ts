@@ -28,6 +28,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
     failureTimeoutMs: 400,
     placement: "least-loaded",
     stallFence: false,
+    modelConcurrency: 8,
     ...overrides,
   };
 }

@@ -1,0 +1,325 @@
+import { z } from "zod";
+import { AGENT_KEY_PATTERN, AGENT_TYPE_PATTERN, TOKEN_PATTERN, agentConfigSchema } from "@colony/actors";
+import {
+  MAX_BODY_BYTES,
+  agentListResponseSchema,
+  agentSummarySchema,
+  agentViewSchema,
+  approvalsResponseSchema,
+  decisionBodySchema,
+  decisionResponseSchema,
+  errorResponseSchema,
+  healthResponseSchema,
+  hostsResponseSchema,
+  listQuerySchema,
+  readyResponseSchema,
+  resolvedConfigResponseSchema,
+  sendAcceptedResponseSchema,
+  sendBodySchema,
+  sendCompletedResponseSchema,
+  spawnBodySchema,
+} from "./schemas.ts";
+
+/**
+ * The admin API as an OpenAPI 3.1 document, generated from the zod schemas in
+ * schemas.ts: the request schemas the routes parse with, and the response
+ * schemas of what they answer. Served at GET /v1/openapi.json. A route added
+ * to app.ts must be added to OPERATIONS below (test/openapi.test.ts parses
+ * app.ts and fails on any route the document lacks).
+ */
+
+type JsonSchema = Record<string, unknown>;
+
+/** Named schemas, emitted under #/components/schemas; responses are converted as output, requests as input. */
+const RESPONSES = {
+  Error: errorResponseSchema,
+  AgentView: agentViewSchema,
+  ResolvedAgentConfig: resolvedConfigResponseSchema,
+  AgentSummary: agentSummarySchema,
+  AgentList: agentListResponseSchema,
+  SendCompleted: sendCompletedResponseSchema,
+  SendAccepted: sendAcceptedResponseSchema,
+  Approvals: approvalsResponseSchema,
+  Decision: decisionResponseSchema,
+  Hosts: hostsResponseSchema,
+  Health: healthResponseSchema,
+  Ready: readyResponseSchema,
+} as const;
+
+/**
+ * The spawn body as the route parses it (spawnBodySchema), with `config`
+ * documented by the schema the agent type then validates it with.
+ */
+const spawnRequestSchema = spawnBodySchema.extend({
+  type: spawnBodySchema.shape.type.regex(AGENT_TYPE_PATTERN).describe("a registered agent type, e.g. assistant"),
+  key: z.string().regex(AGENT_KEY_PATTERN).optional().describe("generated (16 characters) when left out"),
+  config: agentConfigSchema.optional().describe("spawn-time config; unknown fields are rejected"),
+});
+
+const REQUESTS = {
+  SpawnRequest: spawnRequestSchema,
+  SendRequest: sendBodySchema,
+  DecisionRequest: decisionBodySchema,
+} as const;
+
+type ResponseName = keyof typeof RESPONSES;
+type RequestName = keyof typeof REQUESTS;
+
+interface Reply {
+  description: string;
+  /** A JSON body of this component; or text for non-JSON answers; none for 204. */
+  json?: ResponseName;
+  text?: string;
+  headers?: Record<string, { description: string; schema: JsonSchema }>;
+}
+
+interface Operation {
+  method: "get" | "post" | "delete";
+  /** Hono's path, e.g. /v1/agents/:type/:key (converted to {type}). */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: "agents" | "approvals" | "cluster" | "probes" | "meta";
+  body?: RequestName;
+  query?: z.ZodObject;
+  responses: Record<number, Reply>;
+  /** Probes and /metrics stay open even with COLONY_ADMIN_TOKEN. */
+  open?: boolean;
+}
+
+const err = (description: string): Reply => ({ json: "Error", description });
+const E400 = err("validation_failed: bad input; `details.field` names the field");
+const E404 = err("not_found: no such agent (or route)");
+const E413 = err(`payload_too_large: request body over ${MAX_BODY_BYTES} bytes`);
+const E503 = err("unavailable: the host is draining or a dependency is down (with Retry-After)");
+/** Answers every /v1 route can give. */
+const V1_ERRORS: Record<number, Reply> = {
+  401: err("unauthorized: missing or wrong bearer token (only when COLONY_ADMIN_TOKEN is set)"),
+  500: err("internal: an unexpected error; the host logs it"),
+  503: E503,
+};
+const BODY_ERRORS: Record<number, Reply> = { 400: E400, 413: E413 };
+
+const OPERATIONS: Operation[] = [
+  {
+    method: "get",
+    path: "/healthz",
+    operationId: "healthz",
+    summary: "Liveness: the process serves HTTP.",
+    tag: "probes",
+    open: true,
+    responses: { 200: { json: "Health", description: "alive" } },
+  },
+  {
+    method: "get",
+    path: "/readyz",
+    operationId: "readyz",
+    summary: "Readiness: 503 while starting or draining.",
+    tag: "probes",
+    open: true,
+    responses: { 200: { json: "Ready", description: "ready to serve" }, 503: err("unavailable: starting or draining") },
+  },
+  {
+    method: "get",
+    path: "/metrics",
+    operationId: "metrics",
+    summary: "Prometheus metrics in the text exposition format.",
+    tag: "probes",
+    open: true,
+    responses: { 200: { text: "text/plain; version=0.0.4; charset=utf-8", description: "Prometheus text format" } },
+  },
+  {
+    method: "get",
+    path: "/v1/openapi.json",
+    operationId: "getOpenApi",
+    summary: "This document.",
+    tag: "meta",
+    responses: { 200: { text: "application/json", description: "the OpenAPI 3.1 document of the admin API" } },
+  },
+  {
+    method: "post",
+    path: "/v1/agents",
+    operationId: "spawnAgent",
+    summary: "Spawn an agent.",
+    tag: "agents",
+    body: "SpawnRequest",
+    responses: {
+      201: {
+        json: "AgentView",
+        description: "created",
+        headers: { Location: { description: "the agent's URL, /v1/agents/{type}/{key}", schema: { type: "string" } } },
+      },
+      ...BODY_ERRORS,
+      409: err("already_exists: an agent with this id exists"),
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/agents",
+    operationId: "listAgents",
+    summary: "List agents in id order, paginated with a cursor.",
+    tag: "agents",
+    query: listQuerySchema,
+    responses: { 200: { json: "AgentList", description: "one page" }, 400: E400 },
+  },
+  {
+    method: "get",
+    path: "/v1/agents/:type/:key",
+    operationId: "getAgent",
+    summary: "An agent's state (never waits for a running turn).",
+    tag: "agents",
+    responses: { 200: { json: "AgentView", description: "the agent" }, 400: E400, 404: E404 },
+  },
+  {
+    method: "delete",
+    path: "/v1/agents/:type/:key",
+    operationId: "deleteAgent",
+    summary: "Stop and delete an agent; cascades to its workers.",
+    tag: "agents",
+    responses: { 204: { description: "deleted" }, 400: E400, 404: E404 },
+  },
+  {
+    method: "post",
+    path: "/v1/agents/:type/:key/messages",
+    operationId: "sendMessage",
+    summary: "Send a message; with wait (default) answers with the turn's reply.",
+    tag: "agents",
+    body: "SendRequest",
+    responses: {
+      200: { json: "SendCompleted", description: "the turn finished (completed or failed)" },
+      202: { json: "SendAccepted", description: "stored durably; the turn runs (wait=false, or the wait timed out)" },
+      ...BODY_ERRORS,
+      404: E404,
+      409: err("wrong_state: the agent is suspended (resume it first)"),
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/hosts",
+    operationId: "listHosts",
+    summary: "Cluster membership: hosts, their load and agents.",
+    tag: "cluster",
+    responses: { 200: { json: "Hosts", description: "the membership" } },
+  },
+  {
+    method: "get",
+    path: "/v1/approvals",
+    operationId: "listApprovals",
+    summary: "Tool calls waiting for a person, cluster-wide, oldest first.",
+    tag: "approvals",
+    responses: { 200: { json: "Approvals", description: "pending approvals" } },
+  },
+  {
+    method: "post",
+    path: "/v1/agents/:type/:key/approvals/:callId",
+    operationId: "decideApproval",
+    summary: "Approve or deny a tool call waiting for a person.",
+    tag: "approvals",
+    body: "DecisionRequest",
+    responses: { 200: { json: "Decision", description: "decided; the turn resumes once no call waits" }, ...BODY_ERRORS, 404: err("not_found: no such agent, or no such call waits") },
+  },
+  {
+    method: "post",
+    path: "/v1/agents/:type/:key/resume",
+    operationId: "resumeAgent",
+    summary: "Close a suspended agent's circuit.",
+    tag: "agents",
+    responses: { 200: { json: "AgentView", description: "the agent, resumed" }, 400: E400, 404: E404, 409: err("wrong_state: the agent is not suspended") },
+  },
+];
+
+const PATH_PARAMS: Record<string, { description: string; pattern: RegExp }> = {
+  type: { description: "agent type", pattern: AGENT_TYPE_PATTERN },
+  key: { description: "agent key", pattern: AGENT_KEY_PATTERN },
+  callId: { description: "the tool call's id, from GET /v1/approvals", pattern: TOKEN_PATTERN },
+};
+
+/** z.toJSONSchema over a registry of named schemas, cross-referenced through #/components/schemas. */
+function components(named: Record<string, z.ZodType>, io: "input" | "output"): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  const out = z.toJSONSchema(registry, { io, uri: (id) => `#/components/schemas/${id}`, unrepresentable: "any" }).schemas;
+  // The document's jsonSchemaDialect says 2020-12; components carry no $schema/$id of their own.
+  return Object.fromEntries(Object.entries(out).map(([id, s]) => [id, strip(s as JsonSchema)]));
+}
+
+function strip(schema: JsonSchema): JsonSchema {
+  const { $schema: _s, $id: _i, ...rest } = schema;
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+function operationObject(op: Operation): JsonSchema {
+  const pathParams = [...op.path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
+  const parameters: JsonSchema[] = pathParams.map((name) => ({
+    name,
+    in: "path",
+    required: true,
+    description: PATH_PARAMS[name]?.description ?? name,
+    schema: { type: "string", pattern: (PATH_PARAMS[name]?.pattern ?? TOKEN_PATTERN).source },
+  }));
+  if (op.query) {
+    const q = strip(z.toJSONSchema(op.query, { io: "input" }) as JsonSchema) as { properties?: Record<string, JsonSchema>; required?: string[] };
+    for (const [name, schema] of Object.entries(q.properties ?? {})) {
+      parameters.push({ name, in: "query", required: q.required?.includes(name) ?? false, schema });
+    }
+  }
+  const responses: Record<string, JsonSchema> = {};
+  const all = op.open ? op.responses : { ...V1_ERRORS, ...op.responses };
+  for (const [status, r] of Object.entries(all)) {
+    const response: JsonSchema = { description: r.description };
+    if (r.json) response.content = { "application/json": { schema: ref(r.json) } };
+    else if (r.text) response.content = { [r.text]: { schema: r.text === "application/json" ? { type: "object" } : { type: "string" } } };
+    if (r.headers) response.headers = r.headers;
+    responses[status] = response;
+  }
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    tags: [op.tag],
+    ...(parameters.length ? { parameters } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(op.body) } } } } : {}),
+    responses,
+    ...(op.open ? { security: [] } : {}),
+  };
+}
+
+/** Hono's `/v1/agents/:type/:key` as OpenAPI's `/v1/agents/{type}/{key}`. */
+export const toOpenApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z]+)/g, "{$1}");
+
+function build(): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const op of OPERATIONS) (paths[toOpenApiPath(op.path)] ??= {})[op.method] = operationObject(op);
+  return {
+    openapi: "3.1.0",
+    jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+    info: {
+      title: "Colony admin API",
+      version: "1",
+      description:
+        "Every host serves all of it, for any agent. Errors are {error: {code, message, details?}}. When the host has COLONY_ADMIN_TOKEN, every /v1 route requires `Authorization: Bearer <token>`; /healthz, /readyz and /metrics stay open.",
+    },
+    servers: [{ url: "/" }],
+    tags: [
+      { name: "agents", description: "spawn, read, message and delete agents" },
+      { name: "approvals", description: "tool calls waiting for a person" },
+      { name: "cluster", description: "membership" },
+      { name: "probes", description: "liveness, readiness, metrics (no token needed)" },
+      { name: "meta", description: "this document" },
+    ],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "COLONY_ADMIN_TOKEN" } },
+      schemas: { ...components(RESPONSES, "output"), ...components(REQUESTS, "input") },
+    },
+  };
+}
+
+let cached: JsonSchema | undefined;
+
+/** The OpenAPI 3.1 document of the admin API (built once, then shared; treat as read-only). */
+export function openApiDocument(): JsonSchema {
+  return (cached ??= build());
+}

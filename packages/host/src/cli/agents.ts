@@ -1,0 +1,259 @@
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { PendingApproval } from "@colony/actors";
+import type { AgentView } from "../agent-view.ts";
+import type { AgentList, SendReply } from "./client.ts";
+import { ENV_AND_EXIT_HELP, EXIT, UsageError, action, checkType, clip, parseAgentRef, relative, table, usageExitCodes } from "./run.ts";
+
+/**
+ * `colony agents …`: the CLI for people over the admin API. Readable text by
+ * default, `--json` for scripts, exit codes in run.ts (EXIT).
+ *
+ * Not here yet: `agents trace` and `agents send --follow` (live events). Add
+ * them as their own modules and register them in registerAgentsCommands
+ * (`agents.addCommand(...)` or an extra option on `send`), wrapping their
+ * actions with run.ts's `action()` so they share the exit codes.
+ */
+export function registerAgentsCommands(program: Command): Command {
+  const agents = usageExitCodes(
+    program
+      .command("agents")
+      .description("Spawn, message, inspect and delete agents; decide tool calls waiting for approval (admin API at COLONY_URL).")
+      .addHelpText("after", ENV_AND_EXIT_HELP),
+  );
+
+  const sub = (name: string, description: string) => agents.command(name).description(description).addHelpText("after", ENV_AND_EXIT_HELP);
+  const json = () => new Option("--json", "print the API's JSON answer instead of text");
+
+  sub("spawn", "Spawn an agent: `colony agents spawn assistant/alice --tools remember,recall`.")
+    .argument("[id]", "the new agent's id, <type>/<key> (or give --type and --key)")
+    .option("-t, --type <type>", "agent type (default: assistant)")
+    .option("-k, --key <key>", "agent key (default: generated)")
+    .option("-c, --config <json>", "the spawn config as JSON (systemPrompt, model, tools, limits, permissions, workers, ...); @file reads it from a file")
+    .option("--tools <names>", "comma-separated tools the agent may call (sets config.tools)", list)
+    .option("--system-prompt <text>", "the system prompt (sets config.systemPrompt)")
+    .option("--model <name>", "the model (sets config.model)")
+    .addOption(json())
+    .addHelpText("before", "Examples:\n  colony agents spawn assistant/alice --tools remember,recall\n  colony agents spawn --type assistant --config '{\"tools\":[\"remember\"],\"permissions\":{\"remember\":\"approval\"}}'\n")
+    .action(
+      action(
+        "agents spawn",
+        async (client, out, id: string | undefined, o: { type?: string; key?: string; config?: string; tools?: string[]; systemPrompt?: string; model?: string; json?: boolean }) => {
+          let type = o.type;
+          let key = o.key;
+          if (id !== undefined) {
+            const ref = id.includes("/") ? parseAgentRef(id) : { type: id, key: undefined };
+            if ((o.type !== undefined && o.type !== ref.type) || (o.key !== undefined && ref.key !== undefined && o.key !== ref.key)) {
+              throw new UsageError(`the id "${id}" contradicts --type/--key`);
+            }
+            type = ref.type;
+            key = ref.key ?? o.key;
+          }
+          const config = parseConfig(o.config);
+          if (o.tools) config.tools = o.tools;
+          if (o.systemPrompt !== undefined) config.systemPrompt = o.systemPrompt;
+          if (o.model !== undefined) config.model = o.model;
+          const view = await client.spawn({
+            type: checkType(type ?? "assistant"),
+            ...(key !== undefined ? { key } : {}),
+            ...(Object.keys(config).length ? { config } : {}),
+          });
+          if (o.json) out.json(view);
+          else out.print(`spawned ${view.id}\n${renderAgent(view)}`);
+        },
+      ),
+    );
+
+  sub("send", "Send a message to an agent and print its reply (waits for the turn unless --no-wait).")
+    .argument("<id>", "the agent, <type>/<key>")
+    .argument("[content...]", "the message (the words are joined with spaces); - or nothing reads it from stdin")
+    .option("--no-wait", "return once the message is stored (202), without waiting for the reply")
+    .option("-i, --idempotency-key <key>", "retries with the same key run one turn and get the same answer")
+    .addOption(json())
+    // `--follow` (stream the turn's live events) is to be added here.
+    .action(
+      action("agents send", async (client, out, id: string, words: string[], o: { wait: boolean; idempotencyKey?: string; json?: boolean }) => {
+        const agent = parseAgentRef(id);
+        const content = words.length === 0 || (words.length === 1 && words[0] === "-") ? readFileSync(0, "utf8").replace(/\n$/, "") : words.join(" ");
+        if (content === "") throw new UsageError("the message is empty");
+        const reply = await client.send(agent, {
+          content,
+          ...(o.wait ? {} : { wait: false }),
+          ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}),
+        });
+        if (o.json) out.json(reply);
+        else printSendReply(out, id, reply);
+        return reply.status === "failed" ? EXIT.api : EXIT.ok;
+      }),
+    );
+
+  sub("get", "Show an agent's state: status, host, turns, usage, config, memory, pending approvals, errors.")
+    .argument("<id>", "the agent, <type>/<key>")
+    .option("-m, --messages", "also print the conversation")
+    .addOption(json())
+    .action(
+      action("agents get", async (client, out, id: string, o: { messages?: boolean; json?: boolean }) => {
+        const view = await client.get(parseAgentRef(id));
+        if (o.json) out.json(view);
+        else out.print(renderAgent(view, o.messages ?? false));
+      }),
+    );
+
+  sub("ls", "List agents (id order) as a table: id, status, host, turns.")
+    .option("-t, --type <type>", "only agents of this type")
+    .option("-l, --limit <n>", "page size, 1-500 (default 50)", positiveInt)
+    .option("--cursor <cursor>", "start after this id (the previous page's nextCursor)")
+    .option("-a, --all", "follow the cursor through every page")
+    .addOption(json())
+    .action(
+      action("agents ls", async (client, out, o: { type?: string; limit?: number; cursor?: string; all?: boolean; json?: boolean }) => {
+        const query = { ...(o.type !== undefined ? { type: checkType(o.type) } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) };
+        let page: AgentList = await client.list({ ...query, ...(o.cursor !== undefined ? { cursor: o.cursor } : {}) });
+        const agents = [...page.agents];
+        while (o.all && page.nextCursor) {
+          page = await client.list({ ...query, cursor: page.nextCursor });
+          agents.push(...page.agents);
+        }
+        if (o.json) return out.json({ agents, nextCursor: page.nextCursor });
+        if (agents.length === 0) out.print("no agents");
+        else out.print(table(["ID", "STATUS", "HOST", "TURNS"], agents.map((a) => [a.id, a.status, a.host ?? "-", String(a.turns)])));
+        if (page.nextCursor) out.note(`more: colony agents ls --cursor ${page.nextCursor}${o.type ? ` --type ${o.type}` : ""} (or --all)`);
+      }),
+    );
+
+  sub("rm", "Delete agents (stops them; cascades to their workers).")
+    .argument("<ids...>", "agents, <type>/<key>")
+    .addOption(json())
+    .action(
+      action("agents rm", async (client, out, ids: string[], o: { json?: boolean }) => {
+        const refs = ids.map(parseAgentRef);
+        for (const ref of refs) await client.remove(ref);
+        if (o.json) out.json({ deleted: ids });
+        else out.print(ids.map((id) => `deleted ${id}`).join("\n"));
+      }),
+    );
+
+  sub("approvals", "List tool calls waiting for a person, cluster-wide, oldest first.")
+    .addOption(json())
+    .action(
+      action("agents approvals", async (client, out, o: { json?: boolean }) => {
+        const approvals = await client.approvals();
+        if (o.json) return out.json({ approvals });
+        out.print(approvals.length === 0 ? "no tool calls are waiting for approval" : renderApprovals(approvals));
+      }),
+    );
+
+  sub("approve", "Approve (or with --deny, deny) a tool call waiting for a person; the agent's turn resumes.")
+    .argument("<id>", "the agent, <type>/<key>")
+    .argument("<callId>", "the call's id, from `colony agents approvals`")
+    .option("-d, --deny", "deny the call instead (the model sees a tool error)")
+    .option("-r, --reason <text>", "why (recorded, and shown to the model on a denial)")
+    .addOption(json())
+    .action(
+      action("agents approve", async (client, out, id: string, callId: string, o: { deny?: boolean; reason?: string; json?: boolean }) => {
+        const res = await client.decide(parseAgentRef(id), callId, !o.deny, o.reason);
+        if (o.json) out.json(res);
+        else out.print(`${res.approve ? "approved" : "denied"} call ${res.callId} of ${id}`);
+      }),
+    );
+
+  sub("resume", "Close a suspended agent's circuit so it takes messages again.")
+    .argument("<id>", "the agent, <type>/<key>")
+    .addOption(json())
+    .action(
+      action("agents resume", async (client, out, id: string, o: { json?: boolean }) => {
+        const view = await client.resume(parseAgentRef(id));
+        if (o.json) out.json(view);
+        else out.print(`resumed ${view.id}\n${renderAgent(view)}`);
+      }),
+    );
+
+  return agents;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+function parseConfig(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  let source = text;
+  if (text.startsWith("@")) {
+    try {
+      source = readFileSync(text.slice(1), "utf8");
+    } catch (e) {
+      throw new UsageError(`--config ${text}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source);
+  } catch (e) {
+    throw new UsageError(`--config is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new UsageError("--config must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+function printSendReply(out: { print(t: string): void; note(t: string): void }, id: string, reply: SendReply): void {
+  if (reply.status === "accepted") {
+    out.print(`accepted ${reply.messageId}${reply.duplicate ? " (duplicate)" : ""}`);
+    out.note(`the message is stored and its turn will run; see it with: colony agents get ${id}`);
+    return;
+  }
+  if (reply.reply) out.print(reply.reply);
+  if (reply.status === "failed") out.note(`colony agents send: turn failed: ${reply.error?.code ?? "failed"}: ${reply.error?.message ?? "no reason given"}`);
+  if (reply.duplicate) out.note(`(a duplicate of message ${reply.messageId}: this is the original's answer)`);
+}
+
+function renderApprovals(approvals: PendingApproval[]): string {
+  const now = Date.now();
+  return table(
+    ["AGENT", "CALL", "TOOL", "INPUT", "REQUESTED", "DEADLINE"],
+    approvals.map((a) => [a.agent, a.callId, a.tool, clip(JSON.stringify(a.input) ?? ""), relative(a.requestedAt, now), relative(a.deadline, now)]),
+  );
+}
+
+/** `colony agents get`: the state as aligned "field: value" lines. */
+export function renderAgent(v: AgentView, withMessages = false): string {
+  const u = v.usage;
+  const lines: [string, string][] = [
+    ["id", v.id],
+    ["status", v.status],
+    ["host", v.host ?? "- (not active)"],
+    ["turns", String(v.turns)],
+    ["usage", `${u.inputTokens} input + ${u.outputTokens} output tokens, $${u.costUsd.toFixed(4)}`],
+    ["model", v.config.model],
+    ["tools", v.config.tools.length ? v.config.tools.join(", ") : "-"],
+  ];
+  const perms = Object.entries(v.config.permissions ?? {});
+  if (perms.length) lines.push(["permissions", perms.map(([t, p]) => `${t}=${p}`).join(", ")]);
+  lines.push(["parent", v.parent ?? "-"], ["children", v.children.length ? v.children.join(", ") : "-"]);
+  const memory = Object.entries(v.memory);
+  if (memory.length) lines.push(["memory", memory.map(([k, val]) => `${k}=${clip(val, 40)}`).join(", ")]);
+  for (const a of v.awaitingApproval) lines.push(["awaiting", `call ${a.callId}: ${a.tool} ${clip(JSON.stringify(a.input) ?? "")}`]);
+  if (v.suspension) lines.push(["suspended", `${v.suspension.code}: ${v.suspension.reason}`]);
+  if (v.lastError) lines.push(["last error", `${v.lastError.code}: ${v.lastError.message}`]);
+  if (v.escalations.length) lines.push(["escalations", String(v.escalations.length)]);
+  lines.push(["created", v.createdAt], ["updated", v.updatedAt]);
+  const width = Math.max(...lines.map(([k]) => k.length)) + 1;
+  let text = lines.map(([k, val]) => `${`${k}:`.padEnd(width)} ${val}`).join("\n");
+  if (withMessages) {
+    for (const m of v.messages) {
+      const parts = m.content.map((b) =>
+        b.type === "text" ? b.text : b.type === "tool_use" ? `[tool ${b.name} ${clip(JSON.stringify(b.input) ?? "")}]` : `[result${b.isError ? " (error)" : ""}: ${clip(b.content)}]`,
+      );
+      text += `\n${m.role}: ${parts.join(" ")}`;
+    }
+  }
+  return text;
+}

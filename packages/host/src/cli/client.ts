@@ -1,0 +1,152 @@
+import type { PendingApproval } from "@colony/actors";
+import type { HostsReply } from "@colony/directory";
+import type { AgentSummary, AgentView } from "../agent-view.ts";
+import type { ClientConfig } from "../config.ts";
+
+/**
+ * The CLI's HTTP client for a host's admin API (README "The admin API").
+ * Every failure is one of two typed errors, which the commands map to exit
+ * codes: ApiError (the API answered 4xx/5xx: exit 1) and ConnectionError
+ * (nothing usable came back: exit 2).
+ */
+
+/** The API answered with an error status and (usually) `{error: {code, message, details?}}`. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** The host could not be reached, or answered something that is not the admin API. */
+export class ConnectionError extends Error {
+  override name = "ConnectionError";
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface SpawnInput {
+  type: string;
+  key?: string;
+  config?: Record<string, unknown>;
+}
+
+export interface SendInput {
+  content: string;
+  idempotencyKey?: string;
+  wait?: boolean;
+}
+
+export type SendReply =
+  | { messageId: string; status: "completed" | "failed"; reply: string; usage: AgentView["usage"]; duplicate: boolean; error?: { code: string; message: string } }
+  | { messageId: string; status: "accepted"; duplicate: boolean };
+
+export interface AgentList {
+  agents: AgentSummary[];
+  nextCursor: string | null;
+}
+
+/** An agent id split into the two path segments the API uses. */
+export interface AgentRef {
+  type: string;
+  key: string;
+}
+
+const path = (a: AgentRef) => `/v1/agents/${encodeURIComponent(a.type)}/${encodeURIComponent(a.key)}`;
+
+export class ColonyClient {
+  constructor(
+    private readonly config: ClientConfig,
+    private readonly timeoutMs = 0,
+  ) {}
+
+  get url(): string {
+    return this.config.url;
+  }
+
+  /** One request; resolves with the parsed JSON body (undefined for 204), or throws ApiError / ConnectionError. */
+  async request<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const url = `${this.config.url}${route}`;
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(this.timeoutMs > 0 ? { signal: AbortSignal.timeout(this.timeoutMs) } : {}),
+      });
+    } catch (e) {
+      const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
+      throw new ConnectionError(this.config.url, `cannot reach ${this.config.url} (${cause}); is a host running there? (set COLONY_URL)`, { cause: e });
+    }
+    const text = await res.text().catch(() => "");
+    let json: unknown;
+    try {
+      json = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      throw new ConnectionError(this.config.url, `${method} ${url} answered ${res.status} with a body that is not JSON: is COLONY_URL a Colony host?`);
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+      const code = typeof e?.code === "string" ? e.code : `http_${res.status}`;
+      const message = typeof e?.message === "string" ? e.message : res.statusText || `HTTP ${res.status}`;
+      const details = e?.details && typeof e.details === "object" ? (e.details as Record<string, unknown>) : undefined;
+      throw new ApiError(res.status, code, message, details);
+    }
+    return json as T;
+  }
+
+  spawn(input: SpawnInput): Promise<AgentView> {
+    return this.request("POST", "/v1/agents", input);
+  }
+
+  list(opts: { type?: string; cursor?: string; limit?: number } = {}): Promise<AgentList> {
+    const q = new URLSearchParams();
+    if (opts.type !== undefined) q.set("type", opts.type);
+    if (opts.cursor !== undefined) q.set("cursor", opts.cursor);
+    if (opts.limit !== undefined) q.set("limit", String(opts.limit));
+    const qs = q.toString();
+    return this.request("GET", `/v1/agents${qs ? `?${qs}` : ""}`);
+  }
+
+  get(agent: AgentRef): Promise<AgentView> {
+    return this.request("GET", path(agent));
+  }
+
+  async remove(agent: AgentRef): Promise<void> {
+    await this.request("DELETE", path(agent));
+  }
+
+  send(agent: AgentRef, input: SendInput): Promise<SendReply> {
+    return this.request("POST", `${path(agent)}/messages`, input);
+  }
+
+  async approvals(): Promise<PendingApproval[]> {
+    return (await this.request<{ approvals: PendingApproval[] }>("GET", "/v1/approvals")).approvals;
+  }
+
+  decide(agent: AgentRef, callId: string, approve: boolean, reason?: string): Promise<{ callId: string; approve: boolean }> {
+    return this.request("POST", `${path(agent)}/approvals/${encodeURIComponent(callId)}`, { approve, ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  resume(agent: AgentRef): Promise<AgentView> {
+    return this.request("POST", `${path(agent)}/resume`);
+  }
+
+  hosts(): Promise<HostsReply> {
+    return this.request("GET", "/v1/hosts");
+  }
+}
