@@ -19,6 +19,8 @@ export { ScriptedModel } from "./model/scripted.ts";
 export * from "./tools/tool.ts";
 export { ToolRegistry, DEFAULT_TOOL_TIMEOUT_MS } from "./tools/registry.ts";
 export type { ToolCallResult } from "./tools/registry.ts";
+export { WindowCounter } from "./tools/rate-limit.ts";
+export type { ToolRateLimit } from "./tools/rate-limit.ts";
 export { rememberTool, recallTool } from "./tools/memory-tools.ts";
 export { codec, SNAPSHOT_VERSION } from "./snapshot/codec.ts";
 export * from "./store/driver.ts";

@@ -246,3 +246,38 @@ describe("remember and recall", () => {
     }
   });
 });
+
+describe("tool rate limits", () => {
+  it("refuses calls over the per-agent and per-host limits with a rate-limited error result, until the minute passes", async () => {
+    const { ManualClock } = await import("../src/testing/index.ts");
+    const { ToolRegistry: Registry, defineTool: def } = await import("../src/index.ts");
+    const { z: zod } = await import("zod");
+    const clock = new ManualClock();
+    let runs = 0;
+    const registry = new Registry(
+      [def({ name: "search", description: "searches", input: zod.object({}), rateLimit: { perAgentPerMinute: 2, perHostPerMinute: 3 }, run: () => ({ content: `hit ${++runs}` }) })],
+      { clock },
+    );
+    const ctx = (agent: string) => ({
+      agentId: agent as never,
+      messageId: "m1" as never,
+      toolUseId: "t1",
+      idempotencyKey: "k",
+      memory: { get: () => undefined, set: () => {} },
+      signal: new AbortController().signal,
+    });
+    const outcomes = async (agent: string, n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push((await registry.call("search", {}, ["search"], ctx(agent))).outcome);
+      return out;
+    };
+    expect(await outcomes("a/1", 3)).toEqual(["ok", "ok", "rate_limited"]);
+    expect(await outcomes("a/2", 2)).toEqual(["ok", "rate_limited"]); // the host's 3 per minute are used up
+    const refused = await registry.call("search", {}, ["search"], ctx("a/3"));
+    expect(refused).toMatchObject({ isError: true, outcome: "rate_limited" });
+    expect(refused.content).toContain("per minute on this host");
+    expect(runs).toBe(3);
+    clock.advance(60_000);
+    expect(await outcomes("a/1", 1)).toEqual(["ok"]);
+  });
+});

@@ -1,5 +1,8 @@
 import { z } from "zod";
+import type { Clock } from "../clock.ts";
+import { systemClock } from "../clock.ts";
 import { TimeoutError, ValidationError, errorMessage } from "../errors.ts";
+import { WindowCounter } from "./rate-limit.ts";
 import type { ToolSpec } from "../model/provider.ts";
 import type { ToolOutcome } from "../metrics.ts";
 import type { PermissionTier, ToolDefinition, ToolContext, ToolOutput } from "./tool.ts";
@@ -13,14 +16,25 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition<unknown>>();
   private readonly specs = new Map<string, ToolSpec>();
+  private readonly limits = new Map<string, { perAgent?: WindowCounter; perHost?: WindowCounter }>();
+  private readonly clock: Clock;
 
-  constructor(tools: readonly ToolDefinition<any>[] = []) {
+  /** @param opts.clock the clock rate-limit windows run on (tests pass a ManualClock). */
+  constructor(tools: readonly ToolDefinition<any>[] = [], opts: { clock?: Clock } = {}) {
+    this.clock = opts.clock ?? systemClock;
     for (const t of tools) this.register(t);
   }
 
   register(tool: ToolDefinition<any>): void {
     if (this.tools.has(tool.name)) throw new Error(`tool ${tool.name} is registered twice`);
     this.tools.set(tool.name, tool);
+    const rl = tool.rateLimit;
+    if (rl) {
+      this.limits.set(tool.name, {
+        ...(rl.perAgentPerMinute ? { perAgent: new WindowCounter(rl.perAgentPerMinute, this.clock) } : {}),
+        ...(rl.perHostPerMinute ? { perHost: new WindowCounter(rl.perHostPerMinute, this.clock) } : {}),
+      });
+    }
     const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>;
     this.specs.set(tool.name, { name: tool.name, description: tool.description, inputSchema });
   }
@@ -42,6 +56,17 @@ export class ToolRegistry {
         });
       }
     });
+  }
+
+  /** Takes a slot from the tool's windows; the refusal message if one is full. */
+  private overLimit(tool: ToolDefinition<unknown>, agent: string): string | null {
+    const l = this.limits.get(tool.name);
+    if (!l) return null;
+    if (l.perAgent && !l.perAgent.take(agent)) {
+      return `rate limited: ${tool.name} allows ${tool.rateLimit!.perAgentPerMinute} calls per minute per agent; try again later`;
+    }
+    if (l.perHost && !l.perHost.take("")) return `rate limited: ${tool.name} allows ${tool.rateLimit!.perHostPerMinute} calls per minute on this host; try again later`;
+    return null;
   }
 
   /** The tool's own permission tier (an agent's config may override it). */
@@ -72,6 +97,8 @@ export class ToolRegistry {
       const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ");
       return { isError: true, content: `invalid arguments for ${name}: ${issues}`, outcome: "invalid" };
     }
+    const limited = this.overLimit(tool, ctx.agentId);
+    if (limited) return { isError: true, content: limited, outcome: "rate_limited" };
     const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
     // The tool gets its own signal, aborted with the caller's and on timeout,
     // so a call whose result nobody waits for any more can stop working.

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { AgentId, MessageId } from "../ids.ts";
+import type { ToolRateLimit } from "./rate-limit.ts";
 
 /** `auto` runs at once; `approval` waits for a person; `deny` never runs. */
 export type PermissionTier = "auto" | "approval" | "deny";
@@ -36,6 +37,8 @@ export interface ToolDefinition<I = unknown> {
   input: z.ZodType<I>;
   permission?: PermissionTier;
   timeoutMs?: number;
+  /** Calls per minute, per agent and per host; calls over it get a rate-limited error result. */
+  rateLimit?: ToolRateLimit;
   run(input: I, ctx: ToolContext): Promise<ToolOutput> | ToolOutput;
 }
 
