@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
@@ -23,6 +24,8 @@ export interface DirectoryNodeOptions {
   /** Serve /healthz, /readyz and /metrics here; omit for an embedded directory. */
   http?: { host: string; port: number };
   defaultMetrics?: boolean;
+  /** Required as a bearer token on /v1/* when set (COLONY_ADMIN_TOKEN). */
+  adminToken?: string;
   /** Close the registry and transport on shutdown (false when shared in-process). */
   ownsConnections?: boolean;
 }
@@ -76,6 +79,16 @@ export class DirectoryNode {
       c.header("Content-Type", this.metrics.contentType);
       return c.body(await this.metrics.metrics());
     });
+    if (this.o.adminToken) {
+      const expected = Buffer.from(`Bearer ${this.o.adminToken}`);
+      app.use("/v1/*", async (c, next) => {
+        const given = Buffer.from(c.req.header("authorization") ?? "");
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          return c.json({ error: { code: "unauthorized", message: "missing or wrong bearer token (COLONY_ADMIN_TOKEN)" } }, 401);
+        }
+        return next();
+      });
+    }
     app.get("/v1/hosts", (c) => c.json(this.service.hosts()));
     app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404));
     return new Promise((resolve, reject) => {

@@ -102,6 +102,7 @@ export async function runDirectory(): Promise<void> {
     failureTimeoutMs: config.failureTimeoutMs,
     strategy: config.placement,
     http: { host: config.httpHost, port: config.httpPort },
+    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
   });
   logger.info({ port: node.port, mode: "directory", placement: config.placement, failureTimeoutMs: config.failureTimeoutMs }, "listening");
   runUntilSignalled(node, logger);
