@@ -1,0 +1,123 @@
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ColonyProcess } from "../../../test/harness/colony-process.ts";
+import { http, startColony } from "../../../test/harness/colony-process.ts";
+
+/**
+ * The `colony` CLI's failure modes, help and token handling: exit codes 1 (the
+ * API answered an error) and 2 (usage, unreachable host). Like cli.test.ts,
+ * the CLI as people run it: a real `colony dev` process, and the
+ * CLI itself as child processes (node packages/host/bin/colony.js …) talking
+ * to it over HTTP through COLONY_URL / COLONY_ADMIN_TOKEN.
+ */
+
+const BIN = fileURLToPath(new URL("../bin/colony.js", import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function colony(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let dev: ColonyProcess;
+let env: Record<string, string>;
+const cli = (...args: string[]) => colony(args, env);
+
+beforeAll(async () => {
+  dev = await startColony(["dev"]);
+  env = { COLONY_URL: dev.url };
+});
+afterAll(async () => {
+  await dev?.[Symbol.asyncDispose]();
+});
+
+describe("colony agents: exit codes and help", () => {
+  it("exits 1 with the error code when the API answers an error, 2 on usage errors and unreachable hosts", async () => {
+    const port = await closedPort();
+    await http(dev.url, "POST", "/v1/agents", { type: "assistant", key: "dup" });
+    const [unknown, exists, badId, badConfig, badLimit, unreachable, badUrl] = await Promise.all([
+      cli("agents", "get", "assistant/nobody"),
+      cli("agents", "spawn", "assistant/dup"),
+      cli("agents", "get", "not-an-id"),
+      cli("agents", "spawn", "--config", "{nope"),
+      cli("agents", "ls", "--limit", "0"),
+      colony(["agents", "ls"], { COLONY_URL: `http://127.0.0.1:${port}` }),
+      colony(["agents", "ls"], { COLONY_URL: "not a url" }),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/not_found: agent assistant\/nobody does not exist/);
+    expect(unknown.stdout).toBe("");
+    expect(exists.code).toBe(1);
+    expect(exists.stderr).toContain("already_exists");
+    expect(badLimit.stderr).toContain("--limit");
+    for (const r of [badId, badConfig, badLimit, badUrl]) expect(r.code, r.stderr).toBe(2);
+    expect(badId.stderr).toContain("<type>/<key>");
+    expect(badConfig.stderr).toContain("--config is not valid JSON");
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toContain(`cannot reach http://127.0.0.1:${port}`);
+    expect(badUrl.stderr).toContain("COLONY_URL");
+    // A 400 from the API (an unknown config field) is the API's error: 1, naming the field.
+    const invalid = await cli("agents", "spawn", "assistant/x", "--config", '{"temperature":1}');
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/validation_failed: .*\(field: config\.temperature\)/);
+  });
+
+  it("has --help everywhere, documenting the exit codes", async () => {
+    const commands = [[], ["agents"], ...["spawn", "send", "get", "ls", "rm", "approvals", "approve", "resume"].map((c) => ["agents", c]), ["hosts"]];
+    const runs = await Promise.all(commands.map((c) => colony([...c, "--help"])));
+    runs.forEach((r, i) => {
+      const what = ["colony", ...commands[i]!].join(" ");
+      expect(r.code, what).toBe(0);
+      expect(r.stdout, what).toContain(`Usage: ${what}`);
+      if (commands[i]![0] === "agents") expect(r.stdout, what).toMatch(/Exit codes:[\s\S]*0\s+ok[\s\S]*1\s+the API answered an error[\s\S]*2\s+usage error/);
+    });
+    expect(runs[0]!.stdout).toContain("agents");
+    expect(runs[3]!.stdout).toContain("--no-wait");
+    expect(runs[3]!.stdout).toContain("--idempotency-key");
+    expect(runs[8]!.stdout).toContain("--deny");
+  });
+});
+
+describe("colony agents with COLONY_ADMIN_TOKEN", () => {
+  it("is refused without the token (exit 1, unauthorized) and served with it", async () => {
+    const token = "s3cret-token-0123456789";
+    await using guarded = await startColony(["dev"], { COLONY_ADMIN_TOKEN: token });
+    const [without, wrong, withToken] = await Promise.all([
+      colony(["agents", "ls"], { COLONY_URL: guarded.url }),
+      colony(["agents", "ls"], { COLONY_URL: guarded.url, COLONY_ADMIN_TOKEN: "wrong-token-0123456789" }),
+      colony(["agents", "spawn", "assistant/t1", "--json"], { COLONY_URL: guarded.url, COLONY_ADMIN_TOKEN: token }),
+    ]);
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain("unauthorized");
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("unauthorized");
+    expect(withToken.code, withToken.stderr).toBe(0);
+    expect(JSON.parse(withToken.stdout).id).toBe("assistant/t1");
+    const sent = await colony(["agents", "send", "assistant/t1", "hi"], { COLONY_URL: guarded.url, COLONY_ADMIN_TOKEN: token });
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain('You said: "hi"');
+  });
+});

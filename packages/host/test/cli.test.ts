@@ -1,0 +1,150 @@
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ColonyProcess } from "../../../test/harness/colony-process.ts";
+import { http, startColony } from "../../../test/harness/colony-process.ts";
+import { waitFor } from "../../../test/harness/wait.ts";
+
+/**
+ * The `colony` CLI as people run it: a real `colony dev` process, and the
+ * CLI itself as child processes (node packages/host/bin/colony.js …) talking
+ * to it over HTTP through COLONY_URL / COLONY_ADMIN_TOKEN.
+ */
+
+const BIN = fileURLToPath(new URL("../bin/colony.js", import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function colony(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let dev: ColonyProcess;
+let env: Record<string, string>;
+const cli = (...args: string[]) => colony(args, env);
+
+beforeAll(async () => {
+  dev = await startColony(["dev"]);
+  env = { COLONY_URL: dev.url };
+});
+afterAll(async () => {
+  await dev?.[Symbol.asyncDispose]();
+});
+
+describe("colony agents", () => {
+  it("spawns, sends (the reply is printed), gets, lists (table and --json) and removes an agent", async () => {
+    const spawned = await cli("agents", "spawn", "assistant/alice", "--tools", "remember,recall", "--system-prompt", "Be brief.");
+    expect(spawned.code, spawned.stderr).toBe(0);
+    expect(spawned.stdout).toContain("spawned assistant/alice");
+    expect(spawned.stdout).toMatch(/tools:\s+remember, recall/);
+
+    const sent = await cli("agents", "send", "assistant/alice", "hello", "there");
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout.trim()).toBe('You said: "hello there" (message #1 of this conversation).');
+
+    const remembered = await cli("agents", "send", "assistant/alice", "remember colour = green", "--idempotency-key", "once");
+    expect(remembered.stdout.trim()).toBe("I will remember that colour is green.");
+    // The same idempotency key runs no second turn: same answer, marked duplicate.
+    const again = await cli("agents", "send", "assistant/alice", "remember colour = green", "--idempotency-key", "once", "--json");
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: "completed", duplicate: true, reply: "I will remember that colour is green." });
+
+    const [got, gotJson, ls, lsJson, spawnedJson] = await Promise.all([
+      cli("agents", "get", "assistant/alice"),
+      cli("agents", "get", "assistant/alice", "--json"),
+      cli("agents", "ls"),
+      cli("agents", "ls", "--json", "--type", "assistant"),
+      cli("agents", "spawn", "--type", "assistant", "--key", "bob", "--config", '{"limits":{"tokenBudget":5000}}', "--json"),
+    ]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout).toMatch(/^id:\s+assistant\/alice$/m);
+    expect(got.stdout).toMatch(/^turns:\s+2$/m);
+    expect(got.stdout).toMatch(/^memory:\s+colour=green$/m);
+    expect(got.stdout).toMatch(new RegExp(`^host:\\s+\\S+`, "m"));
+    const view = JSON.parse(gotJson.stdout);
+    expect(view).toMatchObject({ id: "assistant/alice", turns: 2, memory: { colour: "green" }, config: { systemPrompt: "Be brief.", tools: ["remember", "recall"] } });
+    expect(JSON.parse(spawnedJson.stdout)).toMatchObject({ id: "assistant/bob", config: { limits: { tokenBudget: 5000 } } });
+
+    expect(ls.code).toBe(0);
+    const [header, ...rows] = ls.stdout.trim().split("\n");
+    expect(header).toMatch(/^ID\s+STATUS\s+HOST\s+TURNS$/);
+    expect(rows.find((r) => r.startsWith("assistant/alice"))).toMatch(/^assistant\/alice\s+idle\s+\S+\s+2$/);
+    const listed = JSON.parse(lsJson.stdout);
+    expect(listed.nextCursor).toBeNull();
+    expect(listed.agents.map((a: { id: string }) => a.id)).toEqual(expect.arrayContaining(["assistant/alice"]));
+
+    const rm = await cli("agents", "rm", "assistant/alice", "assistant/bob");
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.stdout).toBe("deleted assistant/alice\ndeleted assistant/bob\n");
+    expect((await http(dev.url, "GET", "/v1/agents/assistant/alice")).status).toBe(404);
+  });
+
+  it("lists tool calls waiting for approval, approves one and denies another", async () => {
+    const config = '{"tools":["remember"],"permissions":{"remember":"approval"}}';
+    expect((await cli("agents", "spawn", "assistant/gated", "--config", config)).code).toBe(0);
+    const queued = await cli("agents", "send", "assistant/gated", "--no-wait", "remember k = v");
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.stdout).toMatch(/^accepted \S+/);
+
+    const pending = await waitFor(async () => (await http(dev.url, "GET", "/v1/approvals")).body.approvals.find((a: { agent: string }) => a.agent === "assistant/gated"), {
+      message: "the remember call to wait for approval",
+    });
+    const approvals = await cli("agents", "approvals");
+    expect(approvals.code).toBe(0);
+    expect(approvals.stdout).toMatch(/^AGENT\s+CALL\s+TOOL\s+INPUT\s+REQUESTED\s+DEADLINE$/m);
+    expect(approvals.stdout).toMatch(new RegExp(`^assistant/gated\\s+${pending.callId}\\s+remember\\s+\\{"key":"k","value":"v"\\}`, "m"));
+
+    const approved = await cli("agents", "approve", "assistant/gated", pending.callId, "--reason", "fine");
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout.trim()).toBe(`approved call ${pending.callId} of assistant/gated`);
+    await waitFor(async () => (await http(dev.url, "GET", "/v1/agents/assistant/gated")).body.memory.k === "v", { message: "the approved call to run" });
+
+    expect((await cli("agents", "send", "assistant/gated", "--no-wait", "remember k2 = v2")).code).toBe(0);
+    const second = await waitFor(async () => (await http(dev.url, "GET", "/v1/approvals")).body.approvals.find((a: { agent: string }) => a.agent === "assistant/gated"));
+    const denied = await cli("agents", "approve", "assistant/gated", second.callId, "--deny", "--reason", "not now", "--json");
+    expect(denied.code, denied.stderr).toBe(0);
+    expect(JSON.parse(denied.stdout)).toEqual({ callId: second.callId, approve: false });
+    const after = await waitFor(async () => {
+      const v = (await http(dev.url, "GET", "/v1/agents/assistant/gated")).body;
+      return v.turns === 2 && v.status === "idle" ? v : null;
+    }, { message: "the denied turn to finish" });
+    expect(after.memory).toEqual({ k: "v" });
+    // Nothing waits any more: deciding the first call again is the API's not_found (exit 1).
+    const [none, twice] = await Promise.all([cli("agents", "approvals", "--json"), cli("agents", "approve", "assistant/gated", pending.callId)]);
+    expect(JSON.parse(none.stdout)).toEqual({ approvals: [] });
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain("not_found");
+  });
+
+  it("shows the hosts", async () => {
+    const [table, json] = await Promise.all([cli("hosts"), cli("hosts", "--json")]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^ID\s+ADDRESS\s+STATUS\s+AGENTS\s+LOAD\s+LAST HEARTBEAT$/m);
+    expect(table.stdout).toContain(dev.url);
+    expect(JSON.parse(json.stdout).hosts).toEqual([expect.objectContaining({ address: dev.url, status: "alive" })]);
+  });
+
+});
+
