@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisApprovalIndex, RedisStoreDriver } from "@colony/actors";
+import { RedisApprovalIndex, RedisStoreDriver, RedisTraceStore } from "@colony/actors";
 import { ManualClock } from "@colony/actors/testing";
 import { RedisPlacementRegistry } from "@colony/directory";
 import { call, startTestCluster } from "@colony/host/testing";
@@ -19,6 +19,7 @@ const storage = () => ({
   driver: new RedisStoreDriver(client(), false),
   registry: new RedisPlacementRegistry(client(), false),
   approvals: new RedisApprovalIndex(client()),
+  traces: new RedisTraceStore(client()),
 });
 beforeAll(async () => {
   redis = await startRedis();

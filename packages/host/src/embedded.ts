@@ -1,7 +1,7 @@
 import type { Clock, Logger, ModelProvider, ToolRegistry } from "@colony/actors";
-import type { AgentTypeRegistry, ApprovalIndex, StoreDriver } from "@colony/actors";
+import type { AgentTypeRegistry, ApprovalIndex, StoreDriver, TraceStore } from "@colony/actors";
 import type { PlacementRegistry } from "@colony/directory";
-import { MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, randomToken } from "@colony/actors";
+import { MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, MemoryTraceStore, randomToken } from "@colony/actors";
 import { DirectoryNode, MemoryPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "./config.ts";
 import type { ColonyMetrics } from "./metrics/metrics.ts";
@@ -19,7 +19,7 @@ export interface EmbeddedOptions {
   defaultMetrics?: boolean;
   metrics?: ColonyMetrics;
   /** Where agents and placements live; default: in memory. Tests pass Redis-backed ones. */
-  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex };
+  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex; traces: TraceStore };
 }
 
 /**
@@ -36,12 +36,18 @@ export class EmbeddedCluster {
     private readonly o: EmbeddedOptions,
     private readonly registry: PlacementRegistry,
     private readonly approvals: ApprovalIndex,
+    private readonly traces: TraceStore,
   ) {}
 
   static async start(o: EmbeddedOptions): Promise<EmbeddedCluster> {
     const bus = new MemoryBus();
     const memory = new MemoryStoreDriver();
-    const { driver, registry, approvals } = o.storage ?? { driver: memory, registry: new MemoryPlacementRegistry(memory), approvals: new MemoryApprovalIndex() };
+    const { driver, registry, approvals, traces } = o.storage ?? {
+      driver: memory,
+      registry: new MemoryPlacementRegistry(memory),
+      approvals: new MemoryApprovalIndex(),
+      traces: new MemoryTraceStore(),
+    };
     const directory = await DirectoryNode.start({
       id: "directory",
       transport: bus.connect("directory"),
@@ -53,7 +59,7 @@ export class EmbeddedCluster {
       defaultMetrics: false,
       ownsConnections: false,
     });
-    const cluster = new EmbeddedCluster(directory, [], bus, driver, o, registry, approvals);
+    const cluster = new EmbeddedCluster(directory, [], bus, driver, o, registry, approvals, traces);
     for (let i = 0; i < (o.hosts ?? 1); i++) await cluster.addHost();
     return cluster;
   }
@@ -71,6 +77,7 @@ export class EmbeddedCluster {
       driver: this.driver,
       registry: this.registry,
       approvals: this.approvals,
+      traces: this.traces,
       transport: this.bus.connect(config.hostId),
       model: this.o.model,
       logger: this.o.logger,

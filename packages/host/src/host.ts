@@ -1,9 +1,26 @@
-import type { AgentId, AgentStore, AgentTypeRegistry, ApprovalIndex, Clock, HostId, InboxMessage, Logger, PendingApproval, ToolRegistry } from "@colony/actors";
-import { AlreadyExistsError, NotFoundError, agentId, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
+import type {
+  AgentEventRecord,
+  AgentId,
+  AgentStore,
+  AgentTypeRegistry,
+  ApprovalIndex,
+  Clock,
+  HostId,
+  InboxMessage,
+  Logger,
+  PendingApproval,
+  Subscription,
+  ToolRegistry,
+  TraceEntry,
+  TraceStore,
+  TraceQuery,
+} from "@colony/actors";
+import { AlreadyExistsError, NotFoundError, agentId, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
 import type { AgentSummary, AgentView } from "./agent-view.ts";
 import { toSummary, toView } from "./agent-view.ts";
 import { HOST } from "@colony/directory";
+import type { AgentEventHub } from "./observability/events.ts";
 import type { LocalAgents, SendOutcome } from "./routing/local.ts";
 import { getReplySchema } from "./routing/wire.ts";
 import type { AgentRouter } from "./routing/router.ts";
@@ -20,6 +37,8 @@ export interface SendRequest {
   content: string;
   idempotencyKey?: string;
   wait?: boolean;
+  /** The caller's W3C traceparent header; the message continues that trace. */
+  traceparent?: string;
 }
 
 export interface HostServiceDeps {
@@ -29,6 +48,8 @@ export interface HostServiceDeps {
   router: AgentRouter;
   directory: DirectoryClient;
   approvals: ApprovalIndex;
+  traces: TraceStore;
+  events: AgentEventHub;
   local: LocalAgents;
   types: AgentTypeRegistry;
   tools: ToolRegistry;
@@ -117,9 +138,22 @@ export class HostService {
    */
   send(id: AgentId, req: SendRequest): Promise<SendOutcome> {
     const now = this.deps.clock.now();
-    const message: InboxMessage = { messageId: newMessageId(now), content: req.content, acceptedAt: now };
+    const traceparent = req.traceparent && isTraceparent(req.traceparent) ? childTraceparent(req.traceparent) : newTraceparent();
+    const message: InboxMessage = { messageId: newMessageId(now), content: req.content, acceptedAt: now, traceparent };
     if (req.idempotencyKey !== undefined) message.idempotencyKey = req.idempotencyKey;
     return this.deps.router.send(id, message, req.wait === false ? null : this.deps.waitTimeoutMs);
+  }
+
+  /** The agent's execution trace (from any host): every step of its turns, oldest first. */
+  async trace(id: AgentId, q: TraceQuery): Promise<{ entries: TraceEntry[]; nextCursor: string | null }> {
+    if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    return this.deps.traces.read(id, q);
+  }
+
+  /** Follows the agent's live events, wherever it runs. */
+  async follow(id: AgentId, listener: (rec: AgentEventRecord) => void): Promise<Subscription> {
+    if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    return this.deps.events.subscribe(id, listener);
   }
 
   /** Tool calls waiting for a person, across the cluster, oldest first. */

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { AgentId, ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, Transport } from "@colony/actors";
+import type { AgentId, ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, TraceStore, Transport } from "@colony/actors";
 import {
   AgentNotHereError,
   AgentStore,
@@ -22,6 +22,7 @@ import { Catalog } from "./catalog/catalog.ts";
 import { HeartbeatLoop } from "./cluster/heartbeat.ts";
 import type { HostConfig } from "./config.ts";
 import { HostService } from "./host.ts";
+import { AgentEventHub } from "./observability/events.ts";
 import { ColonyMetrics } from "./metrics/metrics.ts";
 import { serveInbound } from "./routing/inbound.ts";
 import { LocalAgents } from "./routing/local.ts";
@@ -33,6 +34,8 @@ export interface HostNodeOptions {
   registry: PlacementRegistry;
   /** Tool calls waiting for a person, visible to every host. */
   approvals: ApprovalIndex;
+  /** Agents' execution traces, readable from every host. */
+  traces: TraceStore;
   transport: Transport;
   model: ModelProvider;
   logger: Logger;
@@ -73,6 +76,7 @@ export class HostNode {
   readonly app: Hono;
   readonly store: AgentStore;
   readonly hostId: HostId;
+  readonly events: AgentEventHub;
   private readonly local: LocalAgents;
   private readonly runtime = new NactRuntime();
   private readonly heartbeat: HeartbeatLoop;
@@ -90,6 +94,7 @@ export class HostNode {
     this.metrics = opts.metrics ?? new ColonyMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.store = new AgentStore(opts.driver, this.metrics);
     const tools = opts.tools ?? builtinTools();
+    this.events = new AgentEventHub({ hostId: this.hostId, traces: opts.traces, transport, logger });
     this.directory = new DirectoryClient({ hostId: this.hostId, transport, clock, onLookup: (result) => this.metrics.directoryLookups.inc({ result }) });
     this.catalog = new Catalog({
       hostId: this.hostId,
@@ -101,6 +106,7 @@ export class HostNode {
       metrics: this.metrics,
       logger,
       approvals: opts.approvals,
+      onEvent: this.events.record,
       defaultIdleMs: config.idleMs,
       onReleased: (id, epoch, pending) => this.release(id, epoch, pending),
     });
@@ -115,6 +121,8 @@ export class HostNode {
       router,
       directory: this.directory,
       approvals: opts.approvals,
+      traces: opts.traces,
+      events: this.events,
       local,
       types: opts.types ?? new AgentTypeRegistry(),
       tools,

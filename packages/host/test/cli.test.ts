@@ -138,6 +138,31 @@ describe("colony agents", () => {
     expect(twice.stderr).toContain("not_found");
   });
 
+  it("follows a turn live with send --follow, and prints its trace", async () => {
+    expect((await cli("agents", "spawn", "assistant/watch", "--tools", "remember")).code).toBe(0);
+    const followed = await cli("agents", "send", "assistant/watch", "remember", "tide", "=", "high", "--follow");
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout.trim()).toBe("I will remember that tide is high.");
+    expect(followed.stderr).toContain('→ remember {"key":"tide","value":"high"}');
+    expect(followed.stderr).toContain("← remember ok");
+
+    const ndjson = await cli("agents", "send", "assistant/watch", "hello", "--follow", "--json");
+    expect(ndjson.code).toBe(0);
+    const kinds = ndjson.stdout.trim().split("\n").map((l) => JSON.parse(l).event.kind);
+    expect(kinds[0]).toBe("turn_started");
+    expect(kinds).toContain("text_delta");
+    expect(kinds.at(-1)).toBe("turn_finished");
+
+    const trace = await cli("agents", "trace", "assistant/watch", "--turn", "1");
+    expect(trace.code, trace.stderr).toBe(0);
+    expect(trace.stdout).toMatch(/^TIME\s+TURN\s+HOST\s+STEP\s+DETAIL/);
+    expect(trace.stdout).toContain("tool_call");
+    expect(trace.stdout).toMatch(/tool_result\s+remember ok in \d+ ms/);
+    const json = JSON.parse((await cli("agents", "trace", "assistant/watch", "--json")).stdout);
+    expect(new Set(json.map((e: { turn: number }) => e.turn))).toEqual(new Set([1, 2]));
+    expect((await cli("agents", "trace", "assistant/nobody")).code).toBe(1);
+  });
+
   it("shows the hosts", async () => {
     const [table, json] = await Promise.all([cli("hosts"), cli("hosts", "--json")]);
     expect(table.code, table.stderr).toBe(0);

@@ -8,6 +8,7 @@ import type { ModelProvider } from "../model/provider.ts";
 import type { ActorRef, ActorRuntime } from "../runtime/actor-runtime.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { ApprovalIndex } from "../store/approval-index.ts";
+import type { AgentEvent, AgentEventRecord } from "./events.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
 import { runTurn } from "./turn.ts";
@@ -21,6 +22,8 @@ export interface ActivationDeps {
   clock: Clock;
   metrics: AgentMetrics;
   logger: Logger;
+  /** Receives every event of this agent's turns (live stream, execution trace). */
+  onEvent?: (record: AgentEventRecord) => void;
   /** Lists tool calls waiting for approval, for every host to see. */
   approvals: ApprovalIndex;
   /** Called once when the activation ends: `fenced` if it ended without writing (a newer activation owns the agent). */
@@ -221,6 +224,9 @@ export class Activation {
     if (!head) return;
     this.running = true;
     const started = this.deps.clock.now();
+    const turnNo = this.state.turns + 1;
+    const traceId = head.message.traceparent?.split("-")[1];
+    this.log.debug({ messageId: head.message.messageId, traceId, turn: turnNo }, "turn starts");
     try {
       const outcome = await runTurn(this.state, head, {
         model: this.deps.model,
@@ -233,6 +239,7 @@ export class Activation {
         },
         checkpoint: (s) => this.commit(s),
         metrics: this.deps.metrics,
+        emit: (event) => this.emit(event, turnNo, head.message.messageId, traceId),
       });
       this.state = outcome.state;
       this.dirty = true;
@@ -292,6 +299,7 @@ export class Activation {
       await this.commit(this.state);
       await this.deps.approvals.remove(this.id, m.callId).catch((e) => this.log.warn({ err: errorMessage(e) }, "approval index not updated"));
       this.log.info({ callId: m.callId, tool: request.tool, approve: m.approve, by: m.by }, "tool call decided");
+      this.emit({ kind: "approval_decided", callId: m.callId, approve: m.approve, by: m.by, ...(m.reason !== undefined ? { reason: m.reason } : {}) }, this.state.turns + 1, turn.messageId);
       this.watchApprovals();
       if (awaiting.length === 0) this.actor.tell({ kind: "turn" });
       m.done();
@@ -308,6 +316,7 @@ export class Activation {
       this.dirty = true;
       await this.commit(this.state);
       this.log.info({}, "resumed by an operator");
+      this.emit({ kind: "status", status: "idle", reason: "resumed by an operator" }, this.state.turns);
       for (let i = 0; i < this.queue.length; i++) this.actor.tell({ kind: "turn" });
       done();
     } catch (e) {
@@ -333,6 +342,16 @@ export class Activation {
       this.approvalTimer = undefined;
       this.decide(next.callId, false, "no decision before the approval deadline", "timeout").catch(() => undefined);
     }, Math.max(0, next.deadline - this.deps.clock.now()));
+  }
+
+  private emit(event: AgentEvent, turn: number, messageId?: string, traceId?: string): void {
+    const sink = this.deps.onEvent;
+    if (!sink) return;
+    try {
+      sink({ agent: this.id, at: this.deps.clock.now(), turn, host: this.deps.hostId, ...(messageId ? { messageId } : {}), ...(traceId ? { traceId } : {}), event });
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, "an event listener failed");
+    }
   }
 
   /** Ends at once without writing (fenced or deleted); waiters get `error`. */

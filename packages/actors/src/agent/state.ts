@@ -127,6 +127,8 @@ export const inboxMessageSchema = z.object({
   content: z.string(),
   idempotencyKey: z.string().optional(),
   acceptedAt: z.number(),
+  /** W3C trace context of the request that sent it: one trace per request, across hosts. */
+  traceparent: z.string().optional(),
 });
 export type InboxMessage = z.infer<typeof inboxMessageSchema> & { messageId: import("../ids.ts").MessageId };
 

@@ -7,6 +7,8 @@ import type { ModelEvent, ModelProvider, ModelResponse } from "../model/provider
 import type { PermissionTier } from "../tools/tool.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import { DEFAULT_COMPACTION, compact, estimateTokens } from "./compaction.ts";
+import type { AgentEvent } from "./events.ts";
+import { preview } from "./events.ts";
 import type { AgentState, ApprovalRequest, PendingMessage, TurnResult } from "./state.ts";
 
 /** Upper bound on tokens the model may write in one response. */
@@ -27,7 +29,8 @@ export interface TurnDeps {
   checkpoint(state: AgentState): Promise<void>;
   /** Publishes each new state so readers see progress without waiting for the turn. */
   publish(state: AgentState): void;
-  onModelEvent?: (event: ModelEvent) => void;
+  /** Receives every step of the turn (the live stream and the execution trace). */
+  emit?: (event: AgentEvent) => void;
   signal?: AbortSignal;
 }
 
@@ -43,6 +46,7 @@ export type TurnOutcome = { kind: "done"; state: AgentState; result: TurnResult 
  * step, so no completed model or tool call repeats.
  */
 export async function runTurn(initial: AgentState, pending: PendingMessage, deps: TurnDeps): Promise<TurnOutcome> {
+  const emit = deps.emit ?? (() => {});
   let state = initial;
   const { message } = pending;
   const update = (next: AgentState) => {
@@ -51,6 +55,8 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
   };
 
   if (state.turn?.messageId !== message.messageId) {
+    emit({ kind: "turn_started", content: preview(message.content) });
+    emit({ kind: "status", status: "running" });
     await compactIfLarge();
     update({
       ...state,
@@ -76,6 +82,7 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       const out = await compact(state.messages, { keepTurns: policy.keepTurns, model: deps.model, modelName: state.config.model, ...(deps.signal ? { signal: deps.signal } : {}) });
       if (!out) return;
       // Durable before the turn starts: a compaction is a model call, never repeated.
+      emit({ kind: "compaction", messagesBefore: state.messages.length, messagesAfter: out.messages.length });
       update({ ...state, messages: out.messages, usage: addUsage(state.usage, out.usage) });
       await deps.checkpoint(state);
     } catch (e) {
@@ -98,6 +105,8 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
         const awaiting: ApprovalRequest[] = undecided.map(
           (u) => turn.awaiting.find((a) => a.callId === u.id) ?? { callId: u.id, tool: u.name, input: u.input, requestedAt: now, deadline: now + timeoutMs },
         );
+        for (const a of awaiting) emit({ kind: "approval_requested", callId: a.callId, tool: a.tool, input: a.input, deadline: a.deadline });
+        emit({ kind: "status", status: "awaiting_approval" });
         update({ ...state, status: "awaiting_approval", turn: { ...turn, awaiting } });
         await deps.checkpoint(state);
         return { kind: "paused", state };
@@ -112,8 +121,23 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
     if (stop) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${stop.message}`, code: stop.code });
     if (state.status !== "running") update({ ...state, status: "running" });
 
-    const response = await callModel(state, deps);
-    if (!response.ok) return finish(state, deps, { status: "failed", reply: `Turn failed: ${response.error}`, code: "model_failed" });
+    emit({ kind: "model_request", iteration: turn.iterations + 1, model: state.config.model, messages: state.messages.length });
+    const calledAt = deps.clock.now();
+    const response = await callModel(state, deps, emit);
+    const durationMs = deps.clock.now() - calledAt;
+    if (!response.ok) {
+      emit({ kind: "model_error", iteration: turn.iterations + 1, error: response.error, durationMs });
+      return finish(state, deps, { status: "failed", reply: `Turn failed: ${response.error}`, code: "model_failed" });
+    }
+    emit({
+      kind: "model_response",
+      iteration: turn.iterations + 1,
+      stopReason: response.value.stopReason,
+      text: preview(textOf(response.value.content)),
+      toolCalls: response.value.content.flatMap((b) => (b.type === "tool_use" ? [{ id: b.id, name: b.name }] : [])),
+      usage: response.value.usage,
+      durationMs,
+    });
     const content: ContentBlock[] = response.value.content.length > 0 ? response.value.content : [{ type: "text", text: "" }];
     const usage = response.value.usage;
     update({
@@ -199,6 +223,8 @@ function suspend(state: AgentState, deps: TurnDeps, asked: ToolUseBlock[], loop:
   };
   deps.metrics.circuitBreakerTripped(state.type);
   deps.metrics.escalated(state.type);
+  deps.emit?.({ kind: "escalation", code: "loop_detected", reason });
+  deps.emit?.({ kind: "status", status: "suspended", reason });
   const done = finish({ ...state, messages: [...state.messages, notRun] }, deps, { status: "failed", reply: `Agent suspended: ${reason}.`, code: "loop_detected" });
   if (done.kind !== "done") return done;
   const escalation = { code: "loop_detected", reason, at: now };
@@ -217,7 +243,7 @@ function suspend(state: AgentState, deps: TurnDeps, asked: ToolUseBlock[], loop:
  * A model failure ends the turn with a failed result; checkpoint and abort
  * errors are not the model's and propagate to the activation.
  */
-async function callModel(state: AgentState, deps: TurnDeps): Promise<{ ok: true; value: ModelResponse } | { ok: false; error: string }> {
+async function callModel(state: AgentState, deps: TurnDeps, emit: (e: AgentEvent) => void): Promise<{ ok: true; value: ModelResponse } | { ok: false; error: string }> {
   try {
     const value = await deps.model.complete(
       {
@@ -227,7 +253,12 @@ async function callModel(state: AgentState, deps: TurnDeps): Promise<{ ok: true;
         tools: deps.tools.specsFor(state.config.tools),
         maxTokens: DEFAULT_MAX_RESPONSE_TOKENS,
       },
-      { ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.onModelEvent ? { onEvent: deps.onModelEvent } : {}) },
+      {
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        onEvent: (e: ModelEvent) => {
+          if (e.kind === "text_delta") emit({ kind: "text_delta", text: e.text });
+        },
+      },
     );
     return { ok: true, value };
   } catch (e) {
@@ -253,6 +284,7 @@ function finish(state: AgentState, deps: TurnDeps, end: { status: TurnResult["st
   };
   const result: TurnResult = { messageId: turn.messageId, status: end.status, reply: end.reply, usage: turn.usage };
   if (end.code) result.error = { code: end.code, message: end.reply };
+  deps.emit?.({ kind: "turn_finished", status: end.status, reply: preview(end.reply), usage: turn.usage, ...(result.error ? { error: result.error } : {}) });
   return { kind: "done", state: next, result };
 }
 
@@ -275,9 +307,12 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: stri
       const decision = decisions[use.id];
       if (tier === "deny" || (tier === "approval" && decision && !decision.approve)) {
         deps.metrics.toolCall(use.name, "denied");
+        deps.emit?.({ kind: "tool_result", callId: use.id, tool: use.name, outcome: "denied", isError: true, content: "denied", durationMs: 0 });
         const why = tier === "deny" ? "its permission tier is deny" : `a person denied it${decision?.reason ? `: ${decision.reason}` : ""} (${decision!.by})`;
         return { type: "tool_result", toolUseId: use.id, content: `tool call denied: ${why}`, isError: true };
       }
+      deps.emit?.({ kind: "tool_call", callId: use.id, tool: use.name, input: use.input });
+      const started = deps.clock.now();
       const out = await deps.tools.call(use.name, use.input, state.config.tools, {
         agentId: state.id,
         messageId: messageId as never,
@@ -287,6 +322,15 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: stri
         signal,
       });
       deps.metrics.toolCall(use.name, out.outcome);
+      deps.emit?.({
+        kind: "tool_result",
+        callId: use.id,
+        tool: use.name,
+        outcome: out.outcome,
+        isError: out.isError ?? false,
+        content: preview(out.content),
+        durationMs: deps.clock.now() - started,
+      });
       return { type: "tool_result", toolUseId: use.id, content: out.content, isError: out.isError ?? false };
     }),
   );

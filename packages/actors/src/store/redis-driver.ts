@@ -24,7 +24,7 @@ export class RedisStoreDriver implements StoreDriver {
   constructor(redis: Redis, private readonly owns = true) {
     redis.defineCommand("colonyAppend", { numberOfKeys: 5, lua: APPEND });
     redis.defineCommand("colonyCommit", { numberOfKeys: 6, lua: COMMIT });
-    redis.defineCommand("colonyDelete", { numberOfKeys: 8, lua: DELETE });
+    redis.defineCommand("colonyDelete", { numberOfKeys: 9, lua: DELETE });
     this.redis = redis as Redis & ScriptCommands;
   }
 
@@ -93,7 +93,7 @@ export class RedisStoreDriver implements StoreDriver {
 
   async delete(agent: string): Promise<boolean> {
     const k = agentKeys(agent);
-    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement);
+    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace);
     await this.redis.zrem(AGENT_INDEX_KEY, agent);
     return existed === 1;
   }

@@ -15,6 +15,8 @@ export const agentKeys = (agent: string) => {
     recent: `${base}recent`,
     /** The directory's placement of the agent: hash {host, epoch, since}. */
     placement: `${base}placement`,
+    /** The agent's execution trace: a capped stream of events. */
+    trace: `${base}trace`,
   };
 };
 

@@ -50,10 +50,10 @@ end
 return {'ok', current}
 `;
 
-/** KEYS: snap epoch inbox seq dedup results recent placement. Returns 1 if the agent existed. */
+/** KEYS: snap epoch inbox seq dedup results recent placement trace. Returns 1 if the agent existed. */
 export const DELETE = `
 local existed = redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
 redis.call('INCR', KEYS[2])
 return existed
 `;

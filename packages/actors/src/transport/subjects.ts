@@ -16,4 +16,9 @@ export const subjects = {
   /** Host heartbeats; every directory replica hears every host. */
   heartbeat: (hostId: string) => `colony.hb.${token(hostId, "host id")}`,
   heartbeats: "colony.hb.*",
+  /** Live events of one agent (its type and key are each one token). */
+  agentEvents: (agentId: string) => {
+    const [type, key] = agentId.split("/");
+    return `colony.ev.${token(type ?? "", "agent type")}.${token(key ?? "", "agent key")}`;
+  },
 };

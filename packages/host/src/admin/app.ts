@@ -2,13 +2,17 @@ import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { streamSSE } from "hono/streaming";
 import type { Registry } from "prom-client";
-import type { AgentId, Logger, MessageId } from "@colony/actors";
+import type { AgentId, Logger, MessageId, AgentEventRecord, TraceQuery } from "@colony/actors";
 import { ValidationError, agentId, parseAgentKey, parseAgentType, parseToken } from "@colony/actors";
 import type { HostService } from "../host.ts";
 import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
-import { MAX_BODY_BYTES, decisionBodySchema, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
+import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
+
+/** Comment lines sent on an idle event stream, so proxies keep it open. */
+export const SSE_HEARTBEAT_MS = 15_000;
 
 export interface AdminApiOptions {
   service: HostService;
@@ -94,7 +98,8 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   app.post("/v1/agents/:type/:key/messages", async (c) => {
     const id = idFrom(c);
     const body = parseInput(sendBodySchema, await jsonBody(c), "body");
-    const out = await service.send(id, body);
+    const traceparent = c.req.header("traceparent");
+    const out = await service.send(id, { ...body, ...(traceparent ? { traceparent } : {}) });
     if (out.kind === "accepted") return c.json({ messageId: out.messageId, status: "accepted", duplicate: out.duplicate }, 202);
     const r = out.result;
     return c.json(
@@ -104,6 +109,58 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   });
 
   app.get("/v1/hosts", async (c) => c.json(await service.hosts()));
+
+  app.get("/v1/agents/:type/:key/trace", async (c) => {
+    const id = idFrom(c);
+    const q = parseInput(traceQuerySchema, c.req.query(), "query");
+    const query: TraceQuery = { limit: q.limit ?? 200 };
+    if (q.turn !== undefined) query.turn = q.turn;
+    if (q.since !== undefined) query.since = q.since;
+    if (q.cursor !== undefined) query.after = q.cursor;
+    return c.json(await service.trace(id, query));
+  });
+
+  app.get("/v1/agents/:type/:key/events", async (c) => {
+    const id = idFrom(c);
+    const q = parseInput(eventsQuerySchema, c.req.query(), "query");
+    const pending: AgentEventRecord[] = [];
+    let wake: (() => void) | undefined;
+    const sub = await service.follow(id, (rec) => {
+      pending.push(rec);
+      wake?.();
+    });
+    return streamSSE(c, async (stream) => {
+      let open = true;
+      stream.onAbort(() => {
+        open = false;
+        wake?.();
+      });
+      try {
+        await stream.writeSSE({ event: "ready", data: JSON.stringify({ agent: id }) });
+        const heartbeatMs = q.heartbeatMs ?? SSE_HEARTBEAT_MS;
+        for (let ended = false; open && !ended; ) {
+          if (pending.length === 0) {
+            const beat = await new Promise<boolean>((resolve) => {
+              const t = setTimeout(() => resolve(true), heartbeatMs);
+              wake = () => {
+                clearTimeout(t);
+                resolve(false);
+              };
+            });
+            wake = undefined;
+            if (beat && open) await stream.write(": heartbeat\n\n");
+          }
+          for (const rec of pending.splice(0)) {
+            await stream.writeSSE({ event: rec.event.kind, data: JSON.stringify(rec) });
+            if (q.until === "turn_end" && rec.event.kind === "turn_finished") ended = true;
+          }
+          if (ended) await stream.writeSSE({ event: "end", data: JSON.stringify({ agent: id }) });
+        }
+      } finally {
+        sub.unsubscribe();
+      }
+    });
+  });
 
   app.get("/v1/approvals", async (c) => c.json({ approvals: await service.approvals() }));
 

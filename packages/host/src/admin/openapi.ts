@@ -18,6 +18,9 @@ import {
   sendBodySchema,
   sendCompletedResponseSchema,
   spawnBodySchema,
+  traceResponseSchema,
+  traceQuerySchema,
+  eventsQuerySchema,
 } from "./schemas.ts";
 
 /**
@@ -40,6 +43,7 @@ const RESPONSES = {
   SendCompleted: sendCompletedResponseSchema,
   SendAccepted: sendAcceptedResponseSchema,
   Approvals: approvalsResponseSchema,
+  Trace: traceResponseSchema,
   Decision: decisionResponseSchema,
   Hosts: hostsResponseSchema,
   Health: healthResponseSchema,
@@ -101,6 +105,25 @@ const V1_ERRORS: Record<number, Reply> = {
 const BODY_ERRORS: Record<number, Reply> = { 400: E400, 413: E413 };
 
 const OPERATIONS: Operation[] = [
+  {
+    method: "get",
+    path: "/v1/agents/:type/:key/trace",
+    operationId: "getTrace",
+    summary: "The agent's execution trace: model requests and responses, tool calls with arguments, results, durations and outcomes, approvals, status changes; filter by turn and since, paginated.",
+    tag: "agents",
+    query: traceQuerySchema,
+    responses: { 200: { json: "Trace", description: "one page of trace entries, oldest first" }, 400: E400, 404: E404 },
+  },
+  {
+    method: "get",
+    path: "/v1/agents/:type/:key/events",
+    operationId: "streamEvents",
+    summary:
+      "Server-sent events of the agent's live turns, from whichever host runs it: `ready` first, then one event per step (text_delta, tool_call, tool_result, status, turn_finished, …) with an AgentEventRecord as data; `: heartbeat` comments while idle; with until=turn_end, an `end` event after the next turn finishes.",
+    tag: "agents",
+    query: eventsQuerySchema,
+    responses: { 200: { text: "text/event-stream", description: "the event stream" }, 400: E400, 404: E404 },
+  },
   {
     method: "get",
     path: "/healthz",

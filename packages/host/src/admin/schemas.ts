@@ -9,6 +9,7 @@ import {
   permissionTierSchema,
   usageSchema,
   workerProfileSchema,
+  agentEventRecordSchema,
 } from "@colony/actors";
 import { hostsReplySchema } from "@colony/directory";
 
@@ -33,6 +34,19 @@ export const sendBodySchema = z.strictObject({
 export const decisionBodySchema = z.strictObject({
   approve: z.boolean(),
   reason: z.string().max(2000).optional(),
+});
+
+export const traceQuerySchema = z.strictObject({
+  turn: z.coerce.number().int().min(0).optional(),
+  since: z.coerce.number().int().min(0).optional(),
+  cursor: z.string().regex(/^[0-9-]{1,40}$/, "a cursor from a previous page").optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const eventsQuerySchema = z.strictObject({
+  /** turn_end: close the stream after the next turn finishes. */
+  until: z.enum(["turn_end"]).optional(),
+  heartbeatMs: z.coerce.number().int().min(100).max(60_000).optional(),
 });
 
 export const listQuerySchema = z.strictObject({
@@ -146,6 +160,12 @@ export const sendAcceptedResponseSchema = z
     status: z.literal("accepted"),
     duplicate: z.boolean(),
   });
+
+/** GET /v1/agents/{type}/{key}/trace: one page of the execution trace. */
+export const traceResponseSchema = z.object({
+  entries: z.array(agentEventRecordSchema.extend({ id: z.string().describe("position in the trace; pass as cursor") })),
+  nextCursor: z.string().nullable(),
+});
 
 export const approvalsResponseSchema = z.object({ approvals: z.array(pendingApprovalSchema) });
 

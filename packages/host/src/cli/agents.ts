@@ -2,17 +2,14 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { PendingApproval } from "@colony/actors";
 import type { AgentView } from "../agent-view.ts";
-import type { AgentList, SendReply } from "./client.ts";
+import type { AgentList, AgentRef, ColonyClient, SendReply, TracePage } from "./client.ts";
+import type { Out } from "./run.ts";
 import { ENV_AND_EXIT_HELP, EXIT, UsageError, action, checkType, clip, parseAgentRef, relative, table, usageExitCodes } from "./run.ts";
 
 /**
  * `colony agents …`: the CLI for people over the admin API. Readable text by
  * default, `--json` for scripts, exit codes in run.ts (EXIT).
  *
- * Not here yet: `agents trace` and `agents send --follow` (live events). Add
- * them as their own modules and register them in registerAgentsCommands
- * (`agents.addCommand(...)` or an extra option on `send`), wrapping their
- * actions with run.ts's `action()` so they share the exit codes.
  */
 export function registerAgentsCommands(program: Command): Command {
   const agents = usageExitCodes(
@@ -69,13 +66,14 @@ export function registerAgentsCommands(program: Command): Command {
     .argument("[content...]", "the message (the words are joined with spaces); - or nothing reads it from stdin")
     .option("--no-wait", "return once the message is stored (202), without waiting for the reply")
     .option("-i, --idempotency-key <key>", "retries with the same key run one turn and get the same answer")
+    .option("-f, --follow", "stream the turn as it runs: text as it is written, tool calls and results, then the outcome")
     .addOption(json())
-    // `--follow` (stream the turn's live events) is to be added here.
     .action(
-      action("agents send", async (client, out, id: string, words: string[], o: { wait: boolean; idempotencyKey?: string; json?: boolean }) => {
+      action("agents send", async (client, out, id: string, words: string[], o: { wait: boolean; follow?: boolean; idempotencyKey?: string; json?: boolean }) => {
         const agent = parseAgentRef(id);
         const content = words.length === 0 || (words.length === 1 && words[0] === "-") ? readFileSync(0, "utf8").replace(/\n$/, "") : words.join(" ");
         if (content === "") throw new UsageError("the message is empty");
+        if (o.follow) return followSend(client, out, agent, content, o);
         const reply = await client.send(agent, {
           content,
           ...(o.wait ? {} : { wait: false }),
@@ -84,6 +82,27 @@ export function registerAgentsCommands(program: Command): Command {
         if (o.json) out.json(reply);
         else printSendReply(out, id, reply);
         return reply.status === "failed" ? EXIT.api : EXIT.ok;
+      }),
+    );
+
+  sub("trace", "Show an agent's execution trace: every model call, tool call (arguments, result, duration, outcome), approval and status change.")
+    .argument("<id>", "the agent, <type>/<key>")
+    .option("-t, --turn <n>", "only this turn (1 is the agent's first)", positiveInt)
+    .option("--since <ms>", "only entries at or after this time (epoch ms)", positiveInt)
+    .addOption(json())
+    .action(
+      action("agents trace", async (client, out, id: string, o: { turn?: number; since?: number; json?: boolean }) => {
+        const agent = parseAgentRef(id);
+        const entries: TracePage["entries"] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await client.trace(agent, { ...(o.turn !== undefined ? { turn: o.turn } : {}), ...(o.since !== undefined ? { since: o.since } : {}), ...(cursor ? { cursor } : {}), limit: 500 });
+          entries.push(...page.entries);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        if (o.json) out.json(entries);
+        else if (entries.length === 0) out.print("no trace entries");
+        else out.print(table(["TIME", "TURN", "HOST", "STEP", "DETAIL"], entries.map((e) => [new Date(e.at).toISOString(), String(e.turn), e.host ?? "", e.event.kind, clip(describeEvent(e.event), 100)])));
       }),
     );
 
@@ -169,6 +188,70 @@ export function registerAgentsCommands(program: Command): Command {
     );
 
   return agents;
+}
+
+function describeEvent(e: TracePage["entries"][number]["event"]): string {
+  switch (e.kind) {
+    case "turn_started":
+      return e.content;
+    case "model_request":
+      return `#${e.iteration} ${e.model}, ${e.messages} messages`;
+    case "model_response":
+      return `#${e.iteration} ${e.stopReason} in ${e.durationMs} ms, ${e.usage.inputTokens}+${e.usage.outputTokens} tokens${e.toolCalls.length ? `, calls ${e.toolCalls.map((t) => t.name).join(", ")}` : ""}${e.text ? `: ${e.text}` : ""}`;
+    case "model_error":
+      return `#${e.iteration} failed after ${e.durationMs} ms: ${e.error}`;
+    case "tool_call":
+      return `${e.tool} ${JSON.stringify(e.input)}`;
+    case "tool_result":
+      return `${e.tool} ${e.outcome} in ${e.durationMs} ms: ${e.content}`;
+    case "approval_requested":
+      return `${e.tool} ${JSON.stringify(e.input)} (call ${e.callId})`;
+    case "approval_decided":
+      return `${e.approve ? "approved" : "denied"} by ${e.by}${e.reason ? `: ${e.reason}` : ""}`;
+    case "status":
+      return `${e.status}${e.reason ? `: ${e.reason}` : ""}`;
+    case "compaction":
+      return `${e.messagesBefore} → ${e.messagesAfter} messages`;
+    case "escalation":
+      return `${e.code}: ${e.reason}`;
+    case "turn_finished":
+      return `${e.status}: ${e.reply}`;
+    case "text_delta":
+      return e.text;
+  }
+}
+
+/** `send --follow`: subscribe, send, then print this message's turn as it happens. */
+async function followSend(client: ColonyClient, out: Out, agent: AgentRef, content: string, o: { idempotencyKey?: string; json?: boolean }): Promise<number> {
+  let messageId: string | undefined;
+  let status = "completed";
+  await client.follow(
+    agent,
+    (rec) => {
+      if (rec.messageId !== messageId) return false;
+      const e = rec.event;
+      if (o.json) out.print(JSON.stringify(rec));
+      else if (e.kind === "text_delta") process.stdout.write(e.text);
+      else if (e.kind === "tool_call") out.note(`→ ${e.tool} ${JSON.stringify(e.input)}`);
+      else if (e.kind === "tool_result") out.note(`← ${e.tool} ${e.outcome}${e.isError ? `: ${clip(e.content, 200)}` : ""}`);
+      else if (e.kind === "approval_requested") out.note(`… ${e.tool} waits for approval: colony agents approve ${agent.type}/${agent.key} ${e.callId}`);
+      else if (e.kind === "status" && e.status === "suspended") out.note(`agent suspended: ${e.reason ?? ""}`);
+      if (e.kind === "turn_finished") {
+        status = e.status;
+        if (!o.json) {
+          if (e.status !== "completed") out.note(e.reply);
+          process.stdout.write("\n");
+        }
+        return true;
+      }
+      return false;
+    },
+    async () => {
+      const reply = await client.send(agent, { content, wait: false, ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) });
+      messageId = reply.messageId;
+    },
+  );
+  return status === "failed" ? EXIT.api : EXIT.ok;
 }
 
 function list(value: string): string[] {

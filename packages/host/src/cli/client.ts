@@ -1,4 +1,5 @@
-import type { PendingApproval } from "@colony/actors";
+import { agentEventRecordSchema } from "@colony/actors";
+import type { PendingApproval, AgentEventRecord } from "@colony/actors";
 import type { HostsReply } from "@colony/directory";
 import type { AgentSummary, AgentView } from "../agent-view.ts";
 import type { ClientConfig } from "../config.ts";
@@ -57,6 +58,11 @@ export interface AgentList {
 }
 
 /** An agent id split into the two path segments the API uses. */
+export interface TracePage {
+  entries: (AgentEventRecord & { id: string })[];
+  nextCursor: string | null;
+}
+
 export interface AgentRef {
   type: string;
   key: string;
@@ -132,6 +138,58 @@ export class ColonyClient {
 
   send(agent: AgentRef, input: SendInput): Promise<SendReply> {
     return this.request("POST", `${path(agent)}/messages`, input);
+  }
+
+  trace(agent: AgentRef, opts: { turn?: number; since?: number; cursor?: string; limit?: number } = {}): Promise<TracePage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    return this.request("GET", `${path(agent)}/trace${qs ? `?${qs}` : ""}`);
+  }
+
+  /**
+   * Follows the agent's live events (server-sent) until `onEvent` returns
+   * true or the stream ends. `onReady` runs once the subscription is live:
+   * the moment to send a message whose turn should be seen whole.
+   */
+  async follow(agent: AgentRef, onEvent: (rec: AgentEventRecord) => boolean | void, onReady: () => Promise<void>): Promise<void> {
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
+    const ctl = new AbortController();
+    let res: Response;
+    try {
+      res = await fetch(`${this.config.url}${path(agent)}/events`, { headers, signal: ctl.signal });
+    } catch (e) {
+      throw new ConnectionError(this.config.url, `cannot reach ${this.config.url} (${e instanceof Error ? e.message : String(e)}); set COLONY_URL`, { cause: e });
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+      throw new ApiError(res.status, body?.error?.code ?? `http_${res.status}`, body?.error?.message ?? res.statusText);
+    }
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let sep;
+        while ((sep = buffer.indexOf("\n\n")) >= 0) {
+          const chunk = buffer.slice(0, sep);
+          buffer = buffer.slice(sep + 2);
+          if (chunk.startsWith(":")) continue;
+          const name = /^event: (.*)$/m.exec(chunk)?.[1];
+          const data = /^data: (.*)$/m.exec(chunk)?.[1] ?? "null";
+          if (name === "ready") await onReady();
+          else if (name && name !== "end") {
+            const parsed = agentEventRecordSchema.safeParse(JSON.parse(data));
+            if (parsed.success && onEvent(parsed.data) === true) return;
+          }
+        }
+      }
+    } finally {
+      ctl.abort();
+    }
   }
 
   async approvals(): Promise<PendingApproval[]> {

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger, ModelProvider } from "@colony/actors";
-import { AnthropicModel, ModelCallLimiter, NatsTransport, RedisApprovalIndex, RedisStoreDriver, ScriptedModel, errorMessage } from "@colony/actors";
+import { AnthropicModel, ModelCallLimiter, NatsTransport, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, ScriptedModel, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -77,6 +77,7 @@ export async function runHost(): Promise<void> {
     driver: new RedisStoreDriver(redisFor(config.redisUrl!)),
     registry: new RedisPlacementRegistry(redisFor(config.redisUrl!)),
     approvals: new RedisApprovalIndex(redisFor(config.redisUrl!)),
+    traces: new RedisTraceStore(redisFor(config.redisUrl!)),
     transport,
     model: modelFor(config, logger, metrics),
     logger,

@@ -1,0 +1,87 @@
+import type { Redis } from "ioredis";
+import type { AgentEventRecord } from "../agent/events.ts";
+import { agentEventRecordSchema } from "../agent/events.ts";
+import { agentKeys } from "./redis-keys.ts";
+
+/** Trace entries kept per agent; the oldest are dropped past this. */
+export const DEFAULT_TRACE_CAP = 2_000;
+
+export interface TraceEntry extends AgentEventRecord {
+  /** Position in the agent's trace, increasing; the cursor for paging. */
+  id: string;
+}
+
+export interface TraceQuery {
+  turn?: number;
+  /** Only entries at or after this time (epoch ms). */
+  since?: number;
+  /** Entries after this id (the previous page's last). */
+  after?: string;
+  limit: number;
+}
+
+/** The agents' execution traces: append-only, capped per agent, readable from any host. */
+export interface TraceStore {
+  append(record: AgentEventRecord): Promise<void>;
+  read(agent: string, q: TraceQuery): Promise<{ entries: TraceEntry[]; nextCursor: string | null }>;
+}
+
+const matches = (e: AgentEventRecord, q: TraceQuery) => (q.turn === undefined || e.turn === q.turn) && (q.since === undefined || e.at >= q.since);
+
+export class MemoryTraceStore implements TraceStore {
+  private readonly traces = new Map<string, TraceEntry[]>();
+  private seq = 0;
+
+  constructor(private readonly cap = DEFAULT_TRACE_CAP) {}
+
+  async append(record: AgentEventRecord): Promise<void> {
+    const list = this.traces.get(record.agent) ?? [];
+    list.push({ ...structuredClone(record), id: String(++this.seq).padStart(16, "0") });
+    if (list.length > this.cap) list.splice(0, list.length - this.cap);
+    this.traces.set(record.agent, list);
+  }
+
+  async read(agent: string, q: TraceQuery) {
+    const all = (this.traces.get(agent) ?? []).filter((e) => (q.after === undefined || e.id > q.after) && matches(e, q));
+    const entries = all.slice(0, q.limit).map((e) => structuredClone(e));
+    return { entries, nextCursor: all.length > q.limit ? entries[entries.length - 1]!.id : null };
+  }
+}
+
+/** A Redis stream per agent (`colony:{type/key}:trace`), trimmed to the cap, entries as JSON. */
+export class RedisTraceStore implements TraceStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly cap = DEFAULT_TRACE_CAP,
+  ) {}
+
+  async append(record: AgentEventRecord): Promise<void> {
+    await this.redis.xadd(agentKeys(record.agent).trace, "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(record));
+  }
+
+  async read(agent: string, q: TraceQuery) {
+    const entries: TraceEntry[] = [];
+    let start = q.after === undefined ? "-" : `(${q.after}`;
+    // Filters apply after reading, so read in batches until the page is full.
+    for (;;) {
+      const batch = await this.redis.xrange(agentKeys(agent).trace, start, "+", "COUNT", Math.max(q.limit * 2, 100));
+      for (const [id, fields] of batch) {
+        const parsed = agentEventRecordSchema.safeParse(safeJson(fields[1]));
+        if (!parsed.success || !matches(parsed.data, q)) continue;
+        if (entries.length === q.limit) return { entries, nextCursor: entries[entries.length - 1]!.id };
+        entries.push({ ...parsed.data, id });
+      }
+      if (batch.length === 0) return { entries, nextCursor: null };
+      start = `(${batch[batch.length - 1]![0]}`;
+    }
+  }
+}
+
+function safeJson(raw: string | undefined): unknown {
+  try {
+    return JSON.parse(raw ?? "");
+  } catch {
+    return undefined;
+  }
+}
+
