@@ -6,6 +6,8 @@ import { MAX_MEMORY_KEY, recallTool, rememberTool } from "../src/tools/memory-to
 import { DEFAULT_TOOL_TIMEOUT_MS, ToolRegistry } from "../src/tools/registry.ts";
 import type { ToolContext, ToolDefinition } from "../src/tools/tool.ts";
 import { defineTool } from "../src/tools/tool.ts";
+import { initialState } from "../src/agent/state.ts";
+import { resolveConfig } from "../src/config/agent-config.ts";
 import { waitFor } from "../../../test/harness/wait.ts";
 
 function context(memory = new Map<string, string>(), signal: AbortSignal = new AbortController().signal): ToolContext {
@@ -16,6 +18,7 @@ function context(memory = new Map<string, string>(), signal: AbortSignal = new A
     idempotencyKey: "assistant/k1:m1:toolu_1",
     memory: { get: (k) => memory.get(k), set: (k, v) => void memory.set(k, v) },
     signal,
+    agent: initialState("assistant/k1" as AgentId, "assistant" as never, "k1" as never, resolveConfig({}, {}), 0),
   };
 }
 
@@ -265,6 +268,7 @@ describe("tool rate limits", () => {
       idempotencyKey: "k",
       memory: { get: () => undefined, set: () => {} },
       signal: new AbortController().signal,
+      agent: initialState(agent as never, "a" as never, "k" as never, resolveConfig({}, {}), 0),
     });
     const outcomes = async (agent: string, n: number) => {
       const out: string[] = [];

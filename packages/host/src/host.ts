@@ -39,6 +39,8 @@ export interface SendRequest {
   wait?: boolean;
   /** The caller's W3C traceparent header; the message continues that trace. */
   traceparent?: string;
+  /** How long a waiting send waits (default waitTimeoutMs); used by delegation. */
+  waitMs?: number;
 }
 
 export interface HostServiceDeps {
@@ -122,13 +124,32 @@ export class HostService {
     return { agents: rows.filter((r): r is AgentSummary => r !== null), nextCursor: ids.length === limit ? ids[ids.length - 1]! : null };
   }
 
-  /** Deletes the agent (its fence advances, so its activation can never write again) and drops its activation. */
+  /**
+   * Deletes the agent (its fence advances, so its activation can never write
+   * again), drops its activation, then its workers, recursively.
+   */
   async delete(id: AgentId): Promise<void> {
     const [placement] = await this.deps.registry.getMany([id]);
+    const children = (await this.deps.store.readState(id))?.children ?? [];
     if (!(await this.deps.store.delete(id))) throw new NotFoundError(`agent ${id} does not exist`);
     this.deps.directory.invalidate(id);
     if (placement) await this.deps.router.evict(id, placement.host);
-    this.deps.logger.info({ agent: id }, "agent deleted");
+    this.deps.logger.info({ agent: id, children: children.length }, "agent deleted");
+    for (const child of children) {
+      await this.delete(child as AgentId).catch((e) => {
+        if (!(e instanceof NotFoundError)) throw e;
+      });
+    }
+  }
+
+  /** Creates a worker agent for a supervisor, unless it exists already (a delegation re-attaching). */
+  async spawnChild(req: { type: string; key: string; config: unknown; parent: AgentId; depth: number }): Promise<void> {
+    const def = this.deps.types.get(req.type);
+    const config = this.deps.types.resolve(def.type, req.config);
+    this.deps.tools.assertKnown(config.tools, "config.tools");
+    const id = agentId(def.type, parseAgentKey(req.key));
+    const created = await this.deps.store.create(initialState(id, def.type, parseAgentKey(req.key), config, this.deps.clock.now(), req.parent, req.depth));
+    if (created) this.deps.logger.info({ agent: id, parent: req.parent, depth: req.depth }, "worker spawned");
   }
 
   /**
@@ -141,7 +162,7 @@ export class HostService {
     const traceparent = req.traceparent && isTraceparent(req.traceparent) ? childTraceparent(req.traceparent) : newTraceparent();
     const message: InboxMessage = { messageId: newMessageId(now), content: req.content, acceptedAt: now, traceparent };
     if (req.idempotencyKey !== undefined) message.idempotencyKey = req.idempotencyKey;
-    return this.deps.router.send(id, message, req.wait === false ? null : this.deps.waitTimeoutMs);
+    return this.deps.router.send(id, message, req.wait === false ? null : (req.waitMs ?? this.deps.waitTimeoutMs));
   }
 
   /** The agent's execution trace (from any host): every step of its turns, oldest first. */

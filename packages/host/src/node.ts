@@ -21,6 +21,7 @@ import { createAdminApi } from "./admin/app.ts";
 import { Catalog } from "./catalog/catalog.ts";
 import { HeartbeatLoop } from "./cluster/heartbeat.ts";
 import type { HostConfig } from "./config.ts";
+import { delegateTool } from "./delegation/delegate-tool.ts";
 import { HostService } from "./host.ts";
 import { AgentEventHub } from "./observability/events.ts";
 import { ColonyMetrics } from "./metrics/metrics.ts";
@@ -154,6 +155,17 @@ export class HostNode {
       isReady: () => this.server !== undefined && this.shuttingDown === undefined && transport.status() === "connected",
     };
     if (config.adminToken) apiOpts.adminToken = config.adminToken;
+    if (!tools.has("delegate")) {
+      tools.register(
+        delegateTool({
+          spawnChild: (req) => this.service.spawnChild(req),
+          ask: async (id, req) => {
+            const out = await this.service.send(id, { content: req.content, idempotencyKey: req.idempotencyKey, waitMs: req.waitMs, ...(req.traceparent ? { traceparent: req.traceparent } : {}) });
+            return out.kind === "completed" ? out.result : null;
+          },
+        }),
+      );
+    }
     this.app = createAdminApi(apiOpts);
   }
 

@@ -11,6 +11,7 @@ const resolvedConfigSchema = z.object({
   permissions: z.record(z.string(), z.enum(["auto", "approval", "deny"])).optional(),
   approvalTimeoutMs: z.number().int().positive().optional(),
   compaction: z.object({ atTokens: z.number().int(), keepTurns: z.number().int() }).optional(),
+  delegation: z.object({ maxDepth: z.number().int().optional(), maxChildren: z.number().int().optional(), retries: z.number().int().optional() }).optional(),
   systemPrompt: z.string(),
   model: z.string(),
   tools: z.array(z.string()),
@@ -74,6 +75,8 @@ export const agentStateSchema = z.object({
   turn: inFlightTurnSchema.nullable(),
   parent: z.string().nullable(),
   children: z.array(z.string()),
+  /** 0 for an agent spawned by a person; a worker is one deeper than its supervisor. */
+  depth: z.number().int().nonnegative().default(0),
   /** Why the agent is suspended (its circuit opened); null when it is not. */
   suspension: z.object({ code: z.string(), reason: z.string(), at: z.number() }).nullable().default(null),
   /** The last turn that did not complete, and why: budgets, limits, model failures. */
@@ -98,6 +101,7 @@ export function initialState(
   config: AgentConfig,
   now: number,
   parent: AgentId | null = null,
+  depth = 0,
 ): AgentState {
   return {
     id,
@@ -113,6 +117,7 @@ export function initialState(
     turn: null,
     parent,
     children: [],
+    depth,
     suspension: null,
     lastError: null,
     escalations: [],

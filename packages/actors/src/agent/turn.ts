@@ -4,7 +4,7 @@ import type { AgentMetrics } from "../metrics.ts";
 import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock, Usage } from "../model/messages.ts";
 import { addUsage, textOf, zeroUsage } from "../model/messages.ts";
 import type { ModelEvent, ModelProvider, ModelResponse } from "../model/provider.ts";
-import type { PermissionTier } from "../tools/tool.ts";
+import type { PermissionTier, ToolEffects } from "../tools/tool.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import { DEFAULT_COMPACTION, compact, estimateTokens } from "./compaction.ts";
 import type { AgentEvent } from "./events.ts";
@@ -111,8 +111,24 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
         await deps.checkpoint(state);
         return { kind: "paused", state };
       }
-      const { results, memory } = await runTools(state, toolUses, message.messageId, deps);
-      update({ ...state, status: "running", memory, messages: [...state.messages, { role: "user", content: results }], turn: { ...turn, awaiting: [] } });
+      const { results, memory, effects } = await runTools(state, toolUses, message, deps);
+      const children = [...new Set([...state.children, ...effects.flatMap((e) => e.children ?? [])])];
+      const spent = effects.reduce((u, e) => (e.usage ? addUsage(u, e.usage) : u), zeroUsage());
+      const escalations = effects.flatMap((e) => (e.escalation ? [{ ...e.escalation, at: deps.clock.now() }] : []));
+      for (const e of escalations) {
+        deps.metrics.escalated(state.type);
+        emit({ kind: "escalation", code: e.code, reason: e.reason });
+      }
+      update({
+        ...state,
+        status: "running",
+        memory,
+        children,
+        usage: addUsage(state.usage, spent),
+        escalations: [...state.escalations, ...escalations].slice(-MAX_ESCALATIONS),
+        messages: [...state.messages, { role: "user", content: results }],
+        turn: { ...turn, awaiting: [], usage: addUsage(turn.usage, spent) },
+      });
       await deps.checkpoint(state);
       continue;
     }
@@ -288,7 +304,9 @@ function finish(state: AgentState, deps: TurnDeps, end: { status: TurnResult["st
   return { kind: "done", state: next, result };
 }
 
-async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: string, deps: TurnDeps) {
+async function runTools(state: AgentState, uses: ToolUseBlock[], message: PendingMessage["message"], deps: TurnDeps) {
+  const messageId = message.messageId;
+  const effects: ToolEffects[] = [];
   const memory = { ...state.memory };
   // A tool that outlives its call (timed out, ignoring its signal) must not
   // change memory that is already checkpointed.
@@ -302,7 +320,8 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: stri
   const signal = deps.signal ?? new AbortController().signal;
   const decisions = state.turn!.decisions;
   const results = await Promise.all(
-    uses.map(async (use): Promise<ToolResultBlock> => {
+    uses.map(async (use, i): Promise<ToolResultBlock> => {
+      const siblingsBefore = uses.slice(0, i).filter((u) => u.name === use.name).length;
       const tier = tierOf(state, deps, use.name);
       const decision = decisions[use.id];
       if (tier === "deny" || (tier === "approval" && decision && !decision.approve)) {
@@ -320,7 +339,11 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: stri
         idempotencyKey: `${state.id}:${messageId}:${use.id}`,
         memory: access,
         signal,
+        agent: state,
+        siblingsBefore,
+        ...(message.traceparent ? { traceparent: message.traceparent } : {}),
       });
+      if (out.effects) effects.push(out.effects);
       deps.metrics.toolCall(use.name, out.outcome);
       deps.emit?.({
         kind: "tool_result",
@@ -335,5 +358,5 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], messageId: stri
     }),
   );
   open = false;
-  return { results, memory };
+  return { results, memory, effects };
 }

@@ -40,6 +40,14 @@ export const agentConfigSchema = z.strictObject({
   limits: limitsSchema.optional(),
   /** Per-tool permission tier for this agent, overriding the tool's own. */
   permissions: z.record(z.string().regex(TOOL_NAME_PATTERN, "tool names match ^[a-zA-Z0-9_-]{1,64}$"), permissionTierSchema).optional(),
+  /** Bounds on delegation: how deep a tree of workers may grow, how many children one agent may have, retries of a failed worker. */
+  delegation: z
+    .strictObject({
+      maxDepth: z.number().int().min(0).max(10).optional(),
+      maxChildren: z.number().int().min(1).max(1000).optional(),
+      retries: z.number().int().min(0).max(5).optional(),
+    })
+    .optional(),
   /** When the context passes `atTokens` (estimated), turns older than the last `keepTurns` become a summary. */
   compaction: z.strictObject({ atTokens: z.number().int().min(100), keepTurns: z.number().int().min(1).max(100) }).optional(),
   /** How long a tool call may wait for a person's approval before it counts as denied. */
@@ -59,6 +67,7 @@ export interface AgentConfig {
   permissions?: Record<string, z.infer<typeof permissionTierSchema>>;
   approvalTimeoutMs?: number;
   compaction?: { atTokens: number; keepTurns: number };
+  delegation?: { maxDepth?: number; maxChildren?: number; retries?: number };
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-6";
@@ -79,6 +88,8 @@ export function resolveConfig(defaults: AgentConfigInput, overrides: AgentConfig
   if (idleMs !== undefined) resolved.idleMs = idleMs;
   const permissions = { ...defaults.permissions, ...o.permissions };
   if (Object.keys(permissions).length > 0) resolved.permissions = permissions;
+  const delegation = { ...defaults.delegation, ...o.delegation };
+  if (Object.keys(delegation).length > 0) resolved.delegation = delegation;
   const compaction = o.compaction ?? defaults.compaction;
   if (compaction !== undefined) resolved.compaction = compaction;
   const approvalTimeoutMs = o.approvalTimeoutMs ?? defaults.approvalTimeoutMs;

@@ -71,6 +71,19 @@ export class ScriptedModel implements ModelProvider {
     if (m) return toolUse("recall", { key: m[1] ?? m[2] });
     m = /^tool\s+([a-zA-Z0-9_-]+)\s*(.*)$/s.exec(text);
     if (m) return toolUse(m[1]!, parseArgs(m[2]!));
+    m = /^delegate\s+([a-z][a-z0-9-]*)\s+(.+)$/s.exec(text);
+    if (m) return toolUse("delegate", { worker: m[1], task: m[2] });
+    m = /^fanout\s+(\d+)\s+([a-z0-9,-]+)\s+(.+)$/s.exec(text);
+    if (m && request.tools.some((t) => t.name === "delegate")) {
+      const n = Math.min(Number(m[1]), 50);
+      const profiles = m[2]!.split(",");
+      return Array.from({ length: n }, (_, i): ContentBlock => ({
+        type: "tool_use",
+        id: `toolu_s${turnNo}_fan${i}`,
+        name: "delegate",
+        input: { worker: profiles[i % profiles.length], task: `${m![3]} (part ${i + 1} of ${n})` },
+      }));
+    }
     m = /^slow\s+(\d+)\s*(.*)$/s.exec(text);
     if (m) {
       await delay(Math.min(Number(m[1]), SCRIPTED_MAX_DELAY_MS), options.signal);
@@ -112,6 +125,7 @@ function summarizeToolResults(messages: readonly ChatMessage[]): string {
     const input = (use?.input ?? {}) as Record<string, unknown>;
     if (r.isError) parts.push(`The ${use?.name ?? "tool"} call failed: ${r.content}`);
     else if (use?.name === "remember") parts.push(`I will remember that ${String(input.key)} is ${String(input.value)}.`);
+    else if (use?.name === "delegate") parts.push(`[${String(input.worker)}] ${r.content}`);
     else if (use?.name === "recall") {
       const found = safeJson(r.content) as { found?: boolean; value?: string } | undefined;
       parts.push(found?.found ? `${String(input.key)} is ${found.value}.` : `I have nothing remembered under "${String(input.key)}".`);

@@ -122,7 +122,9 @@ export class ToolRegistry {
       }
       if ("outcome" in out) return out as ToolCallResult;
       const isError = Boolean((out as ToolOutput).isError);
-      return (out as ToolOutput).isError === undefined ? { content: out.content, outcome: "ok" } : { content: out.content, isError, outcome: isError ? "error" : "ok" };
+      const effects = (out as ToolOutput).effects;
+      const base: ToolCallResult = (out as ToolOutput).isError === undefined ? { content: out.content, outcome: "ok" } : { content: out.content, isError, outcome: isError ? "error" : "ok" };
+      return effects ? { ...base, effects } : base;
     } catch (e) {
       return { isError: true, content: `${name} failed: ${errorMessage(e)}`, outcome: "error" };
     } finally {

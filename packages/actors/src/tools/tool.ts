@@ -1,5 +1,7 @@
 import type { z } from "zod";
+import type { AgentState } from "../agent/state.ts";
 import type { AgentId, MessageId } from "../ids.ts";
+import type { Usage } from "../model/messages.ts";
 import type { ToolRateLimit } from "./rate-limit.ts";
 
 /** `auto` runs at once; `approval` waits for a person; `deny` never runs. */
@@ -19,12 +21,29 @@ export interface ToolContext {
   idempotencyKey: string;
   memory: MemoryAccess;
   signal: AbortSignal;
+  /** The calling agent's state as of the call (read-only): its config, children, depth. */
+  agent: Readonly<AgentState>;
+  /** W3C trace context of the message being handled, for calls that reach other agents. */
+  traceparent?: string;
+  /** Calls to the same tool earlier in the same model response (they run in parallel with this one). */
+  siblingsBefore?: number;
+}
+
+/** What a tool call changed in the calling agent besides its result. */
+export interface ToolEffects {
+  /** Agents the call created as this agent's children (delegation). */
+  children?: string[];
+  /** Spend incurred on this agent's behalf (a worker's usage counts against its supervisor's budget). */
+  usage?: Usage;
+  /** Something a person should look at. */
+  escalation?: { code: string; reason: string };
 }
 
 /** A tool's answer; `isError` results go back to the model as errors, never crash the turn. */
 export interface ToolOutput {
   content: string;
   isError?: boolean;
+  effects?: ToolEffects;
 }
 
 /**

@@ -1,0 +1,121 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { AgentConfigInput, AgentId, ToolDefinition, TurnResult } from "@colony/actors";
+import { ColonyError, agentId, childTraceparent, defineTool, errorMessage, isTraceparent } from "@colony/actors";
+
+/** How long a delegation waits for its worker unless the model says otherwise. */
+export const DEFAULT_DELEGATE_TIMEOUT_MS = 5 * 60_000;
+/** Supervisor → worker → worker … at most this deep (a person's agent is depth 0). */
+export const DEFAULT_MAX_DEPTH = 3;
+/** Children one supervisor may have. */
+export const DEFAULT_MAX_CHILDREN = 32;
+/** Extra attempts after a worker's turn fails, before the failure escalates. */
+export const DEFAULT_DELEGATE_RETRIES = 1;
+
+/** What the delegate tool needs from its host. */
+export interface DelegationHost {
+  /** Creates the worker agent unless it exists (a re-run of the same call re-attaches to it). */
+  spawnChild(req: { type: string; key: string; config: AgentConfigInput; parent: AgentId; depth: number }): Promise<void>;
+  /** Sends the task and waits up to waitMs: the turn's result, or null if it did not finish in time. */
+  ask(id: AgentId, req: { content: string; idempotencyKey: string; waitMs: number; traceparent?: string }): Promise<TurnResult | null>;
+}
+
+const input = z.strictObject({
+  worker: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "a worker profile name from this agent's config.workers"),
+  task: z.string().min(1).max(100_000),
+  timeoutMs: z.number().int().min(100).max(60 * 60_000).optional(),
+});
+
+/**
+ * The built-in `delegate` tool: spawns a child agent of the named worker
+ * profile (placed by the directory, usually on another host), sends it the
+ * task and returns its final reply. The child's id and the message's
+ * idempotency key derive from the call's own key, so a turn resumed after a
+ * crash re-attaches to the same worker and gets the result of a task it
+ * already ran instead of running it again.
+ */
+export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeof input>> {
+  return defineTool({
+    name: "delegate",
+    description:
+      "Delegate a subtask to a worker agent of one of your worker profiles and get its final answer. Several delegate calls in one response run in parallel.",
+    input,
+    // The tool waits for its own deadline (timeoutMs); the registry's must not cut it short.
+    timeoutMs: 61 * 60_000,
+    async run({ worker, task, timeoutMs }, ctx) {
+      const sup = ctx.agent;
+      const profile = sup.config.workers[worker];
+      const limits = { maxDepth: DEFAULT_MAX_DEPTH, maxChildren: DEFAULT_MAX_CHILDREN, retries: DEFAULT_DELEGATE_RETRIES, ...sup.config.delegation };
+      if (!profile) {
+        const known = Object.keys(sup.config.workers);
+        return { isError: true, content: `unknown worker profile "${worker}"; this agent's profiles: ${known.join(", ") || "none"}` };
+      }
+      if (sup.depth + 1 > limits.maxDepth) {
+        return { isError: true, content: `depth limit: a worker at depth ${sup.depth + 1} would exceed delegation.maxDepth ${limits.maxDepth}; do the task yourself` };
+      }
+      const key = `${worker}-${createHash("sha256").update(ctx.idempotencyKey).digest("hex").slice(0, 24)}`;
+      const child = agentId("assistant" as never, key as never);
+      // Parallel calls of one response count too: they all start from the same state.
+      const planned = sup.children.length + (ctx.siblingsBefore ?? 0);
+      if (!sup.children.includes(child) && planned >= limits.maxChildren) {
+        return { isError: true, content: `fan-out limit: this agent may have at most ${limits.maxChildren} workers (delegation.maxChildren); ${planned} are taken` };
+      }
+      await host.spawnChild({
+        type: "assistant",
+        key,
+        parent: sup.id,
+        depth: sup.depth + 1,
+        config: {
+          ...(profile.systemPrompt !== undefined ? { systemPrompt: profile.systemPrompt } : {}),
+          ...(profile.model !== undefined ? { model: profile.model } : {}),
+          tools: profile.tools ?? [],
+          ...(profile.limits ? { limits: profile.limits } : {}),
+          // Workers may delegate in turn, with the same profiles, within the depth limit.
+          workers: sup.config.workers,
+          ...(sup.config.delegation ? { delegation: sup.config.delegation } : {}),
+        },
+      });
+      const waitMs = timeoutMs ?? DEFAULT_DELEGATE_TIMEOUT_MS;
+      const traceparent = ctx.traceparent && isTraceparent(ctx.traceparent) ? childTraceparent(ctx.traceparent) : undefined;
+      let spent: TurnResult["usage"] | undefined;
+      let why = "";
+      for (let attempt = 0; attempt <= limits.retries; attempt++) {
+        let result: TurnResult | null;
+        try {
+          result = await host.ask(child, {
+            content: task,
+            idempotencyKey: attempt === 0 ? ctx.idempotencyKey : `${ctx.idempotencyKey}:retry${attempt}`,
+            waitMs,
+            ...(traceparent ? { traceparent } : {}),
+          });
+        } catch (e) {
+          if (e instanceof ColonyError && e.code === "wrong_state") {
+            const reason = `worker ${worker} (${child}) is suspended: ${errorMessage(e)}`;
+            return { isError: true, content: reason, effects: { children: [child], escalation: { code: "worker_suspended", reason } } };
+          }
+          why = `could not be reached: ${errorMessage(e)}`;
+          continue;
+        }
+        if (!result) {
+          // Still running: retrying would queue the task twice. The model may wait or replan.
+          return { isError: true, content: `worker ${worker} (${child}) timed out after ${waitMs} ms; the task is still running`, effects: { children: [child] } };
+        }
+        spent = spent ? sum(spent, result.usage) : result.usage;
+        if (result.status === "completed") return { content: result.reply, effects: { children: [child], usage: spent } };
+        why = `failed: ${result.reply}`;
+      }
+      const reason = `worker ${worker} (${child}) ${why} (${limits.retries + 1} attempts)`;
+      return { isError: true, content: reason, effects: { children: [child], escalation: { code: "worker_failed", reason }, ...(spent ? { usage: spent } : {}) } };
+    },
+  });
+}
+
+function sum(a: TurnResult["usage"], b: TurnResult["usage"]): TurnResult["usage"] {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    costUsd: a.costUsd + b.costUsd,
+  };
+}
