@@ -111,7 +111,10 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
         await deps.checkpoint(state);
         return { kind: "paused", state };
       }
-      const { results, memory, effects } = await runTools(state, toolUses, message, deps);
+      const reportChild = (id: string) => {
+        if (!state.children.includes(id)) update({ ...state, children: [...state.children, id] });
+      };
+      const { results, memory, effects } = await runTools(state, toolUses, message, deps, reportChild);
       const children = [...new Set([...state.children, ...effects.flatMap((e) => e.children ?? [])])];
       const spent = effects.reduce((u, e) => (e.usage ? addUsage(u, e.usage) : u), zeroUsage());
       const escalations = effects.flatMap((e) => (e.escalation ? [{ ...e.escalation, at: deps.clock.now() }] : []));
@@ -304,7 +307,7 @@ function finish(state: AgentState, deps: TurnDeps, end: { status: TurnResult["st
   return { kind: "done", state: next, result };
 }
 
-async function runTools(state: AgentState, uses: ToolUseBlock[], message: PendingMessage["message"], deps: TurnDeps) {
+async function runTools(state: AgentState, uses: ToolUseBlock[], message: PendingMessage["message"], deps: TurnDeps, reportChild: (id: string) => void) {
   const messageId = message.messageId;
   const effects: ToolEffects[] = [];
   const memory = { ...state.memory };
@@ -341,6 +344,7 @@ async function runTools(state: AgentState, uses: ToolUseBlock[], message: Pendin
         signal,
         agent: state,
         siblingsBefore,
+        reportChild,
         ...(message.traceparent ? { traceparent: message.traceparent } : {}),
       });
       if (out.effects) effects.push(out.effects);

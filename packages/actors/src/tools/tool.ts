@@ -27,6 +27,8 @@ export interface ToolContext {
   traceparent?: string;
   /** Calls to the same tool earlier in the same model response (they run in parallel with this one). */
   siblingsBefore?: number;
+  /** Records a child agent in the caller's state at once (visible while the call still runs). */
+  reportChild?: (id: string) => void;
 }
 
 /** What a tool call changed in the calling agent besides its result. */

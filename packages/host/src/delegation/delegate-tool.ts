@@ -75,6 +75,7 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
           ...(sup.config.delegation ? { delegation: sup.config.delegation } : {}),
         },
       });
+      ctx.reportChild?.(child);
       const waitMs = timeoutMs ?? DEFAULT_DELEGATE_TIMEOUT_MS;
       const traceparent = ctx.traceparent && isTraceparent(ctx.traceparent) ? childTraceparent(ctx.traceparent) : undefined;
       let spent: TurnResult["usage"] | undefined;
