@@ -26,4 +26,4 @@ printTable("Host throughput (scripted model, memory store, in process)", await h
   printTable("Transport request/reply (NatsTransport envelope vs raw nats.js, one process)", await transportRtt(nats.url, { iterations: quick ? 300 : 2_000 }));
 }
 printTable("Placement decisions (pure, no network)", await placementBench());
-printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60 } : { rtt: 1_000, messages: 6_000, agents: 150 }));
+printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 6_000, agents: 150, fanouts: 100 }));
