@@ -64,9 +64,12 @@ describe("delegation across real host processes, on the real SDK against a fake 
     expect(hosts.size).toBeGreaterThan(1);
     // Each subtask ran once; the workers' 6 × 1,000 input tokens count against the lead.
     expect(fake.requests.filter(isWorker)).toHaveLength(PARTS);
-    const own = (await http(c.url(), "GET", "/v1/agents/assistant/lead/trace")).body.entries
-      .filter((e: { event: { kind: string } }) => e.event.kind === "model_response")
-      .reduce((n: number, e: { event: { usage: { inputTokens: number } } }) => n + e.event.usage.inputTokens, 0);
+    let responses: { event: { usage: { inputTokens: number } } }[] = [];
+    await waitFor(async () => {
+      responses = (await http(c.url(), "GET", "/v1/agents/assistant/lead/trace")).body.entries.filter((e: { event: { kind: string } }) => e.event.kind === "model_response");
+      return responses.length === 2;
+    });
+    const own = responses.reduce((n, e) => n + e.event.usage.inputTokens, 0);
     expect(lead.usage.inputTokens).toBe(own + PARTS * 1_000);
 
     expect((await http(c.url(), "DELETE", "/v1/agents/assistant/lead")).status).toBe(204);

@@ -168,6 +168,8 @@ export class HostService {
   /** The agent's execution trace (from any host): every step of its turns, oldest first. */
   async trace(id: AgentId, q: TraceQuery): Promise<{ entries: TraceEntry[]; nextCursor: string | null }> {
     if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    // Entries recorded here are written in batches; a reader here sees its own host's latest.
+    await this.deps.events.flush();
     return this.deps.traces.read(id, q);
   }
 

@@ -221,6 +221,7 @@ export class HostNode {
       await this.directory.drain().catch((e) => log.warn({ err: errorMessage(e) }, "could not tell the directory we drain"));
       await this.catalog.drain({ abortAfterMs: config.drainMs, handoff: this.opts.drainMode === "handoff" });
       await Promise.allSettled([...this.releases]);
+      await this.events.flush();
       await this.directory.leave().catch((e) => log.warn({ err: errorMessage(e) }, "could not leave the membership"));
       this.heartbeat.stop();
       const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

@@ -44,9 +44,12 @@ describe("delegation to worker agents", () => {
     const workerTokens = await Promise.all(
       boss.children.map(async (c: string) => (await call(host, "GET", `/v1/agents/${c}`)).body.usage.inputTokens as number),
     );
-    const ownCalls = (await call(host, "GET", "/v1/agents/assistant/boss/trace")).body.entries
-      .filter((e: { event: { kind: string } }) => e.event.kind === "model_response")
-      .reduce((n: number, e: { event: { usage: { inputTokens: number } } }) => n + e.event.usage.inputTokens, 0);
+    const responses = await eventually(async () => {
+      const list = (await call(host, "GET", "/v1/agents/assistant/boss/trace")).body.entries.filter((e: { event: { kind: string } }) => e.event.kind === "model_response");
+      expect(list).toHaveLength(2);
+      return list;
+    });
+    const ownCalls = responses.reduce((n: number, e: { event: { usage: { inputTokens: number } } }) => n + e.event.usage.inputTokens, 0);
     expect(boss.usage.inputTokens).toBe(ownCalls + workerTokens.reduce((a, b) => a + b, 0));
   });
 
@@ -55,7 +58,11 @@ describe("delegation to worker agents", () => {
     const traceId = "0af7651916cd43dd8448eb211c80319c";
     await call(host, "POST", "/v1/agents/assistant/traced/messages", { content: "fanout 2 researcher,writer survey" }, { traceparent: `00-${traceId}-b7ad6b7169203331-01` });
     const boss = (await call(host, "GET", "/v1/agents/assistant/traced")).body;
-    const entries = (await call(host, "GET", "/v1/agents/assistant/traced/trace")).body.entries;
+    const entries = await eventually(async () => {
+      const list = (await call(host, "GET", "/v1/agents/assistant/traced/trace")).body.entries;
+      expect(list.at(-1)?.event.kind).toBe("turn_finished");
+      return list;
+    });
     const calls = entries.filter((e: { event: { kind: string } }) => e.event.kind === "tool_call");
     expect(calls.map((e: { event: { tool: string; input: { worker: string } } }) => [e.event.tool, e.event.input.worker])).toEqual([
       ["delegate", "researcher"],
@@ -65,8 +72,11 @@ describe("delegation to worker agents", () => {
     expect(results.every((e: { event: { outcome: string } }) => e.event.outcome === "ok")).toBe(true);
     expect(entries.every((e: { traceId: string }) => e.traceId === traceId)).toBe(true);
     for (const child of boss.children) {
-      const workerTrace = (await call(host, "GET", `/v1/agents/${child}/trace`)).body.entries;
-      expect(workerTrace.length).toBeGreaterThan(0);
+      const workerTrace = await eventually(async () => {
+        const list = (await call(host, "GET", `/v1/agents/${child}/trace`)).body.entries;
+        expect(list.at(-1)?.event.kind).toBe("turn_finished");
+        return list;
+      });
       expect(workerTrace.every((e: { traceId: string }) => e.traceId === traceId)).toBe(true);
     }
   });
@@ -119,7 +129,7 @@ describe("delegation to worker agents", () => {
     const boss = (await call(host, "GET", "/v1/agents/assistant/again")).body;
     const child = boss.children[0] as string;
     const use = boss.messages.flatMap((m: { content: { type: string; id?: string }[] }) => m.content).find((b: { type: string }) => b.type === "tool_use");
-    const firstMessageId = (await call(host, "GET", "/v1/agents/assistant/again/trace?turn=1")).body.entries[0].messageId;
+    const firstMessageId = await eventually(async () => (await call(host, "GET", "/v1/agents/assistant/again/trace?turn=1")).body.entries[0].messageId as string);
     // The same call made again, as a turn resumed after a crash would: same agent, message and tool-use ids.
     const { delegateTool } = await import("../src/delegation/delegate-tool.ts");
     const tool = delegateTool({
@@ -135,7 +145,7 @@ describe("delegation to worker agents", () => {
       { worker: "writer", task: "one poem" },
       {
         agentId: "assistant/again" as never,
-        messageId: firstMessageId,
+        messageId: firstMessageId as never,
         toolUseId: use.id,
         idempotencyKey: `assistant/again:${firstMessageId}:${use.id}`,
         memory: { get: () => undefined, set: () => {} },

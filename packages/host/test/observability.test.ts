@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { EmbeddedCluster, HostNode } from "../src/index.ts";
-import { call, startTestCluster } from "../src/testing/index.ts";
+import { call, eventually, startTestCluster } from "../src/testing/index.ts";
 
 let cluster: EmbeddedCluster | undefined;
 afterEach(async () => {
@@ -22,7 +22,12 @@ describe("execution traces", () => {
     await call(a, "POST", "/v1/agents/assistant/traced/messages", { content: "remember colour = teal" });
     expect((await call(b, "GET", "/v1/agents/assistant/traced")).body.host).toBe(a.hostId);
 
-    const all = (await call(b, "GET", "/v1/agents/assistant/traced/trace")).body;
+    // Entries reach the store in batches, within milliseconds of each step.
+    const all = await eventually(async () => {
+      const body = (await call(b, "GET", "/v1/agents/assistant/traced/trace")).body;
+      expect(body.entries.filter((e: { event: { kind: string } }) => e.event.kind === "turn_finished")).toHaveLength(2);
+      return body;
+    });
     expect(all.nextCursor).toBeNull();
     const second = all.entries.filter((e: { turn: number }) => e.turn === 2);
     expect(second.map((e: { event: { kind: string } }) => e.event.kind)).toEqual([
@@ -70,7 +75,11 @@ describe("execution traces", () => {
     await call(a, "POST", "/v1/agents/assistant/tp/messages", { content: "place me on A" });
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     await call(b, "POST", "/v1/agents/assistant/tp/messages", { content: "traced" }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
-    const entries = (await call(b, "GET", "/v1/agents/assistant/tp/trace?turn=2")).body.entries;
+    const entries = await eventually(async () => {
+      const list = (await call(b, "GET", "/v1/agents/assistant/tp/trace?turn=2")).body.entries;
+      expect(list.at(-1)?.event.kind).toBe("turn_finished");
+      return list;
+    });
     expect(entries.length).toBeGreaterThan(3);
     expect(entries.every((e: { traceId: string; host: string }) => e.traceId === traceId && e.host === a.hostId)).toBe(true);
     // Without a header every request starts its own trace.

@@ -22,7 +22,8 @@ export interface TraceQuery {
 
 /** The agents' execution traces: append-only, capped per agent, readable from any host. */
 export interface TraceStore {
-  append(record: AgentEventRecord): Promise<void>;
+  /** Appends records (of any agents) in order; one round trip for the batch. */
+  append(records: readonly AgentEventRecord[]): Promise<void>;
   read(agent: string, q: TraceQuery): Promise<{ entries: TraceEntry[]; nextCursor: string | null }>;
 }
 
@@ -34,11 +35,13 @@ export class MemoryTraceStore implements TraceStore {
 
   constructor(private readonly cap = DEFAULT_TRACE_CAP) {}
 
-  async append(record: AgentEventRecord): Promise<void> {
-    const list = this.traces.get(record.agent) ?? [];
-    list.push({ ...structuredClone(record), id: String(++this.seq).padStart(16, "0") });
-    if (list.length > this.cap) list.splice(0, list.length - this.cap);
-    this.traces.set(record.agent, list);
+  async append(records: readonly AgentEventRecord[]): Promise<void> {
+    for (const record of records) {
+      const list = this.traces.get(record.agent) ?? [];
+      list.push({ ...structuredClone(record), id: String(++this.seq).padStart(16, "0") });
+      if (list.length > this.cap) list.splice(0, list.length - this.cap);
+      this.traces.set(record.agent, list);
+    }
   }
 
   async read(agent: string, q: TraceQuery) {
@@ -55,8 +58,13 @@ export class RedisTraceStore implements TraceStore {
     private readonly cap = DEFAULT_TRACE_CAP,
   ) {}
 
-  async append(record: AgentEventRecord): Promise<void> {
-    await this.redis.xadd(agentKeys(record.agent).trace, "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(record));
+  async append(records: readonly AgentEventRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const r of records) p.xadd(agentKeys(r.agent).trace, "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(r));
+    const results = await p.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
   }
 
   async read(agent: string, q: TraceQuery) {
