@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ColonyProcess } from "../../../test/harness/colony-process.ts";
 import { http, startColony } from "../../../test/harness/colony-process.ts";
+import { closedPort, colony } from "../../../test/harness/cli.ts";
 
 /**
  * The `colony` CLI's failure modes, help and token handling: exit codes 1 (the
@@ -12,35 +10,6 @@ import { http, startColony } from "../../../test/harness/colony-process.ts";
  * CLI itself as child processes (node packages/host/bin/colony.js …) talking
  * to it over HTTP through COLONY_URL / COLONY_ADMIN_TOKEN.
  */
-
-const BIN = fileURLToPath(new URL("../bin/colony.js", import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function colony(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let dev: ColonyProcess;
 let env: Record<string, string>;
