@@ -7,7 +7,8 @@ import type { AgentId, AgentKey, AgentType } from "../ids.ts";
 export const agentStatusSchema = z.enum(["idle", "running", "awaiting_approval", "suspended"]);
 export type AgentStatus = z.infer<typeof agentStatusSchema>;
 
-const resolvedConfigSchema = z.object({
+/** A config with every default applied, as an agent runs with it (snapshots, GET responses). */
+export const resolvedConfigSchema = z.object({
   permissions: z.record(z.string(), z.enum(["auto", "approval", "deny"])).optional(),
   approvalTimeoutMs: z.number().int().positive().optional(),
   compaction: z.object({ atTokens: z.number().int(), keepTurns: z.number().int() }).optional(),

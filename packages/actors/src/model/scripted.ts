@@ -2,6 +2,7 @@ import type { ChatMessage, ContentBlock, ToolUseBlock } from "./messages.ts";
 import { textOf } from "./messages.ts";
 import type { ModelCallOptions, ModelProvider, ModelRequest, ModelResponse } from "./provider.ts";
 import { COMPACTION_SYSTEM_PROMPT } from "../agent/compaction.ts";
+import { parseJsonOrUndefined } from "../json.ts";
 
 /** Longest pause the `slow` command accepts, so a typo cannot hang a turn. */
 export const SCRIPTED_MAX_DELAY_MS = 60_000;
@@ -127,7 +128,7 @@ function summarizeToolResults(messages: readonly ChatMessage[]): string {
     else if (use?.name === "remember") parts.push(`I will remember that ${String(input.key)} is ${String(input.value)}.`);
     else if (use?.name === "delegate") parts.push(`[${String(input.worker)}] ${r.content}`);
     else if (use?.name === "recall") {
-      const found = safeJson(r.content) as { found?: boolean; value?: string } | undefined;
+      const found = parseJsonOrUndefined(r.content) as { found?: boolean; value?: string } | undefined;
       parts.push(found?.found ? `${String(input.key)} is ${found.value}.` : `I have nothing remembered under "${String(input.key)}".`);
     } else parts.push(`${use?.name ?? "tool"} returned: ${r.content}`);
   }
@@ -149,13 +150,6 @@ function summarizeTranscript(transcript: string): string {
 
 const EARLIER = "Earlier, the user said: ";
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

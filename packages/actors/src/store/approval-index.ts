@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { approvalRequestSchema } from "../agent/state.ts";
+import { parseJsonOrUndefined } from "../json.ts";
 
 /** A tool call waiting for a person, as GET /v1/approvals lists it. */
 export const pendingApprovalSchema = approvalRequestSchema.extend({ agent: z.string() });
@@ -50,17 +51,10 @@ export class RedisApprovalIndex implements ApprovalIndex {
     const out: PendingApproval[] = [];
     for (const raw of Object.values(all)) {
       // Data crossing a boundary: an entry that does not parse is skipped, not trusted.
-      const parsed = pendingApprovalSchema.safeParse(safeJson(raw));
+      const parsed = pendingApprovalSchema.safeParse(parseJsonOrUndefined(raw));
       if (parsed.success) out.push(parsed.data);
     }
     return out.sort((a, b) => a.requestedAt - b.requestedAt);
   }
 }
 
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-}

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { AgentEventRecord } from "../agent/events.ts";
 import { agentEventRecordSchema } from "../agent/events.ts";
 import { agentKeys } from "./redis-keys.ts";
+import { parseJsonOrUndefined } from "../json.ts";
 
 /** Trace entries kept per agent; the oldest are dropped past this. */
 export const DEFAULT_TRACE_CAP = 2_000;
@@ -74,7 +75,7 @@ export class RedisTraceStore implements TraceStore {
     for (;;) {
       const batch = await this.redis.xrange(agentKeys(agent).trace, start, "+", "COUNT", Math.max(q.limit * 2, 100));
       for (const [id, fields] of batch) {
-        const parsed = agentEventRecordSchema.safeParse(safeJson(fields[1]));
+        const parsed = agentEventRecordSchema.safeParse(parseJsonOrUndefined(fields[1]));
         if (!parsed.success || !matches(parsed.data, q)) continue;
         if (entries.length === q.limit) return { entries, nextCursor: entries[entries.length - 1]!.id };
         entries.push({ ...parsed.data, id });
@@ -85,11 +86,4 @@ export class RedisTraceStore implements TraceStore {
   }
 }
 
-function safeJson(raw: string | undefined): unknown {
-  try {
-    return JSON.parse(raw ?? "");
-  } catch {
-    return undefined;
-  }
-}
 

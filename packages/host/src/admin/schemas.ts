@@ -4,12 +4,10 @@ import {
   agentStatusSchema,
   approvalRequestSchema,
   chatMessageSchema,
-  limitsSchema,
   pendingApprovalSchema,
-  permissionTierSchema,
   usageSchema,
-  workerProfileSchema,
   agentEventRecordSchema,
+  resolvedConfigSchema,
 } from "@colony/actors";
 import { hostsReplySchema } from "@colony/directory";
 
@@ -85,19 +83,8 @@ export const errorResponseSchema = z
     }),
   });
 
-/** A config with every default applied, as an agent runs with it. */
-export const resolvedConfigResponseSchema = z
-  .object({
-    systemPrompt: z.string(),
-    model: z.string(),
-    tools: z.array(z.string()),
-    idleMs: z.number().int().positive().optional(),
-    limits: limitsSchema.extend({ maxIterationsPerTurn: z.number().int().positive() }),
-    workers: z.record(z.string(), workerProfileSchema),
-    permissions: z.record(z.string(), permissionTierSchema).optional(),
-    approvalTimeoutMs: z.number().int().positive().optional(),
-    compaction: z.object({ atTokens: z.number().int(), keepTurns: z.number().int() }).optional(),
-  });
+/** A config with every default applied, as an agent runs with it: the snapshot's own schema. */
+export const resolvedConfigResponseSchema = resolvedConfigSchema;
 
 const incidentSchema = z.object({ code: z.string(), reason: z.string(), at: z.number().describe("epoch ms") });
 const isoTime = z.string().describe("ISO 8601 timestamp");

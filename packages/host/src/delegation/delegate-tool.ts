@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { AgentConfigInput, AgentId, ToolDefinition, TurnResult } from "@colony/actors";
-import { ColonyError, agentId, childTraceparent, defineTool, errorMessage, isTraceparent } from "@colony/actors";
+import { ColonyError, addUsage, agentId, childTraceparent, defineTool, errorMessage, isTraceparent } from "@colony/actors";
 
 /** How long a delegation waits for its worker unless the model says otherwise. */
 export const DEFAULT_DELEGATE_TIMEOUT_MS = 5 * 60_000;
@@ -101,7 +101,7 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
           // Still running: retrying would queue the task twice. The model may wait or replan.
           return { isError: true, content: `worker ${worker} (${child}) timed out after ${waitMs} ms; the task is still running`, effects: { children: [child] } };
         }
-        spent = spent ? sum(spent, result.usage) : result.usage;
+        spent = spent ? addUsage(spent, result.usage) : result.usage;
         if (result.status === "completed") return { content: result.reply, effects: { children: [child], usage: spent } };
         why = `failed: ${result.reply}`;
       }
@@ -109,14 +109,4 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
       return { isError: true, content: reason, effects: { children: [child], escalation: { code: "worker_failed", reason }, ...(spent ? { usage: spent } : {}) } };
     },
   });
-}
-
-function sum(a: TurnResult["usage"], b: TurnResult["usage"]): TurnResult["usage"] {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    costUsd: a.costUsd + b.costUsd,
-  };
 }

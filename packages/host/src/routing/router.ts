@@ -1,5 +1,5 @@
 import type { AgentId, Clock, HostId, InboxMessage, Transport } from "@colony/actors";
-import { AgentNotHereError, ColonyError, NotFoundError, newMessageId, subjects } from "@colony/actors";
+import { ColonyError, NotFoundError, newMessageId, subjects } from "@colony/actors";
 import type { DirectoryClient } from "@colony/directory";
 import { HOST } from "@colony/directory";
 import type { AgentView } from "../agent-view.ts";
@@ -119,7 +119,7 @@ export class AgentRouter {
       );
       return getReplySchema.parse(reply).view as unknown as AgentView;
     } catch (e) {
-      if (e instanceof AgentNotHereError || (e instanceof ColonyError && shouldReroute(e))) {
+      if (shouldReroute(e)) {
         this.o.directory.invalidate(id, placement.epoch);
         return null;
       }

@@ -1,5 +1,6 @@
 import type { Clock, ModelProvider, ToolRegistry } from "@colony/actors";
-import { AgentTypeRegistry, ScriptedModel, silentLogger } from "@colony/actors";
+import type { AgentTypeRegistry } from "@colony/actors";
+import { ScriptedModel, silentLogger } from "@colony/actors";
 import type { HostConfig } from "../config.ts";
 import { EmbeddedCluster } from "../embedded.ts";
 import type { EmbeddedOptions } from "../embedded.ts";
@@ -95,4 +96,3 @@ export async function call(node: HostNode, method: string, path: string, body?: 
   return { status: res.status, body: json, text, headers: res.headers };
 }
 
-export { AgentTypeRegistry };
