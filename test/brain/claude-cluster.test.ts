@@ -8,7 +8,7 @@ type Block = { type: string; text?: string; content?: string };
 type Msg = { role: string; content: Block[] };
 const MODEL = "claude-haiku-4-5";
 
-describe("agents on Claude (the real SDK against a fake Messages API), real host processes", { timeout: 60_000 }, () => {
+describe("agents on Claude (the real SDK against a fake Messages API), real host processes", { timeout: 120_000 }, () => {
   it("a host killed after a tool result and before the next model call: the turn resumes without repeating either", async () => {
     await using fake = await startFakeAnthropic();
     // prefer-local: the agent lives on the host its first message went through.

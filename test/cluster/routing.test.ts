@@ -17,7 +17,7 @@ async function metricSum(urls: string[], name: string, filter = ""): Promise<num
   return sum;
 }
 
-describe("a cluster of real processes: directory + 3 hosts over NATS and Redis", () => {
+describe("a cluster of real processes: directory + 3 hosts over NATS and Redis", { timeout: 120_000 }, () => {
   it("serves 300 agents through random hosts, each agent's messages in FIFO order, each exactly once", async () => {
     await using c = await startProcessCluster({ hosts: 3 });
     const ids = Array.from({ length: 300 }, (_, i) => `assistant/fifo${i}`);

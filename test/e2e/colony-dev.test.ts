@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { http, startColony } from "../harness/colony-process.ts";
 
-describe("colony dev (a real child process, driven over HTTP)", () => {
+describe("colony dev (a real child process, driven over HTTP)", { timeout: 120_000 }, () => {
   it("serves the walkthrough of the README end to end and exits 0 on SIGTERM", async () => {
     await using dev = await startColony(["dev"]);
     expect(dev.logs.some((l) => String(l.msg).includes("offline scripted model"))).toBe(true);

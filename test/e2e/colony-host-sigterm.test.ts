@@ -9,7 +9,7 @@ import { waitFor } from "../harness/wait.ts";
 const userTexts = (messages: { role: string; content: { type: string; text?: string }[] }[]) =>
   messages.filter((m) => m.role === "user" && m.content[0]?.type === "text").map((m) => m.content[0]!.text);
 
-describe("the last host of a cluster stopped with SIGTERM while a turn runs", { timeout: 60_000 }, () => {
+describe("the last host of a cluster stopped with SIGTERM while a turn runs", { timeout: 120_000 }, () => {
   it.each([
     ["the running turn finishes", "15000", "slow 600 first", 1],
     ["a turn outlasting the drain stops at its checkpoint", "200", "slow 2500 first", 0],

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { MAX_IDLE_MS, randomToken, TOKEN_PATTERN } from "@colony/actors";
+import { MAX_IDLE_MS } from "@colony/actors/agent-config";
+import { randomToken, TOKEN_PATTERN } from "@colony/actors/ids";
 
 /** Defaults of every setting, documented in the README's config table. */
 export const DEFAULTS = {

@@ -23,7 +23,7 @@ afterAll(async () => {
   await dev?.[Symbol.asyncDispose]();
 });
 
-describe("colony agents: exit codes and help", () => {
+describe("colony agents: exit codes and help", { timeout: 120_000 }, () => {
   it("exits 1 with the error code when the API answers an error, 2 on usage errors and unreachable hosts", async () => {
     const port = await closedPort();
     await http(dev.url, "POST", "/v1/agents", { type: "assistant", key: "dup" });
@@ -70,7 +70,7 @@ describe("colony agents: exit codes and help", () => {
   });
 });
 
-describe("colony agents with COLONY_ADMIN_TOKEN", () => {
+describe("colony agents with COLONY_ADMIN_TOKEN", { timeout: 120_000 }, () => {
   it("is refused without the token (exit 1, unauthorized) and served with it", async () => {
     const token = "s3cret-token-0123456789";
     await using guarded = await startColony(["dev"], { COLONY_ADMIN_TOKEN: token });

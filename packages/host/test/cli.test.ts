@@ -22,7 +22,7 @@ afterAll(async () => {
   await dev?.[Symbol.asyncDispose]();
 });
 
-describe("colony agents", () => {
+describe("colony agents", { timeout: 120_000 }, () => {
   it("spawns, sends (the reply is printed), gets, lists (table and --json) and removes an agent", async () => {
     const spawned = await cli("agents", "spawn", "assistant/alice", "--tools", "remember,recall", "--system-prompt", "Be brief.");
     expect(spawned.code, spawned.stderr).toBe(0);

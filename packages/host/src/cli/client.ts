@@ -1,4 +1,4 @@
-import { agentEventRecordSchema } from "@colony/actors";
+import { agentEventRecordSchema } from "@colony/actors/events";
 import type { PendingApproval, AgentEventRecord } from "@colony/actors";
 import type { HostsReply } from "@colony/directory";
 import type { AgentSummary, AgentView } from "../agent-view.ts";

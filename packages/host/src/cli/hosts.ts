@@ -1,4 +1,4 @@
-import { hostsReplySchema } from "@colony/directory";
+import { hostsReplySchema } from "@colony/directory/protocol";
 import type { HostsReply } from "@colony/directory";
 import { loadClientConfig } from "../config.ts";
 
