@@ -54,6 +54,23 @@ describe("colony agents: exit codes and help", { timeout: 120_000 }, () => {
     expect(invalid.stderr).toMatch(/validation_failed: .*\(field: config\.temperature\)/);
   });
 
+  it("colony hosts shares the error path of every command: a bad or unreachable COLONY_URL is one clean line and exit 2", async () => {
+    const port = await closedPort();
+    const [badUrl, unreachable, ok] = await Promise.all([
+      colony(["hosts"], { COLONY_URL: "not a url" }),
+      colony(["hosts"], { COLONY_URL: `http://127.0.0.1:${port}` }),
+      cli("hosts", "--json"),
+    ]);
+    for (const r of [badUrl, unreachable]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    expect(badUrl.stderr).toMatch(/^colony hosts: .*COLONY_URL/);
+    expect(unreachable.stderr).toContain(`colony hosts: cannot reach http://127.0.0.1:${port}`);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).hosts).toHaveLength(1);
+  });
+
   it("has --help everywhere, documenting the exit codes", async () => {
     const commands = [[], ["agents"], ...["spawn", "send", "get", "ls", "rm", "approvals", "approve", "resume"].map((c) => ["agents", c]), ["hosts"]];
     const runs = await Promise.all(commands.map((c) => colony([...c, "--help"])));
