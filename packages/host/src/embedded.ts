@@ -72,6 +72,8 @@ export class EmbeddedCluster {
       ...(first ? {} : { hostId: `${this.o.config.hostId}-${randomToken(4)}`, httpPort: 0 }),
       ...overrides,
     };
+    // Its silence proves nothing: whatever froze it froze this directory too.
+    this.directory.service.markLocal(config.hostId);
     const host = await HostNode.start({
       config,
       driver: this.driver,

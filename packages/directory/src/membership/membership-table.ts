@@ -88,6 +88,8 @@ export class MembershipTable {
   /** The snapshot to hand out; null once anything in it changed. */
   private cached: MembershipSnapshot | null = null;
   private isPaused = false;
+  /** Hosts living in the directory's own process: never expired (see {@link markLocal}). */
+  private readonly local = new Set<string>();
 
   /** @throws ValidationError naming the option, for a bad or unknown option. */
   constructor({ clock, ...options }: MembershipTableOptions = {}) {
@@ -169,7 +171,7 @@ export class MembershipTable {
     const died: Member[] = [];
     for (const [id, rec] of this.members) {
       if (rec.status === "alive") {
-        if (this.isPaused || !this.detector.isDead(rec.info.lastHeartbeat, now)) continue;
+        if (this.isPaused || this.local.has(id) || !this.detector.isDead(rec.info.lastHeartbeat, now)) continue;
         rec.status = "dead";
         rec.statusSince = now;
         died.push(this.member(rec));
@@ -189,11 +191,21 @@ export class MembershipTable {
     if (this.isPaused) return null;
     let next: number | null = null;
     for (const rec of this.members.values()) {
-      if (rec.status !== "alive") continue;
+      if (rec.status !== "alive" || this.local.has(rec.info.id)) continue;
       const at = this.detector.deadline(rec.info.lastHeartbeat);
       if (next === null || at < next) next = at;
     }
     return next;
+  }
+
+  /**
+   * Marks a host as living in the directory's own process (`colony dev`, an
+   * in-process test cluster): it is never declared dead for silence, since
+   * whatever froze it froze the directory too, and its silence proves nothing.
+   * It still leaves or restarts like any host.
+   */
+  markLocal(hostId: string): void {
+    this.local.add(hostId);
   }
 
   /** Stops declaring deaths: the directory cannot hear anyone, so silence proves nothing. */
@@ -205,6 +217,14 @@ export class MembershipTable {
   resume(): void {
     if (!this.isPaused) return;
     this.isPaused = false;
+    this.forgive();
+  }
+
+  /**
+   * Counts every live member's silence from now: after the directory itself
+   * was frozen (its sweep ran late), nobody's silence meant anything.
+   */
+  forgive(): void {
     const now = this.clock.now();
     for (const rec of this.members.values()) {
       if (rec.status === "alive") rec.info = Object.freeze({ ...rec.info, lastHeartbeat: now });

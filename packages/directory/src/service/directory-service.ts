@@ -68,6 +68,11 @@ export class DirectoryService {
     for (const s of this.subs) s.unsubscribe();
   }
 
+  /** A host in this very process: never declared dead for silence (see MembershipTable.markLocal). */
+  markLocal(hostId: string): void {
+    this.o.membership.markLocal(hostId);
+  }
+
   snapshot(): MembershipSnapshot {
     return this.o.membership.snapshot();
   }
@@ -179,7 +184,16 @@ export class DirectoryService {
 
   private scheduleSweep(): void {
     if (this.stopped) return;
+    const due = this.o.clock.now() + this.o.heartbeatMs;
     this.sweepTimer = this.o.clock.setTimeout(() => {
+      // A sweep running a heartbeat late means this process was frozen (GC,
+      // CPU starvation, a blocked event loop): the heartbeats it did not
+      // hear meanwhile prove nothing about the hosts.
+      const lateMs = this.o.clock.now() - due;
+      if (lateMs > this.o.heartbeatMs) {
+        this.o.logger.warn({ lateMs }, "the directory itself was frozen; restarting every host's silence from now");
+        this.o.membership.forgive();
+      }
       void this.sweep().finally(() => this.scheduleSweep());
     }, this.o.heartbeatMs);
   }
