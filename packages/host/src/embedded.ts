@@ -55,6 +55,7 @@ export class EmbeddedCluster {
       logger: o.logger.child({ component: "directory" }),
       heartbeatMs: o.config.heartbeatMs,
       failureTimeoutMs: o.config.failureTimeoutMs,
+      ...(o.config.suspectAfterMs !== undefined ? { suspectAfterMs: o.config.suspectAfterMs } : {}),
       strategy: o.config.placement,
       defaultMetrics: false,
       ownsConnections: false,
