@@ -21,7 +21,7 @@ export interface ColonyProcess extends AsyncDisposable {
  * Starts `colony <args>` as a real child process (through the same bin a user
  * runs) and resolves once it logs "listening", i.e. serves HTTP.
  */
-export async function startColony(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<ColonyProcess> {
+export async function startColony(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<ColonyProcess> {
   const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
     env: { PATH: process.env.PATH ?? "", COLONY_HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -44,7 +44,7 @@ export class DirectoryService {
    * it (directory clock) belong to the incarnation that is gone. Infinity for
    * a dead or departed host; the new incarnation's join time for a restart.
    */
-  private readonly orphaned = new Map<string, number>();
+  private readonly orphaned = new Map<string, { cutoff: number; incarnation: string }>();
   /** Failover activations that failed: retried every sweep while the placement stands. */
   private readonly unactivated = new Map<string, Placement>();
   /** Hosts with a liveness probe in flight. */
@@ -102,14 +102,19 @@ export class DirectoryService {
       // The old process is gone with its activations: move its agents now,
       // possibly onto the new incarnation itself (which must then activate them).
       this.o.logger.warn({ host: seen.member.id }, "host restarted; re-placing the agents of its previous incarnation");
-      this.orphan(seen.member.id, seen.member.statusSince);
+      this.orphan(seen.previous.id, seen.previous.incarnation, seen.member.statusSince);
+    } else if (seen.change === "joined") {
+      // A dead host back as a new process: what it places from now on is its own.
+      const orphan = this.orphaned.get(seen.member.id);
+      if (orphan) orphan.cutoff = Math.min(orphan.cutoff, seen.member.statusSince);
     }
     this.publishMembership();
   }
 
   /** Its placements (made before `cutoff`) must move: tell every host now, move them in a sweep. */
-  private orphan(host: string, cutoff = Number.POSITIVE_INFINITY): void {
-    this.orphaned.set(host, Math.min(cutoff, this.orphaned.get(host) ?? cutoff));
+  private orphan(host: string, incarnation: string, cutoff = Number.POSITIVE_INFINITY): void {
+    const prior = this.orphaned.get(host);
+    this.orphaned.set(host, { incarnation, cutoff: Math.min(cutoff, prior?.cutoff ?? cutoff) });
     const env: Envelope = { id: newMessageId(), kind: MEMBERSHIP_EVENT, from: this.o.id, deadline: this.o.clock.now() + this.o.failureTimeoutMs, body: { version: this.o.membership.version, down: [host] } };
     try {
       this.o.transport.publish(MEMBERSHIP_SUBJECT, env);
@@ -139,7 +144,8 @@ export class DirectoryService {
       case DIR.leave: {
         const { host } = hostRequestSchema.parse(env.body);
         // Whatever it did not hand off (a release that failed) moves now: nothing may wait for a poke.
-        if (this.o.membership.leave(host)) this.orphan(host);
+        const member = this.o.membership.get(host);
+        if (member && this.o.membership.leave(host)) this.orphan(host, member.incarnation);
         this.publishMembership();
         return { ok: true };
       }
@@ -251,7 +257,7 @@ export class DirectoryService {
         this.sweepAgain = false;
         for (const dead of this.o.membership.expire()) {
           this.o.logger.warn({ host: dead.id, silentMs: this.o.clock.now() - dead.lastHeartbeat }, "host silent past the failure timeout: declared dead; failing its agents over");
-          this.orphan(dead.id);
+          this.orphan(dead.id, dead.incarnation);
         }
         for (const suspect of this.o.membership.suspect()) this.probe(suspect);
         this.publishMembership();
@@ -288,15 +294,16 @@ export class DirectoryService {
           if (!dead) return;
           this.o.logger.warn({ host: m.id, silentMs: this.o.clock.now() - m.lastHeartbeat }, "host's process is gone (probe: no responders): declared dead; failing its agents over");
           this.publishMembership();
-          this.orphan(m.id);
+          this.orphan(m.id, m.incarnation);
         },
       )
       .finally(() => this.probing.delete(m.id));
   }
 
   private async failoverOrphans(): Promise<void> {
-    for (const [host, cutoff] of [...this.orphaned]) {
-      if (cutoff === Number.POSITIVE_INFINITY && this.o.membership.isAlive(host)) {
+    for (const [host, { cutoff, incarnation }] of [...this.orphaned]) {
+      const now = this.o.membership.get(host);
+      if (now && now.incarnation === incarnation && this.o.membership.isAlive(host)) {
         // The same incarnation came back (a long pause): its activations are fenced; nothing to move.
         this.orphaned.delete(host);
         continue;
