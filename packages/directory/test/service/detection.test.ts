@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Envelope } from "@colony/actors";
-import { MemoryBus, MemoryStoreDriver, newMessageId, silentLogger, subjects } from "@colony/actors";
+import { MemoryBus, MemoryStoreDriver, UnavailableError, newMessageId, silentLogger, subjects } from "@colony/actors";
+import { DirectoryClient } from "../../src/client/directory-client.ts";
 import { ManualClock } from "@colony/actors/testing";
 import type { Heartbeat } from "../../src/membership/host-info.ts";
 import { MembershipTable } from "../../src/membership/membership-table.ts";
@@ -24,10 +25,12 @@ function setup() {
   const clock = new ManualClock(START);
   const bus = new MemoryBus();
   const membership = new MembershipTable({ clock });
+  const driver = new MemoryStoreDriver();
+  const registry = new MemoryPlacementRegistry(driver);
   const service = DirectoryService.start({
     id: "dir",
     transport: bus.connect("dir"),
-    registry: new MemoryPlacementRegistry(new MemoryStoreDriver()),
+    registry,
     membership,
     strategy: leastLoaded,
     clock,
@@ -44,7 +47,16 @@ function setup() {
     bus.connect(`${id}-beat`).publish(subjects.heartbeat(id), env);
   };
   const status = (id: string) => service.hosts().hosts.find((h) => h.id === id)?.status;
-  return { clock, bus, service, membership, beat, hb, status, down };
+  /** Agents that exist, placed on `host`. */
+  const placeOn = async (host: string, n: number) => {
+    const ids = Array.from({ length: n }, (_, i) => `assistant/${host}${i}`);
+    for (const id of ids) {
+      await driver.create(id, new Uint8Array([1]));
+      await registry.register(id, host, { now: clock.now() });
+    }
+    return ids;
+  };
+  return { clock, bus, service, membership, registry, beat, hb, status, down, placeOn };
 }
 
 describe("DirectoryService failure detection (memory bus, manual clock)", () => {
@@ -102,5 +114,53 @@ describe("DirectoryService failure detection (memory bus, manual clock)", () => 
     await t.service.sweep();
     await settle();
     expect(t.status("a")).toBe("alive");
+  });
+
+  it("retries a failover activation that failed until it succeeds, without any new message", async () => {
+    const t = setup();
+    const activated: string[] = [];
+    let failures = 2;
+    t.bus.connect("b").subscribe(subjects.host("b"), (env) => {
+      if (env.kind === HOST.ping) return t.hb("b");
+      if (env.kind !== HOST.activate) return null;
+      if (failures-- > 0) throw new UnavailableError("not now");
+      activated.push(env.target!);
+      return { ok: true };
+    });
+    t.beat("a");
+    t.beat("b");
+    await settle();
+    const ids = await t.placeOn("a", 1);
+    t.clock.advance(500);
+    t.beat("b");
+    await t.service.sweep(); // a: no responders → dead → moved to b; activation fails
+    await settle();
+    await t.service.sweep(); // retried: fails again
+    await settle();
+    expect(activated).toEqual([]);
+    await t.service.sweep(); // retried: succeeds
+    await settle();
+    expect(activated).toEqual(ids);
+    expect((await t.registry.get(ids[0]!))!.host).toBe("b");
+  });
+
+  it("fails over (and activates) the placements a host left behind when it left the membership", async () => {
+    const t = setup();
+    const activated: string[] = [];
+    t.bus.connect("b").subscribe(subjects.host("b"), (env) => {
+      if (env.kind === HOST.activate) activated.push(env.target!);
+      return env.kind === HOST.ping ? t.hb("b") : { ok: true };
+    });
+    t.beat("a");
+    t.beat("b");
+    await settle();
+    const ids = await t.placeOn("a", 3);
+    await new DirectoryClient({ hostId: "a", transport: t.bus.connect("a-client"), clock: t.clock }).leave();
+    await settle();
+    await t.service.sweep();
+    await settle();
+    expect(t.down).toEqual(["a"]);
+    expect(activated.sort()).toEqual(ids);
+    for (const id of ids) expect((await t.registry.get(id))!.host).toBe("b");
   });
 });
