@@ -2,10 +2,12 @@
  * `npm run bench`: Colony's figures next to the raw baselines measured in the
  * same run (nact tell, ioredis SET, nats.js request/reply). Starts its own
  * redis-server and nats-server unless REDIS_URL / NATS_URL are set.
- * BENCH_QUICK=1 runs a short version.
+ * BENCH_QUICK=1 runs a short version; BENCH_ONLY=detection runs only the
+ * failure-detection figures.
  */
 import { startNats, startRedis } from "../test/harness/servers.ts";
 import { clusterBench } from "./cluster.ts";
+import { detectionBench } from "./detection.ts";
 import { hostThroughput } from "./host-throughput.ts";
 import { placementBench } from "./placement.ts";
 import { snapshotWrite } from "./snapshot-write.ts";
@@ -15,6 +17,12 @@ import { transportRtt } from "./transport-rtt.ts";
 const quick = process.env.BENCH_QUICK === "1";
 
 console.log(`# Colony bench (${quick ? "quick" : "full"}), node ${process.version}, ${new Date().toISOString()}`);
+const detection = async () =>
+  printTable("Failure detection (real processes: directory + 4 hosts, default timing)", await detectionBench({ agents: quick ? 10 : 30 }));
+if (process.env.BENCH_ONLY === "detection") {
+  await detection();
+  process.exit(0);
+}
 printTable("Host throughput (scripted model, memory store, in process)", await hostThroughput(quick ? { agents: 50, messages: 2_000, concurrency: 32 } : { agents: 200, messages: 20_000, concurrency: 64 }));
 
 {
@@ -27,3 +35,4 @@ printTable("Host throughput (scripted model, memory store, in process)", await h
 }
 printTable("Placement decisions (pure, no network)", await placementBench());
 printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 6_000, agents: 150, fanouts: 100 }));
+await detection();

@@ -20,6 +20,8 @@ export interface DirectoryNodeOptions {
   clock?: Clock;
   heartbeatMs: number;
   failureTimeoutMs: number;
+  /** Silence before a host is suspected and probed; default two heartbeats. */
+  suspectAfterMs?: number;
   strategy: StrategyName;
   /** Serve /healthz, /readyz and /metrics here; omit for an embedded directory. */
   http?: { host: string; port: number };
@@ -50,7 +52,7 @@ export class DirectoryNode {
       id: o.id,
       transport: o.transport,
       registry: o.registry,
-      membership: new MembershipTable({ clock, heartbeatMs: o.heartbeatMs, failureTimeoutMs: o.failureTimeoutMs }),
+      membership: new MembershipTable({ clock, heartbeatMs: o.heartbeatMs, failureTimeoutMs: o.failureTimeoutMs, ...(o.suspectAfterMs !== undefined ? { suspectAfterMs: o.suspectAfterMs } : {}) }),
       strategy: strategies[o.strategy],
       clock,
       logger: o.logger,

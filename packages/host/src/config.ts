@@ -12,7 +12,8 @@ export const DEFAULTS = {
   waitTimeoutMs: 120_000,
   logLevel: "info",
   heartbeatMs: 250,
-  failureTimeoutMs: 1_000,
+  /** Why 2 s: see DEFAULT_FAILURE_TIMEOUT_MS in @colony/directory (a crash is confirmed by a probe far sooner). */
+  failureTimeoutMs: 2_000,
   placement: "least-loaded",
 } as const;
 
@@ -32,6 +33,9 @@ const envSchema = z.object({
   ANTHROPIC_BASE_URL: z.string().url().optional(),
   COLONY_HEARTBEAT_MS: int(10, 60_000).default(DEFAULTS.heartbeatMs),
   COLONY_FAILURE_TIMEOUT_MS: int(20, 10 * 60_000).default(DEFAULTS.failureTimeoutMs),
+  COLONY_SUSPECT_AFTER_MS: int(10, 10 * 60_000).optional(),
+  /** Test only: SIGUSR2 busy-loops the event loop this long (a GC pause, a big parse). Unset: no handler. */
+  COLONY_TEST_BLOCK_ON_SIGUSR2_MS: int(1, 60_000).optional(),
   COLONY_PLACEMENT: z.enum(["least-loaded", "random", "prefer-local", "consistent-hash"]).default(DEFAULTS.placement),
   COLONY_ADVERTISE_URL: z.string().url().optional(),
   COLONY_STALL_FENCE: z.enum(["true", "false"]).default("true"),
@@ -55,8 +59,16 @@ export interface HostConfig {
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
   /** How often hosts publish heartbeats. */
   heartbeatMs: number;
-  /** Silence after which the directory declares a host dead (failover starts). */
+  /**
+   * Silence after which the directory declares a host dead although its
+   * connection lives (a freeze, a partition): the grace of a suspected host.
+   * A host whose connection is gone (a crash) is dead as soon as a probe says so.
+   */
   failureTimeoutMs: number;
+  /** Silence after which the directory suspects a host and probes it; default two heartbeats. */
+  suspectAfterMs?: number;
+  /** Test only (COLONY_TEST_BLOCK_ON_SIGUSR2_MS): SIGUSR2 blocks the event loop this long. */
+  testBlockOnSignalMs?: number;
   placement: z.infer<typeof envSchema>["COLONY_PLACEMENT"];
   /** The admin URL other processes and operators should use for this host. */
   advertiseUrl?: string;
@@ -99,10 +111,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
     placement: e.COLONY_PLACEMENT,
     stallFence: e.COLONY_STALL_FENCE === "true",
     modelConcurrency: e.COLONY_MODEL_CONCURRENCY,
+    ...(e.COLONY_SUSPECT_AFTER_MS !== undefined ? { suspectAfterMs: e.COLONY_SUSPECT_AFTER_MS } : {}),
+    ...(e.COLONY_TEST_BLOCK_ON_SIGUSR2_MS !== undefined ? { testBlockOnSignalMs: e.COLONY_TEST_BLOCK_ON_SIGUSR2_MS } : {}),
   };
   if (config.failureTimeoutMs < 2 * config.heartbeatMs) {
     throw new ConfigError(
       `invalid environment: COLONY_FAILURE_TIMEOUT_MS=${config.failureTimeoutMs} must be at least twice COLONY_HEARTBEAT_MS=${config.heartbeatMs}`,
+    );
+  }
+  if (config.suspectAfterMs !== undefined && config.suspectAfterMs > config.failureTimeoutMs) {
+    throw new ConfigError(
+      `invalid environment: COLONY_SUSPECT_AFTER_MS=${config.suspectAfterMs} must be at most COLONY_FAILURE_TIMEOUT_MS=${config.failureTimeoutMs}`,
     );
   }
   if (e.COLONY_ADVERTISE_URL) config.advertiseUrl = e.COLONY_ADVERTISE_URL;

@@ -55,6 +55,7 @@ export class EmbeddedCluster {
       logger: o.logger.child({ component: "directory" }),
       heartbeatMs: o.config.heartbeatMs,
       failureTimeoutMs: o.config.failureTimeoutMs,
+      ...(o.config.suspectAfterMs !== undefined ? { suspectAfterMs: o.config.suspectAfterMs } : {}),
       strategy: o.config.placement,
       defaultMetrics: false,
       ownsConnections: false,
@@ -72,6 +73,8 @@ export class EmbeddedCluster {
       ...(first ? {} : { hostId: `${this.o.config.hostId}-${randomToken(4)}`, httpPort: 0 }),
       ...overrides,
     };
+    // Its silence proves nothing: whatever froze it froze this directory too.
+    this.directory.service.markLocal(config.hostId);
     const host = await HostNode.start({
       config,
       driver: this.driver,

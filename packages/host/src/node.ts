@@ -82,6 +82,8 @@ export class HostNode {
   private readonly runtime = new NactRuntime();
   private readonly heartbeat: HeartbeatLoop;
   private readonly inbound: Subscription;
+  /** The directory's announcements of hosts gone: cached routes to them are dropped at once. */
+  private readonly membershipWatch: Subscription;
   private readonly releases = new Set<Promise<unknown>>();
   private readonly incarnation = randomToken(8);
   private readonly startedAt = Date.now();
@@ -131,21 +133,23 @@ export class HostNode {
       logger,
       waitTimeoutMs: config.waitTimeoutMs,
     });
-    this.inbound = serveInbound({ hostId: this.hostId, transport, local });
+    const describe = () => ({
+      id: this.hostId,
+      address: this.url,
+      agents: this.catalog.activeCount(),
+      load: this.catalog.load(),
+      draining: this.service.isDraining,
+      incarnation: this.incarnation,
+      startedAt: this.startedAt,
+    });
+    this.inbound = serveInbound({ hostId: this.hostId, transport, local, describe });
+    this.membershipWatch = this.directory.watchMembership();
     this.heartbeat = new HeartbeatLoop({
       transport,
       logger,
       intervalMs: config.heartbeatMs,
       failureTimeoutMs: config.failureTimeoutMs,
-      describe: () => ({
-        id: this.hostId,
-        address: this.url,
-        agents: this.catalog.activeCount(),
-        load: this.catalog.load(),
-        draining: this.service.isDraining,
-        incarnation: this.incarnation,
-        startedAt: this.startedAt,
-      }),
+      describe,
       ...(opts.stallDetection ? { onStall: () => this.catalog.evictAll(new AgentNotHereError("*", this.hostId)) } : {}),
     });
     const apiOpts: Parameters<typeof createAdminApi>[0] = {
@@ -230,6 +234,7 @@ export class HostNode {
       await closed;
       clearTimeout(cut);
       this.inbound.unsubscribe();
+      this.membershipWatch.unsubscribe();
       this.runtime.close();
       if (this.opts.ownsConnections !== false) {
         await this.opts.transport.close().catch((e) => log.warn({ err: errorMessage(e) }, "closing the transport failed"));

@@ -1,8 +1,8 @@
-import type { Clock, Envelope, Transport } from "@colony/actors";
+import type { Clock, Envelope, Subscription, Transport } from "@colony/actors";
 import { newMessageId, subjects } from "@colony/actors";
 import type { Placement } from "../registry/registry.ts";
 import type { HostsReply } from "../service/protocol.ts";
-import { DIR, hostsReplySchema, lookupReplySchema, releaseReplySchema } from "../service/protocol.ts";
+import { DIR, MEMBERSHIP_SUBJECT, hostsReplySchema, lookupReplySchema, membershipEventSchema, releaseReplySchema } from "../service/protocol.ts";
 
 /** How long one directory request may take before it is retried. */
 export const DIRECTORY_REQUEST_TIMEOUT_MS = 2_000;
@@ -27,6 +27,8 @@ export interface DirectoryClientOptions {
 export class DirectoryClient {
   private readonly cache = new Map<string, Placement>();
   private readonly cacheSize: number;
+  /** Who waits on a request in flight to a host, to give up on it the moment the host is declared gone. */
+  private readonly downListeners = new Map<string, Set<() => void>>();
 
   constructor(private readonly o: DirectoryClientOptions) {
     this.cacheSize = o.cacheSize ?? DEFAULT_CACHE_SIZE;
@@ -64,6 +66,38 @@ export class DirectoryClient {
     this.cache.delete(p.agent);
     this.cache.set(p.agent, p);
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /**
+   * Listens to the directory's announcements of hosts gone (dead, left,
+   * restarted): routes cached to them are dropped and requests in flight to
+   * them given up at once, instead of each waiting out a forward timeout.
+   */
+  watchMembership(): Subscription {
+    return this.o.transport.subscribe(MEMBERSHIP_SUBJECT, (env) => {
+      const event = membershipEventSchema.safeParse(env.body);
+      if (event.success) for (const host of event.data.down) this.hostDown(host);
+    });
+  }
+
+  /** Forgets every route to `host` and wakes whoever waits on it. */
+  hostDown(host: string): void {
+    for (const [agent, p] of this.cache) if (p.host === host) this.cache.delete(agent);
+    const listeners = this.downListeners.get(host);
+    if (!listeners) return;
+    this.downListeners.delete(host);
+    for (const fn of listeners) fn();
+  }
+
+  /** Calls `fn` once if `host` is announced gone before the returned function is called. */
+  onHostDown(host: string, fn: () => void): () => void {
+    let set = this.downListeners.get(host);
+    if (!set) this.downListeners.set(host, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.downListeners.get(host) === set) this.downListeners.delete(host);
+    };
   }
 
   async release(agent: string, epoch: number, reactivate: boolean): Promise<{ released: boolean; placement: Placement | null }> {

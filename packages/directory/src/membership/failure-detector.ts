@@ -3,6 +3,7 @@ import type { MembershipOptions } from "./options.ts";
 /**
  * The failure detector: pure arithmetic over (lastSeen, now) samples, both
  * read from the directory's own clock, so hosts' clocks never matter. A host
+ * silent for `suspectAfterMs` is suspected (and probed by the caller); one
  * silent for `failureTimeoutMs` or longer is dead. Time running backwards
  * (now < lastSeen) counts as no silence at all.
  *
@@ -11,9 +12,11 @@ import type { MembershipOptions } from "./options.ts";
  */
 export class FailureDetector {
   readonly failureTimeoutMs: number;
+  readonly suspectAfterMs: number;
 
-  constructor(options: Pick<MembershipOptions, "failureTimeoutMs">) {
+  constructor(options: Pick<MembershipOptions, "failureTimeoutMs"> & Partial<Pick<MembershipOptions, "suspectAfterMs">>) {
     this.failureTimeoutMs = options.failureTimeoutMs;
+    this.suspectAfterMs = options.suspectAfterMs ?? options.failureTimeoutMs;
   }
 
   /** How long the host has been silent (never negative). */
@@ -24,6 +27,11 @@ export class FailureDetector {
   /** True once the host has been silent for at least `failureTimeoutMs`. */
   isDead(lastSeen: number, now: number): boolean {
     return this.silence(lastSeen, now) >= this.failureTimeoutMs;
+  }
+
+  /** True once the host has been silent long enough to be probed. */
+  isSuspect(lastSeen: number, now: number): boolean {
+    return this.silence(lastSeen, now) >= this.suspectAfterMs;
   }
 
   /** The instant a host last heard from at `lastSeen` becomes dead, unless it speaks again. */

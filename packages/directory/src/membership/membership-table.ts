@@ -5,8 +5,12 @@ import type { Heartbeat, HostInfo, MembershipSnapshot } from "./host-info.ts";
 import type { MembershipOptions } from "./options.ts";
 import { parseMembershipOptions } from "./options.ts";
 
-/** `left` is a graceful leave; `dead` is a host the failure detector gave up on. */
-export type MemberStatus = "alive" | "dead" | "left";
+/**
+ * `suspected`: silent past `suspectAfterMs` and probed; still a member (its
+ * agents stay put) but given no new placements. `left` is a graceful leave;
+ * `dead` is a host the failure detector gave up on.
+ */
+export type MemberStatus = "alive" | "suspected" | "dead" | "left";
 
 /** A host as `all()` reports it: its last heartbeat and what the directory made of it. */
 export interface Member extends HostInfo {
@@ -26,7 +30,7 @@ export type ObserveResult =
   | { readonly change: "restarted"; readonly member: Member; readonly previous: Member }
   /** A host declared dead spoke again with the same incarnation (a partition healed). */
   | { readonly change: "rejoined"; readonly member: Member }
-  /** Its draining flag or address changed. */
+  /** Its draining flag or address changed, or a suspected host spoke again. */
   | { readonly change: "updated"; readonly member: Member }
   /** Only its load numbers and last-heard time changed: fresh in the next snapshot, same version. */
   | { readonly change: "heartbeat"; readonly member: Member }
@@ -51,6 +55,8 @@ function freezeInfo(hb: Heartbeat, lastHeartbeat: number): HostInfo {
   const { id, address, agents, load, draining, incarnation, startedAt } = hb;
   return Object.freeze({ id, address, agents, load, draining, incarnation, startedAt, lastHeartbeat });
 }
+
+const isLive = (rec: Record) => rec.status === "alive" || rec.status === "suspected";
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -88,6 +94,8 @@ export class MembershipTable {
   /** The snapshot to hand out; null once anything in it changed. */
   private cached: MembershipSnapshot | null = null;
   private isPaused = false;
+  /** Hosts living in the directory's own process: never expired (see {@link markLocal}). */
+  private readonly local = new Set<string>();
 
   /** @throws ValidationError naming the option, for a bad or unknown option. */
   constructor({ clock, ...options }: MembershipTableOptions = {}) {
@@ -125,7 +133,7 @@ export class MembershipTable {
       rec.statusSince = now;
       this.changed();
       const member = this.member(rec);
-      return previous.status === "alive" ? { change: "restarted", member, previous } : { change: "joined", member };
+      return previous.status === "alive" || previous.status === "suspected" ? { change: "restarted", member, previous } : { change: "joined", member };
     }
     if (rec.status === "left") return { change: "ignored", reason: "left" };
     const before = rec.info;
@@ -136,7 +144,11 @@ export class MembershipTable {
       this.changed();
       return { change: "rejoined", member: this.member(rec) };
     }
-    if (before.draining !== info.draining || before.address !== info.address) {
+    if (rec.status === "suspected" || before.draining !== info.draining || before.address !== info.address) {
+      if (rec.status === "suspected") {
+        rec.status = "alive";
+        rec.statusSince = now;
+      }
       this.changed();
       return { change: "updated", member: this.member(rec) };
     }
@@ -151,7 +163,7 @@ export class MembershipTable {
    */
   leave(hostId: string, incarnation?: string): boolean {
     const rec = this.members.get(hostId);
-    if (!rec || rec.status !== "alive") return false;
+    if (!rec || !isLive(rec)) return false;
     if (incarnation !== undefined && rec.info.incarnation !== incarnation) return false;
     rec.status = "left";
     rec.statusSince = this.clock.now();
@@ -168,8 +180,8 @@ export class MembershipTable {
     const now = this.clock.now();
     const died: Member[] = [];
     for (const [id, rec] of this.members) {
-      if (rec.status === "alive") {
-        if (this.isPaused || !this.detector.isDead(rec.info.lastHeartbeat, now)) continue;
+      if (isLive(rec)) {
+        if (this.isPaused || this.local.has(id) || !this.detector.isDead(rec.info.lastHeartbeat, now)) continue;
         rec.status = "dead";
         rec.statusSince = now;
         died.push(this.member(rec));
@@ -182,18 +194,76 @@ export class MembershipTable {
   }
 
   /**
-   * When the next host would die if it stays silent: for the caller's timer
-   * (schedule `expire()` then). Null while paused or with no live member.
+   * Suspects every live host silent for `suspectAfterMs` (it gets no new
+   * placements) and returns every suspected host, for the caller to probe.
+   * Nobody while paused; never a local host.
+   */
+  suspect(): Member[] {
+    if (this.isPaused) return [];
+    const now = this.clock.now();
+    const out: Member[] = [];
+    let changed = false;
+    for (const [id, rec] of this.members) {
+      if (rec.status === "alive" && !this.local.has(id) && this.detector.isSuspect(rec.info.lastHeartbeat, now)) {
+        rec.status = "suspected";
+        rec.statusSince = now;
+        changed = true;
+      }
+      if (rec.status === "suspected") out.push(this.member(rec));
+    }
+    if (changed) this.changed();
+    return out.sort(byId);
+  }
+
+  /**
+   * A probe proved the host's process gone ("no responders": its NATS
+   * connection closed): dead now, without waiting out the failure timeout.
+   * Only that incarnation, and never a local host; null if nothing changed.
+   */
+  confirmDead(hostId: string, incarnation: string): Member | null {
+    const rec = this.members.get(hostId);
+    if (!rec || !isLive(rec) || rec.info.incarnation !== incarnation || this.local.has(hostId) || this.isPaused) return null;
+    rec.status = "dead";
+    rec.statusSince = this.clock.now();
+    this.changed();
+    return this.member(rec);
+  }
+
+  /**
+   * Counts a placement on `hostId` in its load figures until its next
+   * heartbeat brings the real ones: a burst of placements (a failover)
+   * spreads over the hosts instead of piling onto the one that was lightest.
+   */
+  notePlaced(hostId: string): void {
+    const rec = this.members.get(hostId);
+    if (!rec || !isLive(rec)) return;
+    rec.info = Object.freeze({ ...rec.info, agents: rec.info.agents + 1, load: rec.info.load + 1 });
+    this.cached = null;
+  }
+
+  /**
+   * When the next host is due to be suspected or declared dead if it stays
+   * silent: for the caller's timer. Null while paused or with no live member.
    */
   nextExpiryAt(): number | null {
     if (this.isPaused) return null;
     let next: number | null = null;
     for (const rec of this.members.values()) {
-      if (rec.status !== "alive") continue;
-      const at = this.detector.deadline(rec.info.lastHeartbeat);
+      if (!isLive(rec) || this.local.has(rec.info.id)) continue;
+      const at = rec.status === "suspected" ? this.detector.deadline(rec.info.lastHeartbeat) : rec.info.lastHeartbeat + this.detector.suspectAfterMs;
       if (next === null || at < next) next = at;
     }
     return next;
+  }
+
+  /**
+   * Marks a host as living in the directory's own process (`colony dev`, an
+   * in-process test cluster): it is never declared dead for silence, since
+   * whatever froze it froze the directory too, and its silence proves nothing.
+   * It still leaves or restarts like any host.
+   */
+  markLocal(hostId: string): void {
+    this.local.add(hostId);
   }
 
   /** Stops declaring deaths: the directory cannot hear anyone, so silence proves nothing. */
@@ -205,14 +275,30 @@ export class MembershipTable {
   resume(): void {
     if (!this.isPaused) return;
     this.isPaused = false;
+    this.forgive();
+  }
+
+  /**
+   * Counts every live member's silence from now: after the directory itself
+   * was frozen (its sweep ran late), nobody's silence meant anything.
+   */
+  forgive(): void {
     const now = this.clock.now();
+    let changed = false;
     for (const rec of this.members.values()) {
-      if (rec.status === "alive") rec.info = Object.freeze({ ...rec.info, lastHeartbeat: now });
+      if (!isLive(rec)) continue;
+      rec.info = Object.freeze({ ...rec.info, lastHeartbeat: now });
+      if (rec.status === "suspected") {
+        rec.status = "alive";
+        rec.statusSince = now;
+        changed = true;
+      }
     }
+    if (changed) this.changed();
     this.cached = null;
   }
 
-  /** The live members (draining ones included), frozen, sorted by id. */
+  /** The live members (draining ones included, suspected ones not: they take no new agents), frozen, sorted by id. */
   snapshot(): MembershipSnapshot {
     if (this.cached) return this.cached;
     if (!this.liveIds) {
@@ -225,9 +311,10 @@ export class MembershipTable {
     return this.cached;
   }
 
-  /** True if the host is a live member (draining or not), as of the last `expire()`. */
+  /** True if the host is a live member (draining or suspected or neither), as of the last `expire()`. */
   isAlive(hostId: string): boolean {
-    return this.members.get(hostId)?.status === "alive";
+    const rec = this.members.get(hostId);
+    return rec !== undefined && isLive(rec);
   }
 
   get(hostId: string): Member | undefined {
@@ -243,7 +330,7 @@ export class MembershipTable {
   }
 
   private retained(rec: Record): boolean {
-    return rec.status === "alive" || this.clock.now() - rec.statusSince < this.options.deadRetentionMs;
+    return isLive(rec) || this.clock.now() - rec.statusSince < this.options.deadRetentionMs;
   }
 
   private member(rec: Record): Member {

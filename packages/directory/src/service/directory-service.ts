@@ -1,12 +1,12 @@
 import type { Clock, Envelope, Logger, Subscription, Transport } from "@colony/actors";
-import { NotFoundError, UnavailableError, errorMessage, newMessageId, subjects } from "@colony/actors";
+import { NoRespondersError, NotFoundError, UnavailableError, errorMessage, newMessageId, subjects } from "@colony/actors";
 import type { Heartbeat, MembershipSnapshot } from "../membership/host-info.ts";
 import { heartbeatSchema } from "../membership/host-info.ts";
-import type { MembershipTable } from "../membership/membership-table.ts";
+import type { Member, MembershipTable } from "../membership/membership-table.ts";
 import type { PlacementStrategy } from "../placement/strategy.ts";
 import type { Placement, PlacementRegistry } from "../registry/registry.ts";
 import type { HostsReply } from "./protocol.ts";
-import { DIR, HOST, hostRequestSchema, lookupRequestSchema, releaseRequestSchema } from "./protocol.ts";
+import { DIR, HOST, MEMBERSHIP_EVENT, MEMBERSHIP_SUBJECT, hostRequestSchema, lookupRequestSchema, releaseRequestSchema } from "./protocol.ts";
 
 /** How long the directory waits for a host to confirm an activation it asked for. */
 export const ACTIVATE_TIMEOUT_MS = 5_000;
@@ -39,7 +39,17 @@ export interface DirectoryServiceOptions {
  */
 export class DirectoryService {
   private readonly subs: Subscription[] = [];
-  private readonly orphaned = new Set<string>();
+  /**
+   * Hosts whose placements must move, with a cutoff: placements made before
+   * it (directory clock) belong to the incarnation that is gone. Infinity for
+   * a dead or departed host; the new incarnation's join time for a restart.
+   */
+  private readonly orphaned = new Map<string, { cutoff: number; incarnation: string }>();
+  /** Failover activations that failed: retried every sweep while the placement stands. */
+  private readonly unactivated = new Map<string, Placement>();
+  /** Hosts with a liveness probe in flight. */
+  private readonly probing = new Set<string>();
+  private sweepAgain = false;
   private readonly startedAt: number;
   private sweepTimer: { cancel(): void } | undefined;
   private sweeping = false;
@@ -68,6 +78,11 @@ export class DirectoryService {
     for (const s of this.subs) s.unsubscribe();
   }
 
+  /** A host in this very process: never declared dead for silence (see MembershipTable.markLocal). */
+  markLocal(hostId: string): void {
+    this.o.membership.markLocal(hostId);
+  }
+
   snapshot(): MembershipSnapshot {
     return this.o.membership.snapshot();
   }
@@ -78,13 +93,35 @@ export class DirectoryService {
       this.o.logger.warn({ from: env.from }, "ignoring a malformed heartbeat");
       return;
     }
-    const seen = this.o.membership.observe(hb.data);
+    this.observe(hb.data);
+  }
+
+  private observe(hb: Heartbeat): void {
+    const seen = this.o.membership.observe(hb);
     if (seen.change === "restarted") {
-      // The old process is gone with its activations: move its agents now.
+      // The old process is gone with its activations: move its agents now,
+      // possibly onto the new incarnation itself (which must then activate them).
       this.o.logger.warn({ host: seen.member.id }, "host restarted; re-placing the agents of its previous incarnation");
-      void this.failover(seen.member.id);
+      this.orphan(seen.previous.id, seen.previous.incarnation, seen.member.statusSince);
+    } else if (seen.change === "joined") {
+      // A dead host back as a new process: what it places from now on is its own.
+      const orphan = this.orphaned.get(seen.member.id);
+      if (orphan) orphan.cutoff = Math.min(orphan.cutoff, seen.member.statusSince);
     }
     this.publishMembership();
+  }
+
+  /** Its placements (made before `cutoff`) must move: tell every host now, move them in a sweep. */
+  private orphan(host: string, incarnation: string, cutoff = Number.POSITIVE_INFINITY): void {
+    const prior = this.orphaned.get(host);
+    this.orphaned.set(host, { incarnation, cutoff: Math.min(cutoff, prior?.cutoff ?? cutoff) });
+    const env: Envelope = { id: newMessageId(), kind: MEMBERSHIP_EVENT, from: this.o.id, deadline: this.o.clock.now() + this.o.failureTimeoutMs, body: { version: this.o.membership.version, down: [host] } };
+    try {
+      this.o.transport.publish(MEMBERSHIP_SUBJECT, env);
+    } catch (e) {
+      this.o.logger.warn({ host, err: errorMessage(e) }, "could not announce a host gone; hosts learn it on their next failed request");
+    }
+    void this.sweep();
   }
 
   private async onRequest(env: Envelope): Promise<unknown> {
@@ -106,7 +143,9 @@ export class DirectoryService {
       }
       case DIR.leave: {
         const { host } = hostRequestSchema.parse(env.body);
-        this.o.membership.leave(host);
+        // Whatever it did not hand off (a release that failed) moves now: nothing may wait for a poke.
+        const member = this.o.membership.get(host);
+        if (member && this.o.membership.leave(host)) this.orphan(host, member.incarnation);
         this.publishMembership();
         return { ok: true };
       }
@@ -129,12 +168,17 @@ export class DirectoryService {
     const current = await this.o.registry.get(agent);
     if (current && this.alive(current.host)) return current;
     if (!place) return current;
-    return this.place(agent, current, requester, current ? "failover" : "new");
+    const placed = await this.place(agent, current, requester, current ? "failover" : "new");
+    // Moved off a dead host by a request before the sweep got to it: a failover all the same.
+    if (current && placed.epoch !== current.epoch) await this.activateOrRetry(placed);
+    return placed;
   }
 
   private async place(agent: string, current: Placement | null, requester: string | undefined, reason: "new" | "failover" | "handoff"): Promise<Placement> {
     const host = this.o.strategy({ snapshot: this.o.membership.snapshot(), agent, ...(requester ? { requester } : {}), random: this.o.random ?? Math.random });
     if (!host) throw new UnavailableError("no live host can take the agent", { retryAfterMs: this.o.heartbeatMs });
+    // Counted before the await: the next decision of a concurrent batch already sees it.
+    this.o.membership.notePlaced(host);
     const out = await this.o.registry.register(agent, host, {
       ...(current ? { replace: { host: current.host, epoch: current.epoch } } : {}),
       now: this.o.clock.now(),
@@ -179,29 +223,47 @@ export class DirectoryService {
 
   private scheduleSweep(): void {
     if (this.stopped) return;
+    const now = this.o.clock.now();
+    // Every heartbeat, or sooner when a host is due to be suspected or declared dead.
+    const next = this.o.membership.nextExpiryAt();
+    const delay = Math.max(1, Math.min(this.o.heartbeatMs, next === null ? this.o.heartbeatMs : next - now));
+    const due = now + delay;
     this.sweepTimer = this.o.clock.setTimeout(() => {
+      // A sweep running this late means this process was frozen (GC, CPU
+      // starvation, a blocked event loop): the heartbeats it did not hear
+      // meanwhile prove nothing about the hosts.
+      const lateMs = this.o.clock.now() - due;
+      if (lateMs >= this.o.membership.options.suspectAfterMs) {
+        this.o.logger.warn({ lateMs }, "the directory itself was frozen; restarting every host's silence from now");
+        this.o.membership.forgive();
+      }
       void this.sweep().finally(() => this.scheduleSweep());
-    }, this.o.heartbeatMs);
+    }, delay);
   }
 
-  /** Declares silent hosts dead and moves their agents to live hosts; retried until every agent moved. */
+  /**
+   * Probes suspected hosts, declares dead those a probe found gone or that
+   * stayed silent past the failure timeout, and moves their agents; retried
+   * until every agent moved and every failover activation succeeded.
+   */
   async sweep(): Promise<void> {
-    if (this.sweeping) return;
+    if (this.sweeping) {
+      this.sweepAgain = true;
+      return;
+    }
     this.sweeping = true;
     try {
-      for (const dead of this.o.membership.expire()) {
-        this.o.logger.warn({ host: dead.id }, "host declared dead; failing its agents over");
-        this.orphaned.add(dead.id);
-      }
-      this.publishMembership();
-      for (const host of [...this.orphaned]) {
-        if (this.o.membership.isAlive(host)) {
-          // It came back (a long pause): its activations are fenced; nothing to move.
-          this.orphaned.delete(host);
-          continue;
+      do {
+        this.sweepAgain = false;
+        for (const dead of this.o.membership.expire()) {
+          this.o.logger.warn({ host: dead.id, silentMs: this.o.clock.now() - dead.lastHeartbeat }, "host silent past the failure timeout: declared dead; failing its agents over");
+          this.orphan(dead.id, dead.incarnation);
         }
-        if (await this.failover(host)) this.orphaned.delete(host);
-      }
+        for (const suspect of this.o.membership.suspect()) this.probe(suspect);
+        this.publishMembership();
+        await this.failoverOrphans();
+        await this.retryActivations();
+      } while (this.sweepAgain && !this.stopped);
     } catch (e) {
       this.o.logger.error({ err: errorMessage(e) }, "directory sweep failed");
     } finally {
@@ -209,19 +271,60 @@ export class DirectoryService {
     }
   }
 
-  /** Re-places every agent still registered on `host`; true when none is left. */
-  private async failover(host: string): Promise<boolean> {
+  /**
+   * Asks a silent host whether its process is still there. "No responders"
+   * means its NATS connection is gone: a crash, dead now. An answer (its
+   * heartbeat) clears the suspicion; a timeout leaves it suspected.
+   */
+  private probe(m: Member): void {
+    if (this.probing.has(m.id) || this.stopped) return;
+    this.probing.add(m.id);
+    const timeout = 2 * this.o.heartbeatMs;
+    const env: Envelope = { id: newMessageId(), kind: HOST.ping, from: this.o.id, deadline: this.o.clock.now() + timeout, body: {} };
+    this.o.transport
+      .request(subjects.host(m.id), env, timeout)
+      .then(
+        (reply) => {
+          const hb = heartbeatSchema.safeParse(reply);
+          if (hb.success && hb.data.id === m.id) this.observe(hb.data);
+        },
+        (e) => {
+          if (!(e instanceof NoRespondersError)) return;
+          const dead = this.o.membership.confirmDead(m.id, m.incarnation);
+          if (!dead) return;
+          this.o.logger.warn({ host: m.id, silentMs: this.o.clock.now() - m.lastHeartbeat }, "host's process is gone (probe: no responders): declared dead; failing its agents over");
+          this.publishMembership();
+          this.orphan(m.id, m.incarnation);
+        },
+      )
+      .finally(() => this.probing.delete(m.id));
+  }
+
+  private async failoverOrphans(): Promise<void> {
+    for (const [host, { cutoff, incarnation }] of [...this.orphaned]) {
+      const now = this.o.membership.get(host);
+      if (now && now.incarnation === incarnation && this.o.membership.isAlive(host)) {
+        // The same incarnation came back (a long pause): its activations are fenced; nothing to move.
+        this.orphaned.delete(host);
+        continue;
+      }
+      if (await this.failover(host, cutoff)) this.orphaned.delete(host);
+    }
+  }
+
+  /** Re-places every agent registered on `host` before `cutoff` and activates it; true when none is left. */
+  private async failover(host: string, cutoff: number): Promise<boolean> {
     const agents = await this.o.registry.agentsOn(host);
     const placements = await this.o.registry.getMany(agents);
-    const stranded = placements.filter((p): p is Placement => p !== null && p.host === host);
+    const stranded = placements.filter((p): p is Placement => p !== null && p.host === host && p.since < cutoff);
     let ok = true;
     for (let i = 0; i < stranded.length; i += FAILOVER_CONCURRENCY) {
       const batch = stranded.slice(i, i + FAILOVER_CONCURRENCY);
       await Promise.all(
         batch.map(async (p) => {
           try {
-            const moved = await this.place(p.agent, p, undefined, "failover");
-            if (moved.host !== host) await this.activate(moved, "failover");
+            // Even onto the same host id (a restart): the new incarnation must activate it.
+            await this.activateOrRetry(await this.place(p.agent, p, undefined, "failover"));
           } catch (e) {
             ok = false;
             this.o.logger.warn({ agent: p.agent, err: errorMessage(e) }, "failover of an agent failed; retrying next sweep");
@@ -231,6 +334,33 @@ export class DirectoryService {
     }
     if (ok && stranded.length > 0) this.o.logger.info({ host, agents: stranded.length }, "failover complete");
     return ok;
+  }
+
+  /** Activates a failed-over agent where it now lives, so its queued messages run without a new one; on failure, retried every sweep. */
+  private async activateOrRetry(p: Placement): Promise<void> {
+    try {
+      await this.activate(p, "failover");
+      this.unactivated.delete(p.agent);
+    } catch (e) {
+      this.unactivated.set(p.agent, p);
+      this.o.logger.warn({ agent: p.agent, host: p.host, err: errorMessage(e) }, "failover activation failed; retrying next sweep");
+    }
+  }
+
+  private async retryActivations(): Promise<void> {
+    if (this.unactivated.size === 0) return;
+    const pending = [...this.unactivated.values()];
+    const current = await this.o.registry.getMany(pending.map((p) => p.agent));
+    await Promise.all(
+      pending.map(async (p, i) => {
+        const now = current[i];
+        // Moved again or gone: whoever moved it activated it (or will retry it).
+        if (!now || now.epoch !== p.epoch || now.host !== p.host) return void this.unactivated.delete(p.agent);
+        // Its host is dead: the host's failover moves it.
+        if (!this.o.membership.isAlive(p.host)) return void this.unactivated.delete(p.agent);
+        await this.activateOrRetry(now);
+      }),
+    );
   }
 
   private publishMembership(): void {

@@ -35,7 +35,7 @@ export const hostRequestSchema = z.object({ host: hostSchema });
 
 export const hostsReplySchema = z.object({
   version: z.number(),
-  hosts: z.array(heartbeatSchema.extend({ lastHeartbeat: z.number(), status: z.enum(["alive", "draining", "dead", "left"]) })),
+  hosts: z.array(heartbeatSchema.extend({ lastHeartbeat: z.number(), status: z.enum(["alive", "suspected", "draining", "dead", "left"]) })),
 });
 export type HostsReply = z.infer<typeof hostsReplySchema>;
 
@@ -47,7 +47,23 @@ export const HOST = {
   evict: "agent.evict",
   decide: "agent.decide",
   resume: "agent.resume",
+  /** The directory's liveness probe: answered with the host's heartbeat. */
+  ping: "host.ping",
 } as const;
+
+/**
+ * Where the directory announces hosts that are gone (dead, left, or
+ * replaced by a restart): every host drops its cached routes to them at
+ * once, and stops waiting on requests in flight to them.
+ */
+export const MEMBERSHIP_SUBJECT = "colony.membership";
+export const MEMBERSHIP_EVENT = "dir.membership";
+export const membershipEventSchema = z.object({
+  version: z.number(),
+  /** Host ids whose placements are void (their agents move or moved elsewhere). */
+  down: z.array(hostSchema),
+});
+export type MembershipEvent = z.infer<typeof membershipEventSchema>;
 
 export const decideRequestSchema = z.object({ callId: z.string(), approve: z.boolean(), reason: z.string().max(2000).optional() });
 

@@ -11,9 +11,11 @@ function hb(id: string, over: Partial<Heartbeat> = {}): Heartbeat {
   return heartbeatSchema.parse({ id, address: `http://${id}:8080`, agents: 0, load: 0, draining: false, incarnation: `${id}-inc1`, startedAt: START - 5_000, ...over });
 }
 
+/** The timeout alone, as before suspicion existed (detection.test.ts covers suspicion and probes). */
 function setup(options: { heartbeatMs?: number; failureTimeoutMs?: number; deadRetentionMs?: number } = {}) {
   const clock = new ManualClock(START);
-  const table = new MembershipTable({ clock, ...options });
+  const failureTimeoutMs = options.failureTimeoutMs ?? 1_000;
+  const table = new MembershipTable({ clock, ...options, failureTimeoutMs, suspectAfterMs: failureTimeoutMs });
   return { clock, table };
 }
 

@@ -19,24 +19,28 @@ function rejection(fn: () => unknown): ValidationError {
 }
 
 describe("membership options", () => {
-  it("defaults to a 250 ms heartbeat and a 1 s failure timeout, leaving failover inside its 2 s budget", () => {
+  it("defaults to a 250 ms heartbeat, a probe after 500 ms of silence and a 2 s failure timeout (guarantee 8's budgets)", () => {
     expect(DEFAULT_HEARTBEAT_MS).toBe(250);
-    expect(DEFAULT_FAILURE_TIMEOUT_MS).toBe(1_000);
-    expect(parseMembershipOptions()).toEqual({
-      heartbeatMs: 250,
-      failureTimeoutMs: 1_000,
-      deadRetentionMs: DEFAULT_DEAD_RETENTION_MS,
-    });
-    // Worst case: last beat just before the kill, then a full timeout plus one sweep interval.
-    expect(DEFAULT_FAILURE_TIMEOUT_MS + DEFAULT_HEARTBEAT_MS).toBeLessThan(2_000);
+    expect(DEFAULT_FAILURE_TIMEOUT_MS).toBe(2_000);
+    const o = parseMembershipOptions();
+    expect(o).toEqual({ heartbeatMs: 250, suspectAfterMs: 500, failureTimeoutMs: 2_000, deadRetentionMs: DEFAULT_DEAD_RETENTION_MS });
+    // A crash: probed once silent past suspectAfterMs (plus one sweep), "no responders" at once: well inside 2 s.
+    expect(o.suspectAfterMs + o.heartbeatMs).toBeLessThanOrEqual(1_000);
+    // A loop blocked 1.5 s: its last beat up to one heartbeat older, so silent ≤ 1.75 s, short of the timeout.
+    expect(1_500 + o.heartbeatMs).toBeLessThan(o.failureTimeoutMs);
+    // A freeze: dead 2 s after the last beat, leaving ~1 s of the 3 s budget for the failover.
+    expect(o.failureTimeoutMs).toBeLessThanOrEqual(2_000);
   });
 
   it("takes overrides, and undefined means the default", () => {
     expect(parseMembershipOptions({ heartbeatMs: 100, failureTimeoutMs: 200, deadRetentionMs: 0 })).toEqual({
       heartbeatMs: 100,
+      suspectAfterMs: 200,
       failureTimeoutMs: 200,
       deadRetentionMs: 0,
     });
+    expect(parseMembershipOptions({ heartbeatMs: 100, suspectAfterMs: 150, failureTimeoutMs: 900 })).toMatchObject({ suspectAfterMs: 150 });
+    expect(rejection(() => parseMembershipOptions({ heartbeatMs: 100, suspectAfterMs: 950, failureTimeoutMs: 900 })).details?.field).toBe("suspectAfterMs");
     expect(parseMembershipOptions({ heartbeatMs: undefined, failureTimeoutMs: 600 })).toMatchObject({ heartbeatMs: 250, failureTimeoutMs: 600 });
   });
 
@@ -48,7 +52,7 @@ describe("membership options", () => {
     expect(e.details).toMatchObject({ field: "failureTimeoutMs", value: 400 });
     expect(e.code).toBe("validation_failed");
     // The default timeout against a slower heartbeat fails the same way.
-    expect(rejection(() => parseMembershipOptions({ heartbeatMs: 600 })).details?.field).toBe("failureTimeoutMs");
+    expect(rejection(() => parseMembershipOptions({ heartbeatMs: 1_200 })).details?.field).toBe("failureTimeoutMs");
   });
 
   it.each([

@@ -85,6 +85,7 @@ export async function runHost(): Promise<void> {
     drainMode: "handoff",
     stallDetection: config.stallFence,
   });
+  if (config.testBlockOnSignalMs !== undefined) blockOnSignal(config.testBlockOnSignalMs, logger);
   logger.info({ url: host.url, port: host.port, mode: "host" }, "listening");
   runUntilSignalled(host, logger);
 }
@@ -101,10 +102,23 @@ export async function runDirectory(): Promise<void> {
     logger,
     heartbeatMs: config.heartbeatMs,
     failureTimeoutMs: config.failureTimeoutMs,
+    ...(config.suspectAfterMs !== undefined ? { suspectAfterMs: config.suspectAfterMs } : {}),
     strategy: config.placement,
     http: { host: config.httpHost, port: config.httpPort },
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
   });
   logger.info({ port: node.port, mode: "directory", placement: config.placement, failureTimeoutMs: config.failureTimeoutMs }, "listening");
   runUntilSignalled(node, logger);
+}
+
+/** Test only: freezes this process's event loop on SIGUSR2, as a long GC pause or a big synchronous parse does. */
+function blockOnSignal(ms: number, logger: Logger): void {
+  process.on("SIGUSR2", () => {
+    logger.warn({ ms }, "test hook: blocking the event loop");
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      // busy on purpose: nothing else in this process runs
+    }
+    logger.warn({ ms }, "test hook: event loop released");
+  });
 }

@@ -1,6 +1,7 @@
 import type { AgentId, Envelope, Subscription, Transport } from "@colony/actors";
 import { AgentNotHereError, NotFoundError, parseAgentId, subjects } from "@colony/actors";
 import { z } from "zod";
+import type { Heartbeat } from "@colony/directory";
 import { HOST, activateRequestSchema, decideRequestSchema } from "@colony/directory";
 import type { LocalAgents } from "./local.ts";
 import { commandSchema, sendRequestSchema } from "./wire.ts";
@@ -9,8 +10,10 @@ import { commandSchema, sendRequestSchema } from "./wire.ts";
  * Serves other processes' requests to this host on `colony.host.<id>`: every
  * body parsed with zod, every answer about agents active here.
  */
-export function serveInbound(o: { hostId: string; transport: Transport; local: LocalAgents }): Subscription {
+export function serveInbound(o: { hostId: string; transport: Transport; local: LocalAgents; describe: () => Heartbeat }): Subscription {
   return o.transport.subscribe(subjects.host(o.hostId), async (env: Envelope) => {
+    // The directory's liveness probe: answering proves this process runs.
+    if (env.kind === HOST.ping) return o.describe();
     const id: AgentId = parseAgentId(env.target, "target");
     switch (env.kind) {
       case HOST.send: {

@@ -1,4 +1,4 @@
-import type { AgentId, Clock, HostId, InboxMessage, Transport } from "@colony/actors";
+import type { AgentId, Clock, Envelope, HostId, InboxMessage, Transport } from "@colony/actors";
 import { ColonyError, NotFoundError, newMessageId, subjects } from "@colony/actors";
 import type { DirectoryClient } from "@colony/directory";
 import { HOST } from "@colony/directory";
@@ -71,12 +71,20 @@ export class AgentRouter {
 
   private async forward(host: string, id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
     const timeout = (waitMs ?? 0) + FORWARD_MARGIN_MS * 2;
-    const reply = await this.o.transport.request(
-      subjects.host(host),
-      { id: message.messageId, kind: HOST.send, from: this.o.hostId, target: id, deadline: this.o.clock.now() + timeout, body: { epoch, message, waitMs } },
-      timeout,
-    );
+    const reply = await this.request(host, { id: message.messageId, kind: HOST.send, from: this.o.hostId, target: id, deadline: this.o.clock.now() + timeout, body: { epoch, message, waitMs } }, timeout);
     return sendReplySchema.parse(reply);
+  }
+
+  /**
+   * A request to another host, given up (as a stale route) the moment the
+   * directory announces that host gone: nobody waits out a timeout on a host
+   * already declared dead. Resending the same message id elsewhere is safe.
+   */
+  private request(host: string, env: Envelope, timeoutMs: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const off = this.o.directory.onHostDown(host, () => reject(new HostGoneError(host)));
+      this.o.transport.request(subjects.host(host), env, timeoutMs).then(resolve, reject).finally(off);
+    });
   }
 
   /**
@@ -91,8 +99,8 @@ export class AgentRouter {
       if (!placement) throw new NotFoundError(`agent ${id} does not exist`);
       try {
         if (placement.host === this.o.hostId) return await local(placement.epoch);
-        const reply = await this.o.transport.request(
-          subjects.host(placement.host),
+        const reply = await this.request(
+          placement.host,
           { id: newMessageId(), kind, from: this.o.hostId, target: id, deadline: this.o.clock.now() + COMMAND_TIMEOUT_MS, body: { ...body, epoch: placement.epoch } },
           COMMAND_TIMEOUT_MS,
         );
@@ -112,8 +120,8 @@ export class AgentRouter {
     const placement = await this.o.directory.lookup(id, false).catch(() => null);
     if (!placement || placement.host === this.o.hostId) return null;
     try {
-      const reply = await this.o.transport.request(
-        subjects.host(placement.host),
+      const reply = await this.request(
+        placement.host,
         { id: newMessageId(), kind: HOST.get, from: this.o.hostId, target: id, deadline: this.o.clock.now() + GET_TIMEOUT_MS, body: {} },
         GET_TIMEOUT_MS,
       );
@@ -133,6 +141,13 @@ export class AgentRouter {
     await this.o.transport
       .request(subjects.host(host), { id: newMessageId(), kind: HOST.evict, from: this.o.hostId, target: id, deadline: this.o.clock.now() + GET_TIMEOUT_MS, body: {} }, GET_TIMEOUT_MS)
       .catch(() => undefined);
+  }
+}
+
+/** The directory declared the host gone while a request to it was in flight: look the agent up again. */
+class HostGoneError extends ColonyError {
+  constructor(host: string) {
+    super("no_responders", "reroute", `host ${host} was declared gone by the directory`, { details: { host } });
   }
 }
 
