@@ -1,5 +1,4 @@
 import { ColonyError, type ErrorCode, type ErrorDetails } from "../errors.ts";
-import { asRedisUnavailable } from "../store/redis-client.ts";
 import { newMessageId } from "../ids.ts";
 import { type Envelope, type ErrorBody, errorBodySchema } from "./envelope.ts";
 import { decodeEnvelope, encodeEnvelope } from "./envelope-codec.ts";
@@ -39,9 +38,8 @@ export class RemoteError extends ColonyError {
   }
 }
 
-/** What travels in an "error" envelope for whatever a handler threw (Redis unreachable travels as `unavailable`). */
-export function toErrorBody(thrown: unknown): ErrorBody {
-  const e = asRedisUnavailable(thrown);
+/** What travels in an "error" envelope for whatever a handler threw. */
+export function toErrorBody(e: unknown): ErrorBody {
   if (e instanceof ColonyError) {
     const body: ErrorBody = { code: e.code, action: e.action, message: clip(e.message, MAX_ERROR_MESSAGE_CHARS) };
     if (e.details !== undefined) body.details = e.details;
