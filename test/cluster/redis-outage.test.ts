@@ -41,16 +41,16 @@ describe("Redis down", () => {
       procs.push(await startColony(["directory"], { ...env, COLONY_HOST_ID: "dir-outage" }));
       const [a, b] = await Promise.all([startColony(["host"], { ...env, COLONY_HOST_ID: "a-outage" }), startColony(["host"], { ...env, COLONY_HOST_ID: "b-outage" })]);
       procs.push(a!, b!);
-      await waitFor(async () => ((await http(a!.url, "GET", "/v1/hosts")).body.hosts as unknown[]).length === 2, { message: "both hosts to join" });
+      await waitFor(async () => ((await http(a!.url, "GET", "/v1/hosts")).body.hosts as unknown[]).length === 2, { timeoutMs: 15_000, message: "both hosts to join" });
 
       const busy = "assistant/busy";
       const cold = "assistant/cold";
       for (const key of ["busy", "cold"]) expect((await http(a!.url, "POST", "/v1/agents", { type: "assistant", key })).status).toBe(201);
       expect((await http(a!.url, "POST", `/v1/agents/${busy}/messages`, { content: "warm up" })).status).toBe(200);
       // Acknowledged before the outage: a turn in progress when Redis dies, and one queued behind it.
-      const backlog = ["slow 1500 running when redis died", "queued before the outage"];
+      const backlog = ["slow 3000 running when redis died", "queued before the outage"];
       for (const content of backlog) expect((await http(a!.url, "POST", `/v1/agents/${busy}/messages`, { content, wait: false })).status).toBe(202);
-      await waitFor(async () => (await http(a!.url, "GET", `/v1/agents/${busy}`)).body.status === "running", { message: "the slow turn to start" });
+      await waitFor(async () => (await http(a!.url, "GET", `/v1/agents/${busy}`)).body.status === "running", { timeoutMs: 15_000, message: "the slow turn to start" });
 
       await redis.kill();
       const during = [

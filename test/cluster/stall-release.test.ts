@@ -27,7 +27,7 @@ describe("the stall self-fence", () => {
     expect((await http(c.url(other), "GET", `/v1/agents/${id}`)).body.host).toBe(staller);
     const backlog = ["slow 4000 busy when frozen", "queued one", "queued two"];
     for (const content of backlog) expect((await http(c.url(staller), "POST", `/v1/agents/${id}/messages`, { content, wait: false })).status).toBe(202);
-    await waitFor(async () => (await http(c.url(staller), "GET", `/v1/agents/${id}`)).body.status === "running", { message: "the slow turn to start" });
+    await waitFor(async () => (await http(c.url(staller), "GET", `/v1/agents/${id}`)).body.status === "running", { timeoutMs: 15_000, message: "the slow turn to start" });
 
     const p = c.hosts.get(staller)!;
     p.signal("SIGSTOP");

@@ -43,7 +43,7 @@ describe("a released placement (real Redis)", () => {
   it("is never activated again through a cached route: one activation, and it is the live placement", async () => {
     const registry = new RedisPlacementRegistry(client(), false);
     const storage = { driver: new RedisStoreDriver(client(), false), registry, approvals: new RedisApprovalIndex(client()), traces: new RedisTraceStore(client()) };
-    await using c = await startTestCluster({ hosts: 3, storage, config: { idleMs: 1_500, placement: "prefer-local" } });
+    await using c = await startTestCluster({ hosts: 3, storage, config: { idleMs: 4_000, placement: "prefer-local" } });
     const [h0, h1, h2] = c.hosts as [HostNode, HostNode, HostNode];
     const key = `cached${Math.random().toString(36).slice(2, 8)}`;
     const id = `assistant/${key}` as AgentId;
@@ -56,7 +56,7 @@ describe("a released placement (real Redis)", () => {
     expect(first.host).toBe(h1.hostId);
 
     // h1 passivates the agent and releases its placement.
-    await waitFor(async () => h1.catalog.activeCount() === 0 && (await registry.get(id)) === null, { timeoutMs: 15_000, message: "passivation and release" });
+    await waitFor(async () => h1.catalog.activeCount() === 0 && (await registry.get(id)) === null, { timeoutMs: 30_000, message: "passivation and release" });
 
     // h0 still routes to (h1, E).
     expect((await call(h0, "POST", `${path}/messages`, { content: "three" })).status).toBe(200);
@@ -71,5 +71,5 @@ describe("a released placement (real Redis)", () => {
     expect(activations(c.hosts, id)).toEqual([`${live!.host}@${live!.epoch}`]);
     const state = (await call(h2, "GET", path)).body;
     expect(state.turns).toBe(4);
-  }, 40_000);
+  }, 60_000);
 });
