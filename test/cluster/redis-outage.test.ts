@@ -14,6 +14,9 @@ import { startNats, startRedis } from "../harness/servers.ts";
 import { waitFor } from "../harness/wait.ts";
 import { userTexts } from "./helpers.ts";
 
+/** A process can take long to start on a loaded machine. */
+const START_TIMEOUT_MS = 60_000;
+
 /** A request that answers status, body, Retry-After and how long it took (status 0: no answer within 10 s). */
 async function timed(base: string, method: string, path: string, body?: unknown) {
   const start = Date.now();
@@ -38,8 +41,8 @@ describe("Redis down", () => {
     const env = { REDIS_URL: redis.url, NATS_URL: nats.url, LOG_LEVEL: "info", COLONY_PLACEMENT: "prefer-local" };
     const procs: ColonyProcess[] = [];
     try {
-      procs.push(await startColony(["directory"], { ...env, COLONY_HOST_ID: "dir-outage" }));
-      const [a, b] = await Promise.all([startColony(["host"], { ...env, COLONY_HOST_ID: "a-outage" }), startColony(["host"], { ...env, COLONY_HOST_ID: "b-outage" })]);
+      procs.push(await startColony(["directory"], { ...env, COLONY_HOST_ID: "dir-outage" }, START_TIMEOUT_MS));
+      const [a, b] = await Promise.all([startColony(["host"], { ...env, COLONY_HOST_ID: "a-outage" }, START_TIMEOUT_MS), startColony(["host"], { ...env, COLONY_HOST_ID: "b-outage" }, START_TIMEOUT_MS)]);
       procs.push(a!, b!);
       await waitFor(async () => ((await http(a!.url, "GET", "/v1/hosts")).body.hosts as unknown[]).length === 2, { timeoutMs: 15_000, message: "both hosts to join" });
 
@@ -104,5 +107,5 @@ describe("Redis down", () => {
     } finally {
       await Promise.all(procs.map((p) => p[Symbol.asyncDispose]()));
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -6,7 +6,7 @@ import type { Logger } from "../logger.ts";
 /** What a request refused while Redis is unreachable tells the client to wait before retrying. */
 export const REDIS_RETRY_AFTER_MS = 1_000;
 /** Longest wait between reconnection attempts: Redis is back in use within this of returning. */
-const RECONNECT_MAX_MS = 500;
+const RECONNECT_MAX_MS = 250;
 /** A Redis that accepts the connection but does not answer (stopped, partitioned) fails a command after this. */
 const COMMAND_TIMEOUT_MS = 5_000;
 
@@ -15,7 +15,7 @@ const COMMAND_TIMEOUT_MS = 5_000;
  * unreachable, reconnect by itself. ioredis's `maxRetriesPerRequest: null`
  * would queue commands for the whole outage (requests hang); with 1, a
  * command waiting for a connection is rejected after the second failed
- * reconnection attempt (~0.1-1 s), so the API answers 503 and the client
+ * reconnection attempt (~0.1-0.5 s), so the API answers 503 and the client
  * retries. A command in flight when the connection dropped is resent if the
  * connection is back by the first attempt, else rejected: either way its
  * outcome is unknown to the caller, which is why every script must be safe
