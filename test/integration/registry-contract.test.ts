@@ -12,6 +12,7 @@ import type { AgentKey, AgentType, StoreDriver } from "@colony/actors";
 import { MemoryStoreDriver, RedisStoreDriver, StaleEpochError, agentId, agentKeys, hostAgentsKey, newMessageId, randomToken } from "@colony/actors";
 import { MemoryPlacementRegistry } from "../../packages/directory/src/registry/memory-registry.ts";
 import { RedisPlacementRegistry } from "../../packages/directory/src/registry/redis-registry.ts";
+import { REGISTER } from "../../packages/directory/src/registry/redis-scripts.ts";
 import type { Placement, PlacementRegistry, RegisterOutcome } from "../../packages/directory/src/registry/registry.ts";
 import { type RedisServer, startRedis } from "../harness/servers.ts";
 
@@ -211,9 +212,41 @@ function registryContract(name: string, makeTarget: () => ContractTarget): void 
         expect(await registry.unregister(agent, p.epoch)).toBe(true);
         expect(await registry.get(agent)).toBeNull();
         expect(await registry.unregister(agent, p.epoch)).toBe(false);
-        // The fence stays where it was; the next registration moves past it.
-        expect(await store.epoch(agent)).toBe(p.epoch);
-        expect(placed(await registry.register(agent, "host-b", { now: NOW + 1 })).epoch).toBe(p.epoch + 1);
+        // The release advanced the fence; the next registration moves past that.
+        expect(await store.epoch(agent)).toBe(p.epoch + 1);
+        expect(placed(await registry.register(agent, "host-b", { now: NOW + 1 })).epoch).toBe(p.epoch + 2);
+      });
+
+      it("fences the released epoch: nothing can append or commit at it, so a cached route to it cannot start a second activation", async () => {
+        const agent = await newAgent();
+        const p = placed(await registry.register(agent, "host-a", { now: NOW }));
+        expect(await registry.unregister(agent, p.epoch)).toBe(true);
+        // What an activation starting at the released epoch would check: the fence is no longer its epoch.
+        expect(await store.epoch(agent)).not.toBe(p.epoch);
+        expect(await store.append(agent, { epoch: p.epoch, messageId: newMessageId(), payload: bytes("late") })).toEqual({ kind: "stale", current: p.epoch + 1 });
+        await expectStaleCommit(store, agent, p.epoch, p.epoch + 1);
+        const next = placed(await registry.register(agent, "host-b", { now: NOW + 1 }));
+        expect(next.epoch).toBeGreaterThan(p.epoch + 1);
+        expect(await registry.get(agent)).toEqual(next);
+      });
+
+      it("is safe to run twice (a resend after a lost reply), even after a new placement", async () => {
+        const agent = await newAgent();
+        const p = placed(await registry.register(agent, "host-a", { now: NOW }));
+        expect(await registry.unregister(agent, p.epoch)).toBe(true);
+        const next = placed(await registry.register(agent, "host-b", { now: NOW + 1 }));
+        expect(await registry.unregister(agent, p.epoch)).toBe(false);
+        expect(await registry.get(agent)).toEqual(next);
+        expect(await store.epoch(agent)).toBe(next.epoch);
+        expect(await registry.agentsOn("host-b")).toContain(agent);
+      });
+
+      it("leaves a fence that moved on alone when releasing a void placement", async () => {
+        const agent = await newAgent();
+        const p = placed(await registry.register(agent, "host-a", { now: NOW }));
+        const claimed = await store.claim(agent);
+        await registry.unregister(agent, p.epoch);
+        expect(await store.epoch(agent)).toBe(claimed);
       });
 
       it("never lets a late unregister remove a newer activation", async () => {
@@ -394,6 +427,18 @@ describe("RedisPlacementRegistry on the wire", () => {
     expect((await redis.smembers(hostAgentsKey(host))).sort()).toEqual([kept, deleted, "registry-contract/never-placed"].sort());
     expect(await registry.agentsOn(host)).toEqual([kept]);
     expect(await redis.smembers(hostAgentsKey(host))).toEqual([kept]);
+  });
+
+  it("indexes the placement on a resent register whose first run's reply was lost", async () => {
+    const agent = freshId();
+    await store.create(agent, bytes("s"));
+    const host = freshHost();
+    const k = agentKeys(agent);
+    // The first attempt ran in Redis; its reply (and so the SADD after it) never came.
+    const [kind, epoch] = (await redis.eval(REGISTER, 3, k.placement, k.epoch, k.snap, host, String(NOW), "", "")) as [string, number];
+    expect(kind).toBe("placed");
+    expect(existing(await registry.register(agent, host, { now: NOW }))).toEqual({ agent, host, epoch, since: NOW });
+    expect(await registry.agentsOn(host)).toEqual([agent]);
   });
 
   it("serves getMany from a pipeline on a connection that has not loaded the scripts yet", async () => {

@@ -26,6 +26,7 @@ export { codec, SNAPSHOT_VERSION } from "./snapshot/codec.ts";
 export * from "./store/driver.ts";
 export { MemoryStoreDriver } from "./store/memory-driver.ts";
 export { RedisStoreDriver } from "./store/redis-driver.ts";
+export { REDIS_RETRY_AFTER_MS, asRedisUnavailable, connectRedis, isRedisUnreachable, redisOptions } from "./store/redis-client.ts";
 export { agentKeys, AGENT_INDEX_KEY, hostAgentsKey } from "./store/redis-keys.ts";
 export { AgentStore } from "./store/agent-store.ts";
 export { MemoryApprovalIndex, RedisApprovalIndex, pendingApprovalSchema } from "./store/approval-index.ts";

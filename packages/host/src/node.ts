@@ -59,6 +59,12 @@ export interface HostNodeOptions {
   ownsConnections?: boolean;
 }
 
+/** Attempts at releasing one placement (~1 min with the backoff) before leaving its messages to the agent's next message. */
+const RELEASE_ATTEMPTS = 30;
+const RELEASE_BACKOFF_MAX_MS = 2_000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 /** Built-in tools every host offers (an agent gets only those its config lists). */
 export function builtinTools(): ToolRegistry {
   return new ToolRegistry([rememberTool, recallTool]);
@@ -111,7 +117,7 @@ export class HostNode {
       approvals: opts.approvals,
       onEvent: this.events.record,
       defaultIdleMs: config.idleMs,
-      onReleased: (id, epoch, pending) => this.release(id, epoch, pending),
+      release: (id, epoch, pending) => this.release(id, epoch, pending),
     });
     this.metrics.trackActive(() => this.catalog.countByType());
     const local = new LocalAgents(this.hostId, this.catalog, this.metrics, opts.model);
@@ -150,7 +156,7 @@ export class HostNode {
       intervalMs: config.heartbeatMs,
       failureTimeoutMs: config.failureTimeoutMs,
       describe,
-      ...(opts.stallDetection ? { onStall: () => this.catalog.evictAll(new AgentNotHereError("*", this.hostId)) } : {}),
+      ...(opts.stallDetection ? { onStall: () => this.onStall() } : {}),
     });
     const apiOpts: Parameters<typeof createAdminApi>[0] = {
       service: this.service,
@@ -182,12 +188,37 @@ export class HostNode {
     return node;
   }
 
-  private release(id: AgentId, epoch: number, pending: number): void {
-    const p = this.directory
-      .release(id, epoch, pending > 0)
-      .catch((e) => this.opts.logger.warn({ agent: id, err: errorMessage(e) }, "releasing a placement failed; the directory will expire it"))
+  /**
+   * Releases a placement this host gave up, retrying (the directory or its
+   * Redis may be briefly unreachable) until it lands or the host shuts
+   * down: with `pending` messages, a release that never lands would leave
+   * them with no activation until a new message arrives. If the directory
+   * places the agent back here, it is activated here (the directory only
+   * activates agents it places elsewhere).
+   */
+  private release(id: AgentId, epoch: number, pending: number): Promise<void> {
+    const p = (async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const out = await this.directory.release(id, epoch, pending > 0);
+          if (pending > 0 && out.placement?.host === this.hostId) await this.local.activate(id, out.placement.epoch, "restore");
+          return;
+        } catch (e) {
+          if (this.shuttingDown !== undefined || attempt >= RELEASE_ATTEMPTS) throw e;
+          await sleep(Math.min(RELEASE_BACKOFF_MAX_MS, 100 * 2 ** attempt));
+        }
+      }
+    })()
+      .catch((e) => this.opts.logger.warn({ agent: id, epoch, pending, err: errorMessage(e) }, "releasing a placement failed; its messages wait for the agent's next message"))
       .finally(() => this.releases.delete(p));
     this.releases.add(p);
+    return p;
+  }
+
+  /** This process was frozen past the failure timeout: its activations may have moved; drop them all, re-placing those with work. */
+  private onStall(): void {
+    const released = this.catalog.evictAll(new AgentNotHereError("*", this.hostId));
+    this.opts.logger.warn({ released }, "activations dropped after a stall; those with queued messages released for re-placement");
   }
 
   private listen(): Promise<void> {

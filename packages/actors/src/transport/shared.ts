@@ -3,6 +3,7 @@ import type { Logger } from "../logger.ts";
 import type { Envelope } from "./envelope.ts";
 import { decodeEnvelope, encodeEnvelope } from "./envelope-codec.ts";
 import { encodeErrorReply, replyEnvelope } from "./errors-wire.ts";
+import { asRedisUnavailable } from "../store/redis-client.ts";
 import type { ConnectionStatus, Handler } from "./transport.ts";
 
 /** Which way an envelope crossed this transport (colony_transport_messages_total{direction}). */
@@ -148,7 +149,9 @@ export async function handleInbound(bytes: Uint8Array, handler: Handler, wantsRe
   let body: unknown;
   try {
     body = await handler(request);
-  } catch (e) {
+  } catch (thrown) {
+    // Redis unreachable is a retryable answer (503 at the edge), not a handler bug.
+    const e = asRedisUnavailable(thrown);
     const fields = { subject: ctx.subject, kind: request.kind, id: request.id, from: request.from, err: errorMessage(e) };
     if (!isColonyError(e)) ctx.logger.error({ ...fields, stack: e instanceof Error ? e.stack : undefined }, "handler failed");
     else if (wantsReply) ctx.logger.debug({ ...fields, code: e.code }, "handler answered with an error");

@@ -69,6 +69,8 @@ export class MemoryPlacementRegistry implements PlacementRegistry {
     const p = this.placements.get(agent);
     if (!p || p.epoch !== epoch) return false;
     this.drop(agent, p);
+    // A released epoch is dead for good, as in the Redis registry (only if still the fence: never go back).
+    if (this.store.has(agent) && (await this.store.epoch(agent)) === epoch && !this.placements.has(agent)) this.store.advanceFence(agent);
     return true;
   }
 

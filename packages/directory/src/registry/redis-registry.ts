@@ -7,7 +7,7 @@ type Reply = (string | number)[];
 
 interface ScriptCommands {
   colonyPlacementRegister(placement: string, epoch: string, snap: string, host: string, now: string, replaceHost: string, replaceEpoch: string): Promise<Reply>;
-  colonyPlacementUnregister(placement: string, epoch: number): Promise<string | null>;
+  colonyPlacementUnregister(placement: string, fence: string, epoch: number): Promise<string | null>;
   colonyPlacementGet(placement: string, epoch: string): Promise<Reply | null>;
 }
 
@@ -24,7 +24,8 @@ function placementOf(agent: string, reply: Reply | null | undefined): Placement 
  * `missing` without a snapshot, returns a live placement that does not match
  * `replace` as `existing`, and otherwise INCRs the agent's fence (the epoch
  * key the store's commits and appends check) and writes the placement.
- * Unregister deletes only a placement that still has the given epoch.
+ * Unregister deletes only a placement that still has the given epoch, and
+ * advances the fence past it: a released epoch is dead for good.
  * A placement is live only while its epoch is the agent's fence: one voided
  * by anything else advancing the fence (a `claim()` outside the registry;
  * deletion, whose script also drops the placement) reads as null and is
@@ -48,7 +49,7 @@ export class RedisPlacementRegistry implements PlacementRegistry {
   /** @param redis a connected client; the registry defines its scripts on it and closes it on `close()` if `owns`. */
   constructor(redis: Redis, private readonly owns = true) {
     redis.defineCommand("colonyPlacementRegister", { numberOfKeys: 3, lua: REGISTER });
-    redis.defineCommand("colonyPlacementUnregister", { numberOfKeys: 1, lua: UNREGISTER });
+    redis.defineCommand("colonyPlacementUnregister", { numberOfKeys: 2, lua: UNREGISTER });
     redis.defineCommand("colonyPlacementGet", { numberOfKeys: 2, lua: GET });
     this.redis = redis as Redis & ScriptCommands;
   }
@@ -88,8 +89,12 @@ export class RedisPlacementRegistry implements PlacementRegistry {
     switch (String(reply[0])) {
       case "missing":
         return { kind: "missing" };
-      case "existing":
-        return { kind: "existing", placement: placementOf(agent, reply.slice(1))! };
+      case "existing": {
+        const placement = placementOf(agent, reply.slice(1))!;
+        // Maybe our own earlier attempt, run before its reply was lost: its SADD never happened.
+        await this.redis.sadd(hostAgentsKey(placement.host), agent);
+        return { kind: "existing", placement };
+      }
       default: {
         const previous = String(reply[2]);
         await this.redis.sadd(hostAgentsKey(host), agent);
@@ -100,7 +105,8 @@ export class RedisPlacementRegistry implements PlacementRegistry {
   }
 
   async unregister(agent: string, epoch: number): Promise<boolean> {
-    const host = await this.redis.colonyPlacementUnregister(agentKeys(agent).placement, epoch);
+    const k = agentKeys(agent);
+    const host = await this.redis.colonyPlacementUnregister(k.placement, k.epoch, epoch);
     if (host === null) return false;
     await this.unindex(String(host), [agent]);
     return true;

@@ -34,11 +34,19 @@ redis.call('HSET', KEYS[1], 'host', ARGV[1], 'epoch', epoch, 'since', ARGV[2])
 return {'placed', epoch, previous}
 `;
 
-/** KEYS: placement. ARGV: epoch. Deletes the placement if it has this epoch; returns its host, or false. */
+/**
+ * KEYS: placement epoch. ARGV: epoch. Releases the placement if it has this
+ * epoch: deletes it and advances the fence past it, so nothing can start or
+ * write at the released epoch any more (a cached route to it meets a stale
+ * fence, not an unplaced agent it could activate beside a new placement).
+ * Returns its host, or false. Safe to run twice (a resend after a lost
+ * reply): the second run finds no placement at this epoch and does nothing.
+ */
 export const UNREGISTER = `
 local cur = redis.call('HMGET', KEYS[1], 'host', 'epoch')
 if cur[1] and tonumber(cur[2]) == tonumber(ARGV[1]) then
   redis.call('DEL', KEYS[1])
+  if tonumber(redis.call('GET', KEYS[2]) or '0') == tonumber(ARGV[1]) then redis.call('INCR', KEYS[2]) end
   return cur[1]
 end
 return false

@@ -30,7 +30,11 @@ export interface PlacementRegistry {
    * agent's epoch, fencing every older activation. Returns the winner.
    */
   register(agent: string, host: string, opts: { replace?: { host: string; epoch: number }; now: number }): Promise<RegisterOutcome>;
-  /** Removes the placement only if it still has this epoch; a late unregister never removes a newer activation. */
+  /**
+   * Releases the placement only if it still has this epoch (a late unregister
+   * never removes a newer activation), advancing the fence past it: nothing
+   * may start or write at a released epoch.
+   */
   unregister(agent: string, epoch: number): Promise<boolean>;
   /** Agents registered on a host (an index: callers check each against get()). */
   agentsOn(host: string): Promise<string[]>;

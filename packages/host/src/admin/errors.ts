@@ -1,5 +1,5 @@
 import type { ErrorCode } from "@colony/actors";
-import { ColonyError } from "@colony/actors";
+import { ColonyError, asRedisUnavailable } from "@colony/actors";
 
 /** The HTTP status each error code maps to (DESIGN.md "Errors"). */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -28,8 +28,12 @@ export function errorBody(code: string, message: string, details?: Record<string
   return { error: details ? { code, message, details } : { code, message } };
 }
 
-/** Maps anything thrown to a status and body; unknown errors hide their text. */
-export function toHttpError(e: unknown): { status: number; body: ErrorBody; retryAfterMs?: number; internal: boolean } {
+/**
+ * Maps anything thrown to a status and body; unknown errors hide their text.
+ * Redis unreachable is 503 `unavailable` with Retry-After: not acknowledged, safe to retry.
+ */
+export function toHttpError(thrown: unknown): { status: number; body: ErrorBody; retryAfterMs?: number; internal: boolean } {
+  const e = asRedisUnavailable(thrown);
   if (e instanceof ColonyError) {
     const out: { status: number; body: ErrorBody; retryAfterMs?: number; internal: boolean } = {
       status: STATUS_OF[e.code],

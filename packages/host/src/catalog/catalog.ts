@@ -9,10 +9,11 @@ export interface CatalogOptions extends Omit<ActivationDeps, "onStopped"> {
   defaultIdleMs: number;
   sweepMs?: number;
   /**
-   * An activation ended without being fenced (idle, drained): its placement
-   * can be released; `pending` messages still wait in its inbox.
+   * Releases the placement at `epoch` of an activation that ended here (idle,
+   * drained, or dropped after a stall with work left); `pending` messages
+   * still wait in its inbox. Settles once the release is done or given up.
    */
-  onReleased?: (id: AgentId, epoch: number, pending: number) => void;
+  release?: (id: AgentId, epoch: number, pending: number) => Promise<void>;
 }
 
 /**
@@ -23,6 +24,8 @@ export interface CatalogOptions extends Omit<ActivationDeps, "onStopped"> {
 export class Catalog {
   private readonly active = new Map<AgentId, Activation>();
   private readonly starting = new Map<AgentId, Promise<Activation | null>>();
+  /** Epochs this host has given up and whose release may still be on its way: never activated here again. */
+  private readonly releasing = new Map<AgentId, number>();
   private readonly clock: Clock;
   private readonly log: Logger;
   private sweepTimer: TimerHandle | undefined;
@@ -48,6 +51,9 @@ export class Catalog {
   async ensure(id: AgentId, epoch: number, reason: ActivationReason = "restore"): Promise<Activation | null> {
     for (;;) {
       if (this.closed) throw new AgentNotHereError(id, this.opts.hostId);
+      // Until the release lands the directory may still route here at that
+      // epoch; starting again would run beside the agent's next placement.
+      if (epoch <= (this.releasing.get(id) ?? -1)) throw new AgentNotHereError(id, this.opts.hostId);
       const current = this.active.get(id);
       if (current) {
         if (current.epoch > epoch) throw new AgentNotHereError(id, this.opts.hostId);
@@ -77,7 +83,7 @@ export class Catalog {
       ...this.opts,
       onStopped: (a, how) => {
         if (this.active.get(id) === a) this.active.delete(id);
-        if (!how.fenced) this.opts.onReleased?.(id, a.epoch, how.pending);
+        if (!how.fenced) this.released(id, a.epoch, how.pending);
       },
     });
     if (activation) this.active.set(id, activation);
@@ -89,9 +95,40 @@ export class Catalog {
     this.active.get(id)?.fence(reason);
   }
 
-  /** Ends every activation here without writing: this host may have been presumed dead. */
-  evictAll(reason: Error): void {
-    for (const a of [...this.active.values()]) a.fence(reason);
+  /**
+   * Ends every activation here without writing: this host was frozen past
+   * the failure timeout and may have been presumed dead. Those left with
+   * work are released (the directory re-places them unless it already
+   * moved them), so their acknowledged messages run without a new one
+   * arriving. Returns how many were released.
+   */
+  evictAll(reason: Error): number {
+    let n = 0;
+    for (const a of [...this.active.values()]) {
+      const pending = a.pendingCount();
+      a.fence(reason);
+      if (pending > 0 && this.active.get(a.id) !== a) {
+        n++;
+        this.released(a.id, a.epoch, pending);
+      }
+    }
+    return n;
+  }
+
+  /** Gives up the placement at `epoch` and refuses to start at it again here (see ensure). */
+  private released(id: AgentId, epoch: number, pending: number): void {
+    if (epoch <= (this.releasing.get(id) ?? -1)) return;
+    this.releasing.set(id, epoch);
+    const done = () => {
+      // Once it landed, the fence has moved past `epoch`: the store refuses a start there anyway.
+      if (this.releasing.get(id) === epoch) this.releasing.delete(id);
+    };
+    const release = this.opts.release;
+    if (!release) return done();
+    release(id, epoch, pending).then(done, (e: unknown) => {
+      this.log.warn({ agent: id, epoch, err: errorMessage(e) }, "releasing a placement failed");
+      done();
+    });
   }
 
   activeCount(): number {

@@ -1,6 +1,5 @@
-import { Redis } from "ioredis";
 import type { Logger, ModelProvider } from "@colony/actors";
-import { AnthropicModel, ModelCallLimiter, NatsTransport, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, ScriptedModel, errorMessage } from "@colony/actors";
+import { AnthropicModel, ModelCallLimiter, NatsTransport, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -48,7 +47,8 @@ function configFor(command: string, required: ("redisUrl" | "natsUrl")[] = []): 
   }
 }
 
-const redisFor = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
+/** Connections fail fast while Redis is unreachable (the API answers 503) and reconnect by themselves. */
+const redisFor = (config: HostConfig, logger: Logger, use: string) => connectRedis(config.redisUrl!, logger, `colony-${config.hostId}-${use}`);
 
 /** `colony dev`: directory and one host in this process, in-memory bus and store. */
 export async function runDev(): Promise<void> {
@@ -74,10 +74,10 @@ export async function runHost(): Promise<void> {
   });
   const host = await HostNode.start({
     config,
-    driver: new RedisStoreDriver(redisFor(config.redisUrl!)),
-    registry: new RedisPlacementRegistry(redisFor(config.redisUrl!)),
-    approvals: new RedisApprovalIndex(redisFor(config.redisUrl!)),
-    traces: new RedisTraceStore(redisFor(config.redisUrl!)),
+    driver: new RedisStoreDriver(redisFor(config, logger, "store")),
+    registry: new RedisPlacementRegistry(redisFor(config, logger, "registry")),
+    approvals: new RedisApprovalIndex(redisFor(config, logger, "approvals")),
+    traces: new RedisTraceStore(redisFor(config, logger, "traces")),
     transport,
     model: modelFor(config, logger, metrics),
     logger,
@@ -98,7 +98,7 @@ export async function runDirectory(): Promise<void> {
   const node = await DirectoryNode.start({
     id: config.hostId,
     transport,
-    registry: new RedisPlacementRegistry(redisFor(config.redisUrl!)),
+    registry: new RedisPlacementRegistry(redisFor(config, logger, "registry")),
     logger,
     heartbeatMs: config.heartbeatMs,
     failureTimeoutMs: config.failureTimeoutMs,
