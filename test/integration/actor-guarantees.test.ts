@@ -1,0 +1,159 @@
+/**
+ * The actor's guarantees under faults (issue 11, cases 1, 2, 5 and 9), on
+ * real Redis: a lost append reply, Redis refusing writes, a fence arriving
+ * while requests wait, a message queued behind an approval.
+ */
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { AgentNotHereError } from "@colony/actors";
+import { startRedis } from "../harness/servers.ts";
+import type { RedisServer } from "../harness/servers.ts";
+import { waitFor } from "../harness/wait.ts";
+import type { Kit } from "./activation-kit.ts";
+import { agentKit, gate, replyDroppingProxy, within } from "./activation-kit.ts";
+
+let redis: RedisServer;
+let admin: Redis;
+const kits: Kit[] = [];
+const kit = async (...args: Parameters<typeof agentKit>) => {
+  const k = await agentKit(...args);
+  kits.push(k);
+  return k;
+};
+beforeAll(async () => {
+  redis = await startRedis({ useEnv: false });
+  admin = new Redis(redis.url);
+});
+afterEach(async () => {
+  await acceptWrites();
+  await Promise.all(kits.splice(0).map((k) => k.close()));
+});
+afterAll(async () => {
+  await admin?.quit();
+  await redis?.stop();
+});
+
+/** Redis refuses every write with an OOM error reply (as under noeviction when full). */
+async function refuseWrites(): Promise<void> {
+  await admin.config("SET", "maxmemory-policy", "noeviction");
+  await admin.config("SET", "maxmemory", "1");
+}
+async function acceptWrites(): Promise<void> {
+  await admin.config("SET", "maxmemory", "0");
+}
+const userTexts = (k: Kit) => async () => ((await k.store.readState(k.id))?.messages ?? []).flatMap((m) => (m.role === "user" ? m.content.flatMap((b) => (b.type === "text" ? [b.text] : [])) : []));
+
+describe("an append whose reply was lost", () => {
+  it("is queued when its resend answers duplicate, and runs exactly once, before the message after it", async () => {
+    const k = await kit(redis.url);
+    const a = await k.start();
+    const first = k.message("first");
+    // The append ran in Redis; its reply never came back; ioredis resends it.
+    expect((await k.store.append(k.id, a.epoch, first)).kind).toBe("accepted");
+    expect(await a.accept(first)).toMatchObject({ kind: "duplicate", messageId: first.messageId });
+    const second = k.message("second");
+    await a.accept(second);
+    await waitFor(() => k.store.result(k.id, second.messageId), { message: "the second message's result" });
+    await waitFor(() => k.store.result(k.id, first.messageId), { message: "the first message's result (it must not be lost)" });
+    expect(await userTexts(k)()).toEqual(["first", "second"]);
+    expect(k.model.calls).toBe(2);
+    expect((await k.store.load(k.id))!.pending).toEqual([]);
+  });
+
+  it("through a proxy that cuts the connection right after forwarding the append: acknowledged once, run once", async () => {
+    const proxy = await replyDroppingProxy({ host: redis.host, port: redis.port });
+    try {
+      const k = await kit(proxy.url);
+      const a = await k.start();
+      const first = k.message("first");
+      proxy.dropReplyTo(first.messageId);
+      const out = await within(a.accept(first), 10_000, "the append's resend");
+      expect(proxy.drops).toBe(1);
+      // The resend found its own first run: the same message id, so not a client duplicate (local.ts).
+      expect(out).toMatchObject({ kind: "duplicate", messageId: first.messageId });
+      const second = k.message("second");
+      await a.accept(second);
+      await waitFor(() => k.store.result(k.id, second.messageId), { message: "the second message's result" });
+      await waitFor(() => k.store.result(k.id, first.messageId), { message: "the first message's result (it must not be lost)" });
+      expect(await userTexts(k)()).toEqual(["first", "second"]);
+      expect(k.model.calls).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe("Redis refusing writes", () => {
+  it("a finished turn whose commit fails is committed once Redis accepts writes: the model is not called again", async () => {
+    const k = await kit(redis.url);
+    const held = gate();
+    k.model.hold = () => held.promise;
+    const a = await k.start();
+    const m = k.message("hello");
+    await a.accept(m);
+    await waitFor(() => k.model.calls === 1, { message: "the model call" });
+    await refuseWrites();
+    held.open();
+    await waitFor(() => k.logger.errors.length >= 3, { message: "three failed commit attempts" });
+    expect(k.model.calls).toBe(1);
+    await acceptWrites();
+    const result = await within(a.result(m.messageId), 10_000, "the turn's result");
+    expect(result?.status).toBe("completed");
+    expect(k.model.calls).toBe(1);
+    expect(await userTexts(k)()).toEqual(["hello"]);
+    const stored = (await k.store.load(k.id))!;
+    expect(stored.pending).toEqual([]);
+    expect(stored.state.turns).toBe(1);
+  });
+
+  it("a decision whose commit fails is not half-applied: retried, it is taken and the turn resumes", async () => {
+    const k = await kit(redis.url, { config: { permissions: { remember: "approval" } } });
+    const a = await k.start();
+    const m = k.message("remember tea = green");
+    await a.accept(m);
+    await waitFor(() => a.view().status === "awaiting_approval", { message: "the turn to pause" });
+    const callId = a.view().turn!.awaiting[0]!.callId;
+    await refuseWrites();
+    await expect(a.decide(callId, true)).rejects.toThrow(/OOM/);
+    await acceptWrites();
+    await a.decide(callId, true);
+    const result = await within(a.result(m.messageId), 10_000, "the turn's result");
+    expect(result?.status).toBe("completed");
+    expect(a.view().memory).toEqual({ tea: "green" });
+  });
+});
+
+describe("requests handed to the actor", () => {
+  it("stop() and decide() settle when the activation is fenced while they wait behind a running turn", async () => {
+    const k = await kit(redis.url);
+    const held = gate();
+    k.model.hold = () => held.promise;
+    const a = await k.start();
+    await a.accept(k.message("hello"));
+    await waitFor(() => k.model.calls === 1, { message: "the model call" });
+    const stopping = a.stop();
+    const deciding = a.decide("toolu_none", true);
+    a.fence(new AgentNotHereError(k.id, "h1"));
+    held.open();
+    await within(stopping, 5_000, "stop()");
+    await expect(within(deciding, 5_000, "decide()")).rejects.toThrow(AgentNotHereError);
+  });
+});
+
+describe("a message queued behind an approval", () => {
+  it("runs once the approval is given, without another message to wake it", async () => {
+    const k = await kit(redis.url, { config: { permissions: { remember: "approval" } } });
+    const a = await k.start();
+    const first = k.message("remember tea = green");
+    await a.accept(first);
+    await waitFor(() => a.view().status === "awaiting_approval", { message: "the turn to pause" });
+    const second = k.message("hello");
+    await a.accept(second);
+    const secondResult = a.result(second.messageId);
+    await a.decide(a.view().turn!.awaiting[0]!.callId, true);
+    expect((await within(a.result(first.messageId), 10_000, "the first turn"))?.status).toBe("completed");
+    expect((await within(secondResult, 10_000, "the second turn (queued behind the approval)"))?.status).toBe("completed");
+    expect(a.view().turns).toBe(2);
+    expect(a.pendingCount()).toBe(0);
+  });
+});
