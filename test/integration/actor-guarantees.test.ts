@@ -5,7 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { AgentNotHereError } from "@colony/actors";
+import { AgentNotHereError, RedisStoreDriver, RedisTraceStore } from "@colony/actors";
 import { startRedis } from "../harness/servers.ts";
 import type { RedisServer } from "../harness/servers.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -155,5 +155,36 @@ describe("a message queued behind an approval", () => {
     expect((await within(secondResult, 10_000, "the second turn (queued behind the approval)"))?.status).toBe("completed");
     expect(a.view().turns).toBe(2);
     expect(a.pendingCount()).toBe(0);
+  });
+});
+
+describe("store writes whose reply is lost (resent by ioredis through a reply-dropping proxy)", () => {
+  it("create and delete report what they did; a trace batch is read once", async () => {
+    const proxy = await replyDroppingProxy({ host: redis.host, port: redis.port });
+    const viaProxy = new Redis(proxy.url);
+    const direct = new Redis(redis.url);
+    try {
+      const driver = new RedisStoreDriver(viaProxy, false);
+      const id = `assistant/resend${Math.random().toString(36).slice(2, 8)}`;
+      const snapshot = Buffer.from(`snapshot of ${id}`);
+      proxy.dropReplyTo(`snapshot of ${id}`);
+      expect(await within(driver.create(id, snapshot), 10_000, "create")).toBe(true);
+      proxy.dropReplyTo(`${id}}:deleted`);
+      expect(await within(driver.delete(id), 10_000, "delete")).toBe(true);
+      expect(proxy.drops).toBe(2);
+
+      const traces = new RedisTraceStore(viaProxy);
+      const record = { agent: id, at: Date.now(), turn: 1, host: "h1", event: { kind: "status" as const, status: "idle" as const, reason: "marker-trace" } };
+      proxy.dropReplyTo("marker-trace");
+      await within(traces.append([record]), 10_000, "trace append");
+      expect(proxy.drops).toBe(3);
+      const stored = await direct.xlen(`colony:{${id}}:trace`);
+      expect(stored).toBe(2); // the batch did land twice...
+      expect((await new RedisTraceStore(direct).read(id, { limit: 10 })).entries).toHaveLength(1); // ...and is read once
+    } finally {
+      viaProxy.disconnect();
+      direct.disconnect();
+      await proxy.close();
+    }
   });
 });
