@@ -83,6 +83,27 @@ describe("an append whose reply was lost", () => {
   });
 });
 
+describe("an entry queued late, ahead of a turn waiting for approval", () => {
+  it("runs after that turn, which goes on where it paused (not restarted, its decision kept)", async () => {
+    const k = await kit(redis.url, { config: { permissions: { remember: "approval" } } });
+    const a = await k.start();
+    // Appended first, but its reply was lost: the activation does not know it yet.
+    const early = k.message("hello");
+    expect((await k.store.append(k.id, a.epoch, early)).kind).toBe("accepted");
+    const paused = k.message("remember tea = green");
+    await a.accept(paused);
+    await waitFor(() => a.view().status === "awaiting_approval", { message: "the turn to pause" });
+    const callId = a.view().turn!.awaiting[0]!.callId;
+    expect(await a.accept(early)).toMatchObject({ kind: "duplicate", messageId: early.messageId }); // the resend
+    await a.decide(callId, true);
+    expect((await within(a.result(paused.messageId), 10_000, "the paused turn"))?.status).toBe("completed");
+    expect((await within(a.result(early.messageId), 10_000, "the early message's turn"))?.status).toBe("completed");
+    expect(await userTexts(k)()).toEqual(["remember tea = green", "hello"]);
+    expect(a.view().memory).toEqual({ tea: "green" });
+    expect(k.model.calls).toBe(3);
+  });
+});
+
 describe("Redis refusing writes", () => {
   it("a finished turn whose commit fails is committed once Redis accepts writes: the model is not called again", async () => {
     const k = await kit(redis.url);

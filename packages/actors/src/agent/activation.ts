@@ -8,6 +8,7 @@ import type { ModelProvider } from "../model/provider.ts";
 import type { ActorRef, ActorRuntime } from "../runtime/actor-runtime.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { ApprovalIndex } from "../store/approval-index.ts";
+import { DEDUP_WINDOW } from "../store/driver.ts";
 import type { AgentEvent, AgentEventRecord } from "./events.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
@@ -73,6 +74,8 @@ export class Activation {
   private approvalTimer: TimerHandle | undefined;
   /** A finished turn whose commit has not succeeded yet: retried as a commit, never run again. */
   private unsaved: { seq: number; result: TurnResult; started: number } | undefined;
+  /** Seqs whose turns this activation completed (the latest ones): never queued again. */
+  private readonly processed = new Set<number>();
   /** Callbacks of stop/decide/resume handed to the actor and not yet answered: settled if the actor ends first. */
   private readonly requests = new Set<(error?: unknown) => void>();
 
@@ -142,47 +145,44 @@ export class Activation {
   async accept(message: InboxMessage): Promise<AcceptOutcome> {
     if (this.phase !== "active") throw new AgentNotHereError(this.id, this.deps.hostId);
     this.inflightAccepts++;
-    let outcome;
     try {
-      outcome = await this.deps.store.append(this.id, this.epoch, message);
+      const outcome = await this.deps.store.append(this.id, this.epoch, message);
+      if (outcome.kind === "missing") throw new NotFoundError(`agent ${this.id} does not exist`);
+      if (outcome.kind === "stale") {
+        const notHere = new AgentNotHereError(this.id, this.deps.hostId);
+        this.log.warn({ current: outcome.current }, "fenced by a newer activation at accept; dropping it");
+        this.fence(notHere);
+        throw notHere;
+      }
+      if (outcome.kind === "duplicate") {
+        if (outcome.seq !== undefined) await this.requeue(outcome.seq, outcome.messageId === message.messageId ? message : undefined);
+        return outcome;
+      }
+      this.enqueue(outcome.seq, message);
+      return outcome;
     } finally {
       if (--this.inflightAccepts === 0) this.acceptsSettled?.();
       this.lastActive = this.deps.clock.now();
     }
-    if (outcome.kind === "missing") throw new NotFoundError(`agent ${this.id} does not exist`);
-    if (outcome.kind === "stale") {
-      const notHere = new AgentNotHereError(this.id, this.deps.hostId);
-      this.log.warn({ current: outcome.current }, "fenced by a newer activation at accept; dropping it");
-      this.fence(notHere);
-      throw notHere;
-    }
-    if (outcome.kind === "duplicate") {
-      if (outcome.seq !== undefined) await this.requeue(outcome.seq);
-      return outcome;
-    }
-    this.enqueue(outcome.seq, message);
-    return outcome;
   }
 
   /**
    * A duplicate may be an entry that was never queued: the append ran but
    * its reply was lost, and this is the resend (or the client's retry). If
-   * it is still in the inbox (not processed) and not queued, queue it now;
-   * left out, the next commits would run later messages before it.
+   * it is neither processed nor queued, queue it now; left out, it would
+   * never run. `same` is the message itself when the duplicate is this very
+   * message id (its payload is the stored one): queued at once, in order.
    */
-  private async requeue(seq: number): Promise<void> {
-    if (this.queue.some((p) => p.seq === seq)) return;
-    this.inflightAccepts++;
-    try {
-      const message = await this.deps.store.inboxMessage(this.id, seq);
-      if (message && this.phase === "active") this.enqueue(seq, message);
-    } finally {
-      if (--this.inflightAccepts === 0) this.acceptsSettled?.();
-    }
+  private async requeue(seq: number, same: InboxMessage | undefined): Promise<void> {
+    if (this.queue.some((p) => p.seq === seq) || this.processed.has(seq)) return;
+    // Past the last processed seq it cannot have been processed (lastSeq only grows).
+    if (same && seq > this.state.lastSeq) return this.enqueue(seq, same);
+    const stored = await this.deps.store.inboxMessage(this.id, seq);
+    if (stored && this.phase !== "stopped") this.enqueue(seq, stored);
   }
 
   private enqueue(seq: number, message: InboxMessage): void {
-    if (this.queue.some((p) => p.seq === seq)) return;
+    if (this.queue.some((p) => p.seq === seq) || this.processed.has(seq)) return;
     // Appends resolve in inbox order on one connection; sorting keeps FIFO even if not.
     let i = this.queue.length;
     while (i > 0 && this.queue[i - 1]!.seq > seq) i--;
@@ -282,7 +282,10 @@ export class Activation {
         return;
       }
       if (this.state.status === "suspended") return;
-      const head = this.queue[0];
+      // A turn in flight goes on with its own message, even if an earlier
+      // entry (a lost reply's) was queued ahead of it meanwhile.
+      const inFlight = this.state.turn;
+      const head = (inFlight && this.queue.find((p) => p.seq === inFlight.seq)) || this.queue[0];
       if (!head || !(await this.runHead(head))) return;
     }
   }
@@ -353,6 +356,8 @@ export class Activation {
 
   private completed(finished: NonNullable<Activation["unsaved"]>): void {
     this.unsaved = undefined;
+    this.processed.add(finished.seq);
+    if (this.processed.size > DEDUP_WINDOW) this.processed.delete(this.processed.values().next().value!);
     const i = this.queue.findIndex((p) => p.seq === finished.seq);
     if (i >= 0) this.queue.splice(i, 1);
     this.deps.metrics.message(this.state.type, finished.result.status);

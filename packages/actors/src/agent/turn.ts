@@ -282,7 +282,8 @@ function finish(state: AgentState, deps: TurnDeps, end: { status: TurnResult["st
     status: "idle",
     turn: null,
     turns: state.turns + 1,
-    lastSeq: turn.seq,
+    // Only grows: an entry queued late (its append's reply was lost) may run after a later one.
+    lastSeq: Math.max(state.lastSeq, turn.seq),
     updatedAt: now,
     lastError: end.code ? { messageId: turn.messageId, code: end.code, message: end.reply, at: now } : state.lastError,
   };
