@@ -5,12 +5,13 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { AgentNotHereError, RedisStoreDriver, RedisTraceStore } from "@colony/actors";
+import type { ContentBlock, ModelProvider, ModelRequest, ModelResponse } from "@colony/actors";
+import { AgentNotHereError, RedisStoreDriver, RedisTraceStore, zeroUsage } from "@colony/actors";
 import { startRedis } from "../harness/servers.ts";
 import type { RedisServer } from "../harness/servers.ts";
 import { waitFor } from "../harness/wait.ts";
 import type { Kit } from "./activation-kit.ts";
-import { agentKit, gate, replyDroppingProxy, within } from "./activation-kit.ts";
+import { CountingModel, agentKit, gate, replyDroppingProxy, within } from "./activation-kit.ts";
 
 let redis: RedisServer;
 let admin: Redis;
@@ -141,6 +142,45 @@ describe("Redis refusing writes", () => {
     const result = await within(a.result(m.messageId), 10_000, "the turn's result");
     expect(result?.status).toBe("completed");
     expect(a.view().memory).toEqual({ tea: "green" });
+  });
+});
+
+/** Calls the same tool with the same arguments for as long as the turn's message is "loop"; answers "ok" otherwise. */
+class LoopModel implements ModelProvider {
+  readonly name = "loop";
+  private n = 0;
+  async complete(req: ModelRequest): Promise<ModelResponse> {
+    const asked = [...req.messages].reverse().find((m) => m.role === "user" && m.content.some((b) => b.type === "text"));
+    const loop = asked?.content.some((b) => b.type === "text" && b.text === "loop");
+    const content: ContentBlock[] = loop ? [{ type: "tool_use", id: `toolu_${++this.n}`, name: "remember", input: { key: "a", value: "b" } }] : [{ type: "text", text: "ok" }];
+    return { content, stopReason: loop ? "tool_use" : "end_turn", usage: zeroUsage(), model: req.model };
+  }
+}
+
+describe("Redis refusing writes around a suspension", () => {
+  it("the suspending turn's commit is retried, a refused resume can be retried, and the message queued behind runs", async () => {
+    const k = await kit(redis.url, { model: new CountingModel(new LoopModel()) });
+    const held = gate();
+    k.model.hold = (_r, n) => (n === 4 ? held.promise : undefined);
+    const a = await k.start();
+    const looping = k.message("loop");
+    await a.accept(looping);
+    const after = k.message("after");
+    await a.accept(after);
+    await waitFor(() => k.model.calls === 4, { message: "the fourth identical call" });
+    await refuseWrites();
+    held.open();
+    await waitFor(() => k.logger.errors.length >= 2, { message: "failed commits of the suspended turn" });
+    await acceptWrites();
+    expect((await within(a.result(looping.messageId), 10_000, "the suspended turn's result"))?.error?.code).toBe("loop_detected");
+    expect((await k.store.readState(k.id))?.status).toBe("suspended");
+    await refuseWrites();
+    await expect(a.resume()).rejects.toThrow(/OOM/);
+    expect(a.view().status).toBe("suspended");
+    await acceptWrites();
+    await a.resume();
+    expect((await within(a.result(after.messageId), 10_000, "the message queued behind the suspension"))?.reply).toBe("ok");
+    expect(k.model.calls).toBe(5);
   });
 });
 
