@@ -54,8 +54,8 @@ describe("an append whose reply was lost", () => {
     expect(await a.accept(first)).toMatchObject({ kind: "duplicate", messageId: first.messageId });
     const second = k.message("second");
     await a.accept(second);
-    await waitFor(() => k.store.result(k.id, second.messageId), { message: "the second message's result" });
-    await waitFor(() => k.store.result(k.id, first.messageId), { message: "the first message's result (it must not be lost)" });
+    await waitFor(() => k.store.result(k.id, second.messageId), { timeoutMs: 15_000, message: "the second message's result" });
+    await waitFor(() => k.store.result(k.id, first.messageId), { timeoutMs: 15_000, message: "the first message's result (it must not be lost)" });
     expect(await userTexts(k)()).toEqual(["first", "second"]);
     expect(k.model.calls).toBe(2);
     expect((await k.store.load(k.id))!.pending).toEqual([]);
@@ -68,14 +68,14 @@ describe("an append whose reply was lost", () => {
       const a = await k.start();
       const first = k.message("first");
       proxy.dropReplyTo(first.messageId);
-      const out = await within(a.accept(first), 10_000, "the append's resend");
+      const out = await within(a.accept(first), 15_000, "the append's resend");
       expect(proxy.drops).toBe(1);
       // The resend found its own first run: the same message id, so not a client duplicate (local.ts).
       expect(out).toMatchObject({ kind: "duplicate", messageId: first.messageId });
       const second = k.message("second");
       await a.accept(second);
-      await waitFor(() => k.store.result(k.id, second.messageId), { message: "the second message's result" });
-      await waitFor(() => k.store.result(k.id, first.messageId), { message: "the first message's result (it must not be lost)" });
+      await waitFor(() => k.store.result(k.id, second.messageId), { timeoutMs: 15_000, message: "the second message's result" });
+      await waitFor(() => k.store.result(k.id, first.messageId), { timeoutMs: 15_000, message: "the first message's result (it must not be lost)" });
       expect(await userTexts(k)()).toEqual(["first", "second"]);
       expect(k.model.calls).toBe(2);
     } finally {
@@ -93,12 +93,12 @@ describe("an entry queued late, ahead of a turn waiting for approval", () => {
     expect((await k.store.append(k.id, a.epoch, early)).kind).toBe("accepted");
     const paused = k.message("remember tea = green");
     await a.accept(paused);
-    await waitFor(() => a.view().status === "awaiting_approval", { message: "the turn to pause" });
+    await waitFor(() => a.view().status === "awaiting_approval", { timeoutMs: 15_000, message: "the turn to pause" });
     const callId = a.view().turn!.awaiting[0]!.callId;
     expect(await a.accept(early)).toMatchObject({ kind: "duplicate", messageId: early.messageId }); // the resend
     await a.decide(callId, true);
-    expect((await within(a.result(paused.messageId), 10_000, "the paused turn"))?.status).toBe("completed");
-    expect((await within(a.result(early.messageId), 10_000, "the early message's turn"))?.status).toBe("completed");
+    expect((await within(a.result(paused.messageId), 15_000, "the paused turn"))?.status).toBe("completed");
+    expect((await within(a.result(early.messageId), 15_000, "the early message's turn"))?.status).toBe("completed");
     expect(await userTexts(k)()).toEqual(["remember tea = green", "hello"]);
     expect(a.view().memory).toEqual({ tea: "green" });
     expect(k.model.calls).toBe(3);
@@ -113,13 +113,13 @@ describe("Redis refusing writes", () => {
     const a = await k.start();
     const m = k.message("hello");
     await a.accept(m);
-    await waitFor(() => k.model.calls === 1, { message: "the model call" });
+    await waitFor(() => k.model.calls === 1, { timeoutMs: 15_000, message: "the model call" });
     await refuseWrites();
     held.open();
-    await waitFor(() => k.logger.errors.length >= 3, { message: "three failed commit attempts" });
+    await waitFor(() => k.logger.errors.length >= 3, { timeoutMs: 15_000, message: "three failed commit attempts" });
     expect(k.model.calls).toBe(1);
     await acceptWrites();
-    const result = await within(a.result(m.messageId), 10_000, "the turn's result");
+    const result = await within(a.result(m.messageId), 15_000, "the turn's result");
     expect(result?.status).toBe("completed");
     expect(k.model.calls).toBe(1);
     expect(await userTexts(k)()).toEqual(["hello"]);
@@ -133,13 +133,13 @@ describe("Redis refusing writes", () => {
     const a = await k.start();
     const m = k.message("remember tea = green");
     await a.accept(m);
-    await waitFor(() => a.view().status === "awaiting_approval", { message: "the turn to pause" });
+    await waitFor(() => a.view().status === "awaiting_approval", { timeoutMs: 15_000, message: "the turn to pause" });
     const callId = a.view().turn!.awaiting[0]!.callId;
     await refuseWrites();
     await expect(a.decide(callId, true)).rejects.toThrow(/OOM/);
     await acceptWrites();
     await a.decide(callId, true);
-    const result = await within(a.result(m.messageId), 10_000, "the turn's result");
+    const result = await within(a.result(m.messageId), 15_000, "the turn's result");
     expect(result?.status).toBe("completed");
     expect(a.view().memory).toEqual({ tea: "green" });
   });
@@ -167,19 +167,19 @@ describe("Redis refusing writes around a suspension", () => {
     await a.accept(looping);
     const after = k.message("after");
     await a.accept(after);
-    await waitFor(() => k.model.calls === 4, { message: "the fourth identical call" });
+    await waitFor(() => k.model.calls === 4, { timeoutMs: 15_000, message: "the fourth identical call" });
     await refuseWrites();
     held.open();
-    await waitFor(() => k.logger.errors.length >= 2, { message: "failed commits of the suspended turn" });
+    await waitFor(() => k.logger.errors.length >= 2, { timeoutMs: 15_000, message: "failed commits of the suspended turn" });
     await acceptWrites();
-    expect((await within(a.result(looping.messageId), 10_000, "the suspended turn's result"))?.error?.code).toBe("loop_detected");
+    expect((await within(a.result(looping.messageId), 15_000, "the suspended turn's result"))?.error?.code).toBe("loop_detected");
     expect((await k.store.readState(k.id))?.status).toBe("suspended");
     await refuseWrites();
     await expect(a.resume()).rejects.toThrow(/OOM/);
     expect(a.view().status).toBe("suspended");
     await acceptWrites();
     await a.resume();
-    expect((await within(a.result(after.messageId), 10_000, "the message queued behind the suspension"))?.reply).toBe("ok");
+    expect((await within(a.result(after.messageId), 15_000, "the message queued behind the suspension"))?.reply).toBe("ok");
     expect(k.model.calls).toBe(5);
   });
 });
@@ -191,13 +191,13 @@ describe("requests handed to the actor", () => {
     k.model.hold = () => held.promise;
     const a = await k.start();
     await a.accept(k.message("hello"));
-    await waitFor(() => k.model.calls === 1, { message: "the model call" });
+    await waitFor(() => k.model.calls === 1, { timeoutMs: 15_000, message: "the model call" });
     const stopping = a.stop();
     const deciding = a.decide("toolu_none", true);
     a.fence(new AgentNotHereError(k.id, "h1"));
     held.open();
-    await within(stopping, 5_000, "stop()");
-    await expect(within(deciding, 5_000, "decide()")).rejects.toThrow(AgentNotHereError);
+    await within(stopping, 10_000, "stop()");
+    await expect(within(deciding, 10_000, "decide()")).rejects.toThrow(AgentNotHereError);
   });
 });
 
@@ -207,13 +207,13 @@ describe("a message queued behind an approval", () => {
     const a = await k.start();
     const first = k.message("remember tea = green");
     await a.accept(first);
-    await waitFor(() => a.view().status === "awaiting_approval", { message: "the turn to pause" });
+    await waitFor(() => a.view().status === "awaiting_approval", { timeoutMs: 15_000, message: "the turn to pause" });
     const second = k.message("hello");
     await a.accept(second);
     const secondResult = a.result(second.messageId);
     await a.decide(a.view().turn!.awaiting[0]!.callId, true);
-    expect((await within(a.result(first.messageId), 10_000, "the first turn"))?.status).toBe("completed");
-    expect((await within(secondResult, 10_000, "the second turn (queued behind the approval)"))?.status).toBe("completed");
+    expect((await within(a.result(first.messageId), 15_000, "the first turn"))?.status).toBe("completed");
+    expect((await within(secondResult, 15_000, "the second turn (queued behind the approval)"))?.status).toBe("completed");
     expect(a.view().turns).toBe(2);
     expect(a.pendingCount()).toBe(0);
   });
@@ -229,15 +229,15 @@ describe("store writes whose reply is lost (resent by ioredis through a reply-dr
       const id = `assistant/resend${Math.random().toString(36).slice(2, 8)}`;
       const snapshot = Buffer.from(`snapshot of ${id}`);
       proxy.dropReplyTo(`snapshot of ${id}`);
-      expect(await within(driver.create(id, snapshot), 10_000, "create")).toBe(true);
+      expect(await within(driver.create(id, snapshot), 15_000, "create")).toBe(true);
       proxy.dropReplyTo(`${id}}:deleted`);
-      expect(await within(driver.delete(id), 10_000, "delete")).toBe(true);
+      expect(await within(driver.delete(id), 15_000, "delete")).toBe(true);
       expect(proxy.drops).toBe(2);
 
       const traces = new RedisTraceStore(viaProxy);
       const record = { agent: id, at: Date.now(), turn: 1, host: "h1", event: { kind: "status" as const, status: "idle" as const, reason: "marker-trace" } };
       proxy.dropReplyTo("marker-trace");
-      await within(traces.append([record]), 10_000, "trace append");
+      await within(traces.append([record]), 15_000, "trace append");
       expect(proxy.drops).toBe(3);
       const stored = await direct.xlen(`colony:{${id}}:trace`);
       expect(stored).toBe(2); // the batch did land twice...

@@ -62,13 +62,13 @@ describe("parallel tool calls", () => {
     const first = await k.start();
     const m = k.message("go");
     await first.accept(m);
-    await waitFor(() => runs.fast === 1 && runs.slow === 1, { message: "both tools to start" });
-    await waitFor(async () => (await k.store.readState(k.id))?.turn?.toolResults?.["toolu_fast"], { message: "the fast result to be checkpointed on its own" });
+    await waitFor(() => runs.fast === 1 && runs.slow === 1, { timeoutMs: 15_000, message: "both tools to start" });
+    await waitFor(async () => (await k.store.readState(k.id))?.turn?.toolResults?.["toolu_fast"], { timeoutMs: 15_000, message: "the fast result to be checkpointed on its own" });
     first.fence(new AgentNotHereError(k.id, "h1")); // the host dies here
     slowHangs = false;
 
     const second = await k.start();
-    const result = await within(second.result(m.messageId), 10_000, "the resumed turn");
+    const result = await within(second.result(m.messageId), 15_000, "the resumed turn");
     expect(result?.reply).toBe("both done");
     expect(runs).toEqual({ fast: 1, slow: 2 });
     const state = (await k.store.readState(k.id))!;
@@ -90,10 +90,10 @@ describe("compaction", () => {
     k.model.hold = (req) => (req.system === COMPACTION_SYSTEM_PROMPT ? held.promise : undefined);
     const a = await k.start();
     await a.accept(k.message("hello"));
-    await waitFor(() => k.model.compactions === 1, { message: "the compaction call" });
+    await waitFor(() => k.model.compactions === 1, { timeoutMs: 15_000, message: "the compaction call" });
     await k.store.claim(k.id); // a newer activation owns the agent now: this one is a zombie
     held.open();
-    await waitFor(() => !a.active, { message: "the zombie to stop" });
+    await waitFor(() => !a.active, { timeoutMs: 15_000, message: "the zombie to stop" });
     expect(k.model.calls).toBe(1);
   });
 });

@@ -311,6 +311,8 @@ export class Activation {
         metrics: this.deps.metrics,
         emit: (event) => this.emit(event, turnNo, head.message.messageId, traceId),
       });
+      // Fenced while the last step ran: this activation must not write again.
+      if (this.phase === "stopped") return false;
       this.state = outcome.state;
       this.dirty = true;
       if (outcome.kind === "paused") {
