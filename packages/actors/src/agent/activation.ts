@@ -8,10 +8,10 @@ import type { ModelProvider } from "../model/provider.ts";
 import type { ActorRef, ActorRuntime } from "../runtime/actor-runtime.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { ApprovalIndex } from "../store/approval-index.ts";
-import { DEDUP_WINDOW } from "../store/driver.ts";
 import type { AgentEvent, AgentEventRecord } from "./events.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
+import { InboxQueue } from "./inbox-queue.ts";
 import { runTurn } from "./turn.ts";
 
 export interface ActivationDeps {
@@ -58,7 +58,7 @@ export class Activation {
   readonly activationId: ActivationId = newActivationId();
   private phase: Phase = "active";
   private state: AgentState;
-  private readonly queue: PendingMessage[];
+  private readonly queue: InboxQueue;
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly actor: ActorRef<ActorMessage>;
   private readonly abort = new AbortController();
@@ -74,8 +74,6 @@ export class Activation {
   private approvalTimer: TimerHandle | undefined;
   /** A finished turn whose commit has not succeeded yet: retried as a commit, never run again. */
   private unsaved: { seq: number; result: TurnResult; started: number } | undefined;
-  /** Seqs whose turns this activation completed (the latest ones): never queued again. */
-  private readonly processed = new Set<number>();
   /** Callbacks of stop/decide/resume handed to the actor and not yet answered: settled if the actor ends first. */
   private readonly requests = new Set<(error?: unknown) => void>();
 
@@ -88,7 +86,7 @@ export class Activation {
     this.state = loaded.state;
     // The inbox holds exactly the entries not processed yet (commits delete
     // each processed one atomically with the snapshot that records it).
-    this.queue = [...loaded.pending].sort((a, b) => a.seq - b.seq);
+    this.queue = new InboxQueue(loaded.pending);
     this.lastActive = deps.clock.now();
     this.log = deps.logger.child({ agent: id, activation: this.activationId, epoch });
     // nact names allow URL-safe characters only; "." never occurs in an id.
@@ -174,7 +172,7 @@ export class Activation {
    * message id (its payload is the stored one): queued at once, in order.
    */
   private async requeue(seq: number, same: InboxMessage | undefined): Promise<void> {
-    if (this.queue.some((p) => p.seq === seq) || this.processed.has(seq)) return;
+    if (this.queue.knows(seq)) return;
     // Past the last processed seq it cannot have been processed (lastSeq only grows).
     if (same && seq > this.state.lastSeq) return this.enqueue(seq, same);
     const stored = await this.deps.store.inboxMessage(this.id, seq);
@@ -182,12 +180,8 @@ export class Activation {
   }
 
   private enqueue(seq: number, message: InboxMessage): void {
-    if (this.queue.some((p) => p.seq === seq) || this.processed.has(seq)) return;
-    // Appends resolve in inbox order on one connection; sorting keeps FIFO even if not.
-    let i = this.queue.length;
-    while (i > 0 && this.queue[i - 1]!.seq > seq) i--;
-    this.queue.splice(i, 0, { seq, message });
-    this.actor.tell({ kind: "turn" });
+    // Appends resolve in inbox order on one connection; the queue keeps seq order even if not.
+    if (this.queue.add(seq, message)) this.actor.tell({ kind: "turn" });
   }
 
   /**
@@ -195,7 +189,7 @@ export class Activation {
    * store), else when the turn completes. Null if this agent never had it.
    */
   async result(messageId: string): Promise<TurnResult | null> {
-    if (this.queue.some((p) => p.message.messageId === messageId)) {
+    if (this.queue.hasMessage(messageId)) {
       return new Promise<TurnResult>((resolve, reject) => {
         const list = this.waiters.get(messageId) ?? [];
         list.push({ resolve, reject });
@@ -282,10 +276,7 @@ export class Activation {
         return;
       }
       if (this.state.status === "suspended") return;
-      // A turn in flight goes on with its own message, even if an earlier
-      // entry (a lost reply's) was queued ahead of it meanwhile.
-      const inFlight = this.state.turn;
-      const head = (inFlight && this.queue.find((p) => p.seq === inFlight.seq)) || this.queue[0];
+      const head = this.queue.next(this.state.turn?.seq);
       if (!head || !(await this.runHead(head))) return;
     }
   }
@@ -358,10 +349,7 @@ export class Activation {
 
   private completed(finished: NonNullable<Activation["unsaved"]>): void {
     this.unsaved = undefined;
-    this.processed.add(finished.seq);
-    if (this.processed.size > DEDUP_WINDOW) this.processed.delete(this.processed.values().next().value!);
-    const i = this.queue.findIndex((p) => p.seq === finished.seq);
-    if (i >= 0) this.queue.splice(i, 1);
+    this.queue.complete(finished.seq);
     this.deps.metrics.message(this.state.type, finished.result.status);
     this.deps.metrics.turnFinished(this.state.type, (this.deps.clock.now() - finished.started) / 1000);
     this.settle(finished.result.messageId, (w) => w.resolve(finished.result));
