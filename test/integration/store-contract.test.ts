@@ -223,7 +223,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const m = newMessageId();
         const first = await append(driver, id, { messageId: m, payload: bytes("original") });
         expect(first.kind).toBe("accepted");
-        expect(await append(driver, id, { messageId: m, payload: bytes("again") })).toEqual({ kind: "duplicate", messageId: m });
+        expect(await append(driver, id, { messageId: m, payload: bytes("again") })).toMatchObject({ kind: "duplicate", messageId: m });
         const inbox = (await driver.load(id))!.inbox;
         expect(inbox.map((r) => Buffer.from(r.payload).toString())).toEqual(["original"]);
       });
@@ -234,7 +234,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const original = newMessageId();
         await append(driver, id, { messageId: original, idempotencyKey: "order-42", payload: bytes("original") });
         const retry = newMessageId();
-        expect(await append(driver, id, { messageId: retry, idempotencyKey: "order-42", payload: bytes("retry") })).toEqual({
+        expect(await append(driver, id, { messageId: retry, idempotencyKey: "order-42", payload: bytes("retry") })).toMatchObject({
           kind: "duplicate",
           messageId: original,
         });
@@ -264,7 +264,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
     });
 
     describe("commit", () => {
-      it("with the current epoch: writes the snapshot, trims the inbox up to processedSeq, records results", async () => {
+      it("with the current epoch: writes the snapshot, removes exactly the processed inbox entry, records results", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
         const epoch = await driver.claim(id);
@@ -277,12 +277,10 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         await driver.commit(id, {
           epoch,
           snapshot: bytes("v1"),
-          processedSeq: seqs[1]!,
-          results: [
-            { messageId: ids[0]!, payload: bytes("reply 0") },
-            { messageId: ids[1]!, payload: bytes("reply 1") },
-          ],
+          processedSeq: seqs[0]!,
+          results: [{ messageId: ids[0]!, payload: bytes("reply 0") }],
         });
+        await driver.commit(id, { epoch, snapshot: bytes("v1"), processedSeq: seqs[1]!, results: [{ messageId: ids[1]!, payload: bytes("reply 1") }] });
         const loaded = (await driver.load(id))!;
         expect(Buffer.from(loaded.snapshot).toString()).toBe("v1");
         expect(loaded.epoch).toBe(epoch);
@@ -291,7 +289,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         expect(Buffer.from((await driver.result(id, ids[1]!))!).toString()).toBe("reply 1");
         expect(await driver.result(id, ids[2]!)).toBeNull();
         // A processed message redelivered is still a duplicate: its turn never runs twice.
-        expect(await append(driver, id, { messageId: ids[0]!, payload: bytes("redelivered") })).toEqual({ kind: "duplicate", messageId: ids[0] });
+        expect(await append(driver, id, { messageId: ids[0]!, payload: bytes("redelivered") })).toMatchObject({ kind: "duplicate", messageId: ids[0] });
       });
 
       it("without processedSeq leaves the inbox alone (a mid-turn checkpoint)", async () => {
@@ -303,6 +301,36 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const loaded = (await driver.load(id))!;
         expect(Buffer.from(loaded.snapshot).toString()).toBe("checkpoint");
         expect(loaded.inbox).toHaveLength(1);
+      });
+
+      it("never removes an earlier entry not yet processed, and is harmless when run twice (a resend after a lost reply)", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("v0"));
+        const epoch = await driver.claim(id);
+        const ids = [newMessageId(), newMessageId(), newMessageId()];
+        const seqs: number[] = [];
+        for (const m of ids) {
+          const out = await append(driver, id, { messageId: m, payload: bytes(m) });
+          if (out.kind === "accepted") seqs.push(out.seq);
+        }
+        // The second entry is processed before the first (whose append reply was lost, say).
+        const commit = { epoch, snapshot: bytes("v1"), processedSeq: seqs[1]!, results: [{ messageId: ids[1]!, payload: bytes("reply 1") }] };
+        await driver.commit(id, commit);
+        await driver.commit(id, commit);
+        expect((await driver.load(id))!.inbox.map((r) => r.seq)).toEqual([seqs[0], seqs[2]]);
+        expect(Buffer.from((await driver.readInbox(id, seqs[0]!))!).toString()).toBe(ids[0]);
+        expect(await driver.readInbox(id, seqs[1]!)).toBeNull();
+      });
+
+      it("answers a duplicate with the original entry's seq, by message id and by idempotency key", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("v0"));
+        const m = newMessageId();
+        const first = await append(driver, id, { messageId: m, idempotencyKey: "k-1", payload: bytes("x") });
+        expect(first.kind).toBe("accepted");
+        const seq = (first as { seq: number }).seq;
+        expect(await append(driver, id, { messageId: m, payload: bytes("x") })).toEqual({ kind: "duplicate", messageId: m, seq });
+        expect(await append(driver, id, { messageId: newMessageId(), idempotencyKey: "k-1", payload: bytes("y") })).toEqual({ kind: "duplicate", messageId: m, seq });
       });
 
       it("with a stale epoch is rejected with StaleEpochError and changes nothing", async () => {
@@ -492,8 +520,8 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         // Exactly the window: everything is still remembered.
         await driver.commit(id, { epoch, snapshot: bytes("s1"), processedSeq: DEDUP_WINDOW, results: ids.slice(0, DEDUP_WINDOW).map(result) });
         expect(Buffer.from((await driver.result(id, ids[0]!))!).toString()).toBe(`result of ${ids[0]}`);
-        expect(await append(driver, id, { messageId: ids[0]!, payload: bytes("again") })).toEqual({ kind: "duplicate", messageId: ids[0] });
-        expect(await append(driver, id, { messageId: newMessageId(), idempotencyKey: key(0), payload: bytes("again") })).toEqual({
+        expect(await append(driver, id, { messageId: ids[0]!, payload: bytes("again") })).toMatchObject({ kind: "duplicate", messageId: ids[0] });
+        expect(await append(driver, id, { messageId: newMessageId(), idempotencyKey: key(0), payload: bytes("again") })).toMatchObject({
           kind: "duplicate",
           messageId: ids[0],
         });
@@ -503,8 +531,8 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         expect(await driver.result(id, ids[0]!)).toBeNull();
         expect(Buffer.from((await driver.result(id, ids[1]!))!).toString()).toBe(`result of ${ids[1]}`);
         expect(Buffer.from((await driver.result(id, ids[DEDUP_WINDOW]!))!).toString()).toBe(`result of ${ids[DEDUP_WINDOW]}`);
-        expect(await append(driver, id, { messageId: ids[1]!, payload: bytes("again") })).toEqual({ kind: "duplicate", messageId: ids[1] });
-        expect(await append(driver, id, { messageId: newMessageId(), idempotencyKey: key(1), payload: bytes("again") })).toEqual({
+        expect(await append(driver, id, { messageId: ids[1]!, payload: bytes("again") })).toMatchObject({ kind: "duplicate", messageId: ids[1] });
+        expect(await append(driver, id, { messageId: newMessageId(), idempotencyKey: key(1), payload: bytes("again") })).toMatchObject({
           kind: "duplicate",
           messageId: ids[1],
         });
@@ -572,7 +600,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const a2 = await store.append(id, epoch, second);
         expect(a1.kind).toBe("accepted");
         expect(a2.kind).toBe("accepted");
-        expect(await store.append(id, epoch, { ...inboxMessage("retry"), idempotencyKey: "client-key-7" })).toEqual({
+        expect(await store.append(id, epoch, { ...inboxMessage("retry"), idempotencyKey: "client-key-7" })).toMatchObject({
           kind: "duplicate",
           messageId: second.messageId,
         });
@@ -715,9 +743,11 @@ describe("RedisStoreDriver key layout", () => {
     expect([...new Set(tagged)].sort()).toEqual(keys);
     expect(await redis.zscore(AGENT_INDEX_KEY, id)).toBe("0");
 
-    // Deleting leaves only the fence, so a zombie's old epoch stays stale.
+    // Deleting leaves only the fence, so a zombie's old epoch stays stale,
+    // and for a while the delete's token, so that its resend still reports it.
     await driver.delete(id);
-    expect(await keysMentioning(key)).toEqual([`colony:{${id}}:epoch`]);
+    expect(await keysMentioning(key)).toEqual([`colony:{${id}}:deleted`, `colony:{${id}}:epoch`]);
+    expect(await redis.ttl(`colony:{${id}}:deleted`)).toBeGreaterThan(0);
     expect(await redis.zscore(AGENT_INDEX_KEY, id)).toBeNull();
   });
 });

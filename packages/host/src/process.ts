@@ -6,13 +6,21 @@ export interface Stoppable {
   shutdown(): Promise<void>;
 }
 
+/** How long a shutdown may take before the process exits anyway, unless the caller says otherwise. */
+export const DEFAULT_SHUTDOWN_DEADLINE_MS = 60_000;
+/** What a host's shutdown may take beyond its drain (closing connections, releasing placements). */
+export const SHUTDOWN_MARGIN_MS = 15_000;
+
 /**
  * Runs a service as the process's main job: SIGTERM/SIGINT drain it and exit
  * 0; a second signal exits at once; an unhandled rejection is logged and
  * ends the process (crash-only: a supervisor restarts it, the store keeps
- * what was acknowledged).
+ * what was acknowledged). A shutdown still running after `deadlineMs` exits
+ * 1: whatever hangs, a stop ends the process (acknowledged messages are in
+ * the store; the next activation picks them up).
  */
-export function runUntilSignalled(service: Stoppable, logger: Logger): void {
+export function runUntilSignalled(service: Stoppable, logger: Logger, opts: { deadlineMs?: number } = {}): void {
+  const deadlineMs = opts.deadlineMs ?? DEFAULT_SHUTDOWN_DEADLINE_MS;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -20,7 +28,11 @@ export function runUntilSignalled(service: Stoppable, logger: Logger): void {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, "shutting down");
+    logger.info({ signal, deadlineMs }, "shutting down");
+    setTimeout(() => {
+      logger.error({ signal, deadlineMs }, "shutdown did not finish before its deadline; exiting");
+      process.exit(1);
+    }, deadlineMs).unref();
     service.shutdown().then(
       () => process.exit(0),
       (e) => {

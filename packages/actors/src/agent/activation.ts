@@ -11,6 +11,7 @@ import type { ApprovalIndex } from "../store/approval-index.ts";
 import type { AgentEvent, AgentEventRecord } from "./events.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
+import { InboxQueue } from "./inbox-queue.ts";
 import { runTurn } from "./turn.ts";
 
 export interface ActivationDeps {
@@ -57,7 +58,7 @@ export class Activation {
   readonly activationId: ActivationId = newActivationId();
   private phase: Phase = "active";
   private state: AgentState;
-  private readonly queue: PendingMessage[];
+  private readonly queue: InboxQueue;
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly actor: ActorRef<ActorMessage>;
   private readonly abort = new AbortController();
@@ -71,6 +72,10 @@ export class Activation {
   private stoppedPromise: Promise<void> | undefined;
   private handoff = false;
   private approvalTimer: TimerHandle | undefined;
+  /** A finished turn whose commit has not succeeded yet: retried as a commit, never run again. */
+  private unsaved: { seq: number; result: TurnResult; started: number } | undefined;
+  /** Callbacks of stop/decide/resume handed to the actor and not yet answered: settled if the actor ends first. */
+  private readonly requests = new Set<(error?: unknown) => void>();
 
   private constructor(
     readonly id: AgentId,
@@ -79,7 +84,9 @@ export class Activation {
     private readonly deps: ActivationDeps,
   ) {
     this.state = loaded.state;
-    this.queue = loaded.pending.filter((p) => p.seq > loaded.state.lastSeq);
+    // The inbox holds exactly the entries not processed yet (commits delete
+    // each processed one atomically with the snapshot that records it).
+    this.queue = new InboxQueue(loaded.pending);
     this.lastActive = deps.clock.now();
     this.log = deps.logger.child({ agent: id, activation: this.activationId, epoch });
     // nact names allow URL-safe characters only; "." never occurs in an id.
@@ -102,7 +109,7 @@ export class Activation {
     const fresh = loaded.state.turns === 0 && loaded.state.messages.length === 0;
     deps.metrics.activated(loaded.state.type, reason === "failover" ? reason : fresh ? "new" : "restore");
     activation.log.debug({ reason, pending: activation.queue.length }, "activated");
-    for (let i = 0; i < activation.queue.length; i++) activation.actor.tell({ kind: "turn" });
+    activation.actor.tell({ kind: "turn" });
     activation.watchApprovals();
     return activation;
   }
@@ -136,27 +143,45 @@ export class Activation {
   async accept(message: InboxMessage): Promise<AcceptOutcome> {
     if (this.phase !== "active") throw new AgentNotHereError(this.id, this.deps.hostId);
     this.inflightAccepts++;
-    let outcome;
     try {
-      outcome = await this.deps.store.append(this.id, this.epoch, message);
+      const outcome = await this.deps.store.append(this.id, this.epoch, message);
+      if (outcome.kind === "missing") throw new NotFoundError(`agent ${this.id} does not exist`);
+      if (outcome.kind === "stale") {
+        const notHere = new AgentNotHereError(this.id, this.deps.hostId);
+        this.log.warn({ current: outcome.current }, "fenced by a newer activation at accept; dropping it");
+        this.fence(notHere);
+        throw notHere;
+      }
+      if (outcome.kind === "duplicate") {
+        if (outcome.seq !== undefined) await this.requeue(outcome.seq, outcome.messageId === message.messageId ? message : undefined);
+        return outcome;
+      }
+      this.enqueue(outcome.seq, message);
+      return outcome;
     } finally {
       if (--this.inflightAccepts === 0) this.acceptsSettled?.();
       this.lastActive = this.deps.clock.now();
     }
-    if (outcome.kind === "missing") throw new NotFoundError(`agent ${this.id} does not exist`);
-    if (outcome.kind === "stale") {
-      const notHere = new AgentNotHereError(this.id, this.deps.hostId);
-      this.log.warn({ current: outcome.current }, "fenced by a newer activation at accept; dropping it");
-      this.fence(notHere);
-      throw notHere;
-    }
-    if (outcome.kind === "duplicate") return outcome;
-    // Appends resolve in inbox order on one connection; sorting keeps FIFO even if not.
-    let i = this.queue.length;
-    while (i > 0 && this.queue[i - 1]!.seq > outcome.seq) i--;
-    this.queue.splice(i, 0, { seq: outcome.seq, message });
-    this.actor.tell({ kind: "turn" });
-    return outcome;
+  }
+
+  /**
+   * A duplicate may be an entry that was never queued: the append ran but
+   * its reply was lost, and this is the resend (or the client's retry). If
+   * it is neither processed nor queued, queue it now; left out, it would
+   * never run. `same` is the message itself when the duplicate is this very
+   * message id (its payload is the stored one): queued at once, in order.
+   */
+  private async requeue(seq: number, same: InboxMessage | undefined): Promise<void> {
+    if (this.queue.knows(seq)) return;
+    // Past the last processed seq it cannot have been processed (lastSeq only grows).
+    if (same && seq > this.state.lastSeq) return this.enqueue(seq, same);
+    const stored = await this.deps.store.inboxMessage(this.id, seq);
+    if (stored && this.phase !== "stopped") this.enqueue(seq, stored);
+  }
+
+  private enqueue(seq: number, message: InboxMessage): void {
+    // Appends resolve in inbox order on one connection; the queue keeps seq order even if not.
+    if (this.queue.add(seq, message)) this.actor.tell({ kind: "turn" });
   }
 
   /**
@@ -164,7 +189,7 @@ export class Activation {
    * store), else when the turn completes. Null if this agent never had it.
    */
   async result(messageId: string): Promise<TurnResult | null> {
-    if (this.queue.some((p) => p.message.messageId === messageId)) {
+    if (this.queue.hasMessage(messageId)) {
       return new Promise<TurnResult>((resolve, reject) => {
         const list = this.waiters.get(messageId) ?? [];
         list.push({ resolve, reject });
@@ -188,7 +213,8 @@ export class Activation {
     this.stoppedPromise = (async () => {
       if (this.inflightAccepts > 0) await new Promise<void>((r) => (this.acceptsSettled = r));
       const deadline = opts.abortAfterMs === undefined ? undefined : this.deps.clock.setTimeout(() => this.abort.abort(new Error("drain deadline passed")), opts.abortAfterMs);
-      await new Promise<void>((done) => this.actor.tell({ kind: "stop", done }));
+      // Settled with an error if the actor ends (fenced) before it gets here: stopped either way.
+      await this.ask((done) => ({ kind: "stop", done })).catch(() => undefined);
       deadline?.cancel();
     })();
     return this.stoppedPromise;
@@ -199,17 +225,29 @@ export class Activation {
    * the last one is decided the turn resumes. Rejects if there is no such call.
    */
   decide(callId: string, approve: boolean, reason?: string, by = "operator"): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.phase === "stopped") return reject(new AgentNotHereError(this.id, this.deps.hostId));
-      this.actor.tell({ kind: "decide", callId, approve, ...(reason !== undefined ? { reason } : {}), by, done: (e) => (e ? reject(e) : resolve()) });
-    });
+    return this.ask((done) => ({ kind: "decide", callId, approve, ...(reason !== undefined ? { reason } : {}), by, done }));
   }
 
   /** Closes the agent's open circuit (an operator's call): it takes messages again and runs the queued ones. */
   resume(): Promise<void> {
+    return this.ask((done) => ({ kind: "resume", done }));
+  }
+
+  /**
+   * Hands a request to the actor. Its promise always settles: nact drops the
+   * messages of an actor stopped while they wait, so `fence` and `finalize`
+   * answer every request still open.
+   */
+  private ask(build: (done: (error?: unknown) => void) => ActorMessage): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.phase === "stopped") return reject(new AgentNotHereError(this.id, this.deps.hostId));
-      this.actor.tell({ kind: "resume", done: (e) => (e ? reject(e) : resolve()) });
+      const done = (error?: unknown) => {
+        if (!this.requests.delete(done)) return;
+        if (error) reject(error);
+        else resolve();
+      };
+      this.requests.add(done);
+      this.actor.tell(build(done));
     });
   }
 
@@ -217,11 +255,34 @@ export class Activation {
     if (m.kind === "stop") return this.finalize(m.done);
     if (m.kind === "decide") return this.onDecide(m);
     if (m.kind === "resume") return this.onResume(m.done);
-    if (this.phase === "stopped" || this.abort.signal.aborted || this.handoff) return;
-    // Suspended (open circuit) or waiting for a person: queued turns wait.
-    if (this.state.status === "suspended" || this.state.turn?.awaiting.length) return;
-    const head = this.queue[0];
-    if (!head) return;
+    return this.drain();
+  }
+
+  /**
+   * Runs queued messages one after another until none is left or something
+   * blocks them (a person's approval, an open circuit, a failed commit that
+   * will be retried). One "turn" signal drains everything: signals that
+   * arrive while blocked may be no-ops, no message waits for a new one.
+   */
+  private async drain(): Promise<void> {
+    while (this.phase !== "stopped" && !this.abort.signal.aborted && !this.handoff) {
+      if (this.unsaved) {
+        if (!(await this.tryCommit(this.state))) return;
+        continue;
+      }
+      if (this.state.turn?.awaiting.length) {
+        // The pause's own checkpoint failed: make it durable before anyone decides.
+        if (this.dirty && (await this.tryCommit(this.state))) this.watchApprovals();
+        return;
+      }
+      if (this.state.status === "suspended") return;
+      const head = this.queue.next(this.state.turn?.seq);
+      if (!head || !(await this.runHead(head))) return;
+    }
+  }
+
+  /** Runs (or resumes) the head message's turn; true once it is done and committed. */
+  private async runHead(head: PendingMessage): Promise<boolean> {
     this.running = true;
     const started = this.deps.clock.now();
     const turnNo = this.state.turns + 1;
@@ -241,28 +302,57 @@ export class Activation {
         metrics: this.deps.metrics,
         emit: (event) => this.emit(event, turnNo, head.message.messageId, traceId),
       });
+      // Fenced while the last step ran: this activation must not write again.
+      if (this.phase === "stopped") return false;
       this.state = outcome.state;
       this.dirty = true;
       if (outcome.kind === "paused") {
         this.watchApprovals();
-        return;
+        return false;
       }
-      await this.commit(outcome.state, { processedSeq: head.seq, results: [outcome.result] });
-      this.queue.shift();
-      this.deps.metrics.message(this.state.type, outcome.result.status);
-      this.deps.metrics.turnFinished(this.state.type, (this.deps.clock.now() - started) / 1000);
-      this.settle(head.message.messageId, (w) => w.resolve(outcome.result));
+      // From here the turn is done in memory: a failed commit is retried as
+      // a commit (drain), the model and tools are never called again for it.
+      this.unsaved = { seq: head.seq, result: outcome.result, started };
+      return await this.tryCommit(this.state);
     } catch (e) {
       this.onTurnError(e);
+      return false;
     } finally {
       this.running = false;
       this.lastActive = this.deps.clock.now();
     }
   }
 
-  private async commit(state: AgentState, opts: { processedSeq?: number; results?: TurnResult[] } = {}): Promise<void> {
-    await this.deps.store.commit(this.id, this.epoch, state, opts);
+  /** Commits; on failure schedules the retry (or ends the activation if fenced) and answers false. */
+  private async tryCommit(state: AgentState): Promise<boolean> {
+    try {
+      await this.commit(state);
+      return true;
+    } catch (e) {
+      this.onTurnError(e);
+      return false;
+    }
+  }
+
+  /**
+   * Every write of the snapshot: while a finished turn is unsaved, any
+   * commit (a checkpoint, a resume, the final one) carries its result and
+   * the deletion of its inbox entry, so the snapshot never says the message
+   * was processed while its entry stays in the inbox.
+   */
+  private async commit(state: AgentState): Promise<void> {
+    const finished = this.unsaved;
+    await this.deps.store.commit(this.id, this.epoch, state, finished ? { processedSeq: finished.seq, results: [finished.result] } : {});
     if (state === this.state) this.dirty = false;
+    if (finished && this.unsaved === finished) this.completed(finished);
+  }
+
+  private completed(finished: NonNullable<Activation["unsaved"]>): void {
+    this.unsaved = undefined;
+    this.queue.complete(finished.seq);
+    this.deps.metrics.message(this.state.type, finished.result.status);
+    this.deps.metrics.turnFinished(this.state.type, (this.deps.clock.now() - finished.started) / 1000);
+    this.settle(finished.result.messageId, (w) => w.resolve(finished.result));
   }
 
   private onTurnError(e: unknown): void {
@@ -276,10 +366,29 @@ export class Activation {
     // The store failed (Redis down?): keep the in-memory progress and retry
     // the turn from it; runTurn resumes after the last completed step.
     this.log.error({ err: errorMessage(e) }, "turn could not be made durable; retrying");
+    this.retryTimer?.cancel();
     this.retryTimer = this.deps.clock.setTimeout(() => {
       this.retryTimer = undefined;
       if (this.phase !== "stopped") this.actor.tell({ kind: "turn" });
     }, COMMIT_RETRY_MS);
+  }
+
+  /**
+   * Applies `change` to the state and commits it; if the commit fails the
+   * change is undone, so the caller may simply retry (a retried decision
+   * finds its call still waiting, not a 404 for a half-applied one).
+   */
+  private async commitChange(change: (s: AgentState) => AgentState): Promise<void> {
+    const before = this.state;
+    const after = change(before);
+    this.state = after;
+    this.dirty = true;
+    try {
+      await this.commit(after);
+    } catch (e) {
+      if (this.state === after) this.state = before;
+      throw e;
+    }
   }
 
   private async onDecide(m: Extract<ActorMessage, { kind: "decide" }>): Promise<void> {
@@ -289,14 +398,12 @@ export class Activation {
       if (!turn || !request) throw new NotFoundError(`agent ${this.id} has no tool call ${m.callId} waiting for approval`, { field: "callId" });
       const decision = { approve: m.approve, by: m.by, at: this.deps.clock.now(), ...(m.reason !== undefined ? { reason: m.reason } : {}) };
       const awaiting = turn.awaiting.filter((a) => a.callId !== m.callId);
-      this.state = {
-        ...this.state,
+      await this.commitChange((s) => ({
+        ...s,
         status: awaiting.length ? "awaiting_approval" : "running",
         turn: { ...turn, awaiting, decisions: { ...turn.decisions, [m.callId]: decision } },
         updatedAt: this.deps.clock.now(),
-      };
-      this.dirty = true;
-      await this.commit(this.state);
+      }));
       await this.deps.approvals.remove(this.id, m.callId).catch((e) => this.log.warn({ err: errorMessage(e) }, "approval index not updated"));
       this.log.info({ callId: m.callId, tool: request.tool, approve: m.approve, by: m.by }, "tool call decided");
       this.emit({ kind: "approval_decided", callId: m.callId, approve: m.approve, by: m.by, ...(m.reason !== undefined ? { reason: m.reason } : {}) }, this.state.turns + 1, turn.messageId);
@@ -312,12 +419,10 @@ export class Activation {
   private async onResume(done: (error?: unknown) => void): Promise<void> {
     try {
       if (this.state.status !== "suspended") throw new WrongStateError(`agent ${this.id} is not suspended (status ${this.state.status})`);
-      this.state = { ...this.state, status: "idle", suspension: null, updatedAt: this.deps.clock.now() };
-      this.dirty = true;
-      await this.commit(this.state);
+      await this.commitChange((s) => ({ ...s, status: "idle", suspension: null, updatedAt: this.deps.clock.now() }));
       this.log.info({}, "resumed by an operator");
       this.emit({ kind: "status", status: "idle", reason: "resumed by an operator" }, this.state.turns);
-      for (let i = 0; i < this.queue.length; i++) this.actor.tell({ kind: "turn" });
+      this.actor.tell({ kind: "turn" });
       done();
     } catch (e) {
       if (e instanceof StaleEpochError) this.onTurnError(e);
@@ -340,7 +445,11 @@ export class Activation {
     const next = awaiting.reduce((x, y) => (y.deadline < x.deadline ? y : x));
     this.approvalTimer = this.deps.clock.setTimeout(() => {
       this.approvalTimer = undefined;
-      this.decide(next.callId, false, "no decision before the approval deadline", "timeout").catch(() => undefined);
+      this.decide(next.callId, false, "no decision before the approval deadline", "timeout").catch(() => {
+        // Not stored (Redis refused it?): the call still waits; try again shortly.
+        if (this.phase === "stopped" || this.approvalTimer) return;
+        this.approvalTimer = this.deps.clock.setTimeout(() => this.watchApprovals(), COMMIT_RETRY_MS);
+      });
     }, Math.max(0, next.deadline - this.deps.clock.now()));
   }
 
@@ -364,12 +473,14 @@ export class Activation {
     this.approvalTimer?.cancel();
     this.actor.stop();
     for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(error));
+    for (const done of [...this.requests]) done(error);
     this.deps.onStopped?.(this, { fenced: true, pending: this.queue.length });
   }
 
   private async finalize(done: () => void): Promise<void> {
     try {
-      if (this.phase !== "stopped" && this.dirty && !this.abort.signal.aborted) await this.commit(this.state);
+      // A finished turn is saved even after the drain deadline aborted: its model and tools ran.
+      if (this.phase !== "stopped" && ((this.dirty && !this.abort.signal.aborted) || this.unsaved)) await this.commit(this.state);
     } catch (e) {
       this.log.warn({ err: errorMessage(e) }, "final checkpoint failed; the last durable checkpoint stands");
     }
@@ -380,6 +491,7 @@ export class Activation {
       this.actor.stop();
       const leftover = new AgentNotHereError(this.id, this.deps.hostId);
       for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(leftover));
+      for (const other of [...this.requests]) if (other !== done) other(leftover);
       this.deps.metrics.passivated(this.state.type);
       this.log.debug({ pending: this.queue.length }, "stopped");
       this.deps.onStopped?.(this, { fenced: false, pending: this.queue.length });

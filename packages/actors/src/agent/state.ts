@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { chatMessageSchema, usageSchema, zeroUsage } from "../model/messages.ts";
+import { chatMessageSchema, toolResultBlockSchema, usageSchema, zeroUsage } from "../model/messages.ts";
 import type { AgentConfig } from "../config/agent-config.ts";
 import { limitsSchema, workerProfileSchema } from "../config/agent-config.ts";
 import type { AgentId, AgentKey, AgentType } from "../ids.ts";
@@ -57,6 +57,12 @@ export const inFlightTurnSchema = z.object({
   awaiting: z.array(approvalRequestSchema).default([]),
   /** Decisions taken so far in this turn, by call id. */
   decisions: z.record(z.string(), approvalDecisionSchema).default({}),
+  /**
+   * Results of the running tool batch, by call id, each checkpointed as it
+   * completes: a call that finished is not run again if the host dies while
+   * a sibling still runs.
+   */
+  toolResults: z.record(z.string(), toolResultBlockSchema).optional(),
 });
 export type InFlightTurn = z.infer<typeof inFlightTurnSchema>;
 

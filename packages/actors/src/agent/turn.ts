@@ -4,11 +4,11 @@ import type { AgentMetrics } from "../metrics.ts";
 import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock, Usage } from "../model/messages.ts";
 import { addUsage, textOf, zeroUsage } from "../model/messages.ts";
 import type { ModelEvent, ModelProvider, ModelResponse } from "../model/provider.ts";
-import type { PermissionTier, ToolEffects } from "../tools/tool.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import { DEFAULT_COMPACTION, compact, estimateTokens } from "./compaction.ts";
 import type { AgentEvent } from "./events.ts";
 import { preview } from "./events.ts";
+import { MAX_ESCALATIONS, runToolBatch, tierOf } from "./tool-batch.ts";
 import type { AgentState, ApprovalRequest, PendingMessage, TurnResult } from "./state.ts";
 
 /** Upper bound on tokens the model may write in one response. */
@@ -17,8 +17,7 @@ export const DEFAULT_MAX_RESPONSE_TOKENS = 4096;
 export const MAX_IDENTICAL_TOOL_CALLS = 3;
 /** A tool call waiting for approval longer than this is denied. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 60 * 60 * 1000;
-/** Escalations kept in an agent's state (the oldest are dropped). */
-export const MAX_ESCALATIONS = 50;
+export { MAX_ESCALATIONS } from "./tool-batch.ts";
 
 export interface TurnDeps {
   model: ModelProvider;
@@ -84,11 +83,16 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       // Durable before the turn starts: a compaction is a model call, never repeated.
       emit({ kind: "compaction", messagesBefore: state.messages.length, messagesAfter: out.messages.length });
       update({ ...state, messages: out.messages, usage: addUsage(state.usage, out.usage) });
-      await deps.checkpoint(state);
     } catch (e) {
       if (deps.signal?.aborted) throw e;
-      // A failed compaction leaves the context as it was; the turn goes on.
+      // A failed compaction call leaves the context as it was; the turn goes on.
+      return;
     }
+    // Not swallowed: a stale checkpoint means a newer activation owns the
+    // agent (this one must stop before its next model call); a store failure
+    // is retried by the activation from the compacted state, so the
+    // compaction call is not repeated.
+    await deps.checkpoint(state);
   }
 
   for (;;) {
@@ -114,24 +118,9 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       const reportChild = (id: string) => {
         if (!state.children.includes(id)) update({ ...state, children: [...state.children, id] });
       };
-      const { results, memory, effects } = await runTools(state, toolUses, message, deps, reportChild);
-      const children = [...new Set([...state.children, ...effects.flatMap((e) => e.children ?? [])])];
-      const spent = effects.reduce((u, e) => (e.usage ? addUsage(u, e.usage) : u), zeroUsage());
-      const escalations = effects.flatMap((e) => (e.escalation ? [{ ...e.escalation, at: deps.clock.now() }] : []));
-      for (const e of escalations) {
-        deps.metrics.escalated(state.type);
-        emit({ kind: "escalation", code: e.code, reason: e.reason });
-      }
-      update({
-        ...state,
-        status: "running",
-        memory,
-        children,
-        usage: addUsage(state.usage, spent),
-        escalations: [...state.escalations, ...escalations].slice(-MAX_ESCALATIONS),
-        messages: [...state.messages, { role: "user", content: results }],
-        turn: { ...turn, awaiting: [], usage: addUsage(turn.usage, spent) },
-      });
+      const results = await runToolBatch(toolUses, message, deps, { get: () => state, update }, reportChild);
+      const { toolResults: _done, ...rest } = state.turn!;
+      update({ ...state, status: "running", messages: [...state.messages, { role: "user", content: results }], turn: { ...rest, awaiting: [] } });
       await deps.checkpoint(state);
       continue;
     }
@@ -171,10 +160,6 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
     if (loop) return suspend(state, deps, asked, loop);
     await deps.checkpoint(state);
   }
-}
-
-function tierOf(state: AgentState, deps: TurnDeps, tool: string): PermissionTier {
-  return state.config.permissions?.[tool] ?? deps.tools.permissionOf(tool);
 }
 
 const tokens = (u: Usage) => u.inputTokens + u.outputTokens;
@@ -297,7 +282,8 @@ function finish(state: AgentState, deps: TurnDeps, end: { status: TurnResult["st
     status: "idle",
     turn: null,
     turns: state.turns + 1,
-    lastSeq: turn.seq,
+    // Only grows: an entry queued late (its append's reply was lost) may run after a later one.
+    lastSeq: Math.max(state.lastSeq, turn.seq),
     updatedAt: now,
     lastError: end.code ? { messageId: turn.messageId, code: end.code, message: end.reply, at: now } : state.lastError,
   };
@@ -305,62 +291,4 @@ function finish(state: AgentState, deps: TurnDeps, end: { status: TurnResult["st
   if (end.code) result.error = { code: end.code, message: end.reply };
   deps.emit?.({ kind: "turn_finished", status: end.status, reply: preview(end.reply), usage: turn.usage, ...(result.error ? { error: result.error } : {}) });
   return { kind: "done", state: next, result };
-}
-
-async function runTools(state: AgentState, uses: ToolUseBlock[], message: PendingMessage["message"], deps: TurnDeps, reportChild: (id: string) => void) {
-  const messageId = message.messageId;
-  const effects: ToolEffects[] = [];
-  const memory = { ...state.memory };
-  // A tool that outlives its call (timed out, ignoring its signal) must not
-  // change memory that is already checkpointed.
-  let open = true;
-  const access = {
-    get: (k: string) => (Object.hasOwn(memory, k) ? memory[k] : undefined),
-    set: (k: string, v: string) => {
-      if (open) memory[k] = v;
-    },
-  };
-  const signal = deps.signal ?? new AbortController().signal;
-  const decisions = state.turn!.decisions;
-  const results = await Promise.all(
-    uses.map(async (use, i): Promise<ToolResultBlock> => {
-      const siblingsBefore = uses.slice(0, i).filter((u) => u.name === use.name).length;
-      const tier = tierOf(state, deps, use.name);
-      const decision = decisions[use.id];
-      if (tier === "deny" || (tier === "approval" && decision && !decision.approve)) {
-        deps.metrics.toolCall(use.name, "denied");
-        deps.emit?.({ kind: "tool_result", callId: use.id, tool: use.name, outcome: "denied", isError: true, content: "denied", durationMs: 0 });
-        const why = tier === "deny" ? "its permission tier is deny" : `a person denied it${decision?.reason ? `: ${decision.reason}` : ""} (${decision!.by})`;
-        return { type: "tool_result", toolUseId: use.id, content: `tool call denied: ${why}`, isError: true };
-      }
-      deps.emit?.({ kind: "tool_call", callId: use.id, tool: use.name, input: use.input });
-      const started = deps.clock.now();
-      const out = await deps.tools.call(use.name, use.input, state.config.tools, {
-        agentId: state.id,
-        messageId: messageId as never,
-        toolUseId: use.id,
-        idempotencyKey: `${state.id}:${messageId}:${use.id}`,
-        memory: access,
-        signal,
-        agent: state,
-        siblingsBefore,
-        reportChild,
-        ...(message.traceparent ? { traceparent: message.traceparent } : {}),
-      });
-      if (out.effects) effects.push(out.effects);
-      deps.metrics.toolCall(use.name, out.outcome);
-      deps.emit?.({
-        kind: "tool_result",
-        callId: use.id,
-        tool: use.name,
-        outcome: out.outcome,
-        isError: out.isError ?? false,
-        content: preview(out.content),
-        durationMs: deps.clock.now() - started,
-      });
-      return { type: "tool_result", toolUseId: use.id, content: out.content, isError: out.isError ?? false };
-    }),
-  );
-  open = false;
-  return { results, memory, effects };
 }

@@ -60,6 +60,12 @@ export class AgentStore {
     return this.driver.append(id, entry);
   }
 
+  /** The accepted message at `seq`, if it is still in the inbox (not yet processed). */
+  async inboxMessage(id: AgentId, seq: number): Promise<InboxMessage | null> {
+    const bytes = await this.driver.readInbox(id, seq);
+    return bytes ? codec.decodeInbox(bytes) : null;
+  }
+
   /** Fenced write of the snapshot; throws StaleEpochError if a newer activation owns the agent. */
   async commit(id: AgentId, epoch: number, state: AgentState, opts: CommitOptions = {}): Promise<void> {
     const started = performance.now();

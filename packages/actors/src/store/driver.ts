@@ -14,8 +14,13 @@ export interface StoredAgent {
 
 export type AppendOutcome =
   | { kind: "accepted"; seq: number }
-  /** Seen before, by message id or idempotency key: `messageId` is the original. */
-  | { kind: "duplicate"; messageId: string }
+  /**
+   * Seen before, by message id or idempotency key: `messageId` is the
+   * original, `seq` its inbox position (absent when no longer known). The
+   * entry may never have been queued (its append's reply was lost, this is
+   * the resend): the caller queues it if it is still in the inbox.
+   */
+  | { kind: "duplicate"; messageId: string; seq?: number }
   | { kind: "missing" }
   /** The appender's epoch is not the agent's fence: a newer activation owns the inbox. */
   | { kind: "stale"; current: number };
@@ -31,7 +36,7 @@ export interface AppendRequest {
 export interface CommitRequest {
   epoch: number;
   snapshot: Uint8Array;
-  /** Inbox entries up to and including this seq are done and removed. */
+  /** The inbox entry with this seq is done and removed (exactly that one: an earlier entry not yet run stays). */
   processedSeq?: number;
   /** Outcomes to keep for dedup and late readers, by message id. */
   results?: { messageId: string; payload: Uint8Array }[];
@@ -69,6 +74,8 @@ export interface StoreDriver {
    * that the live activation would not see.
    */
   append(agent: string, entry: AppendRequest): Promise<AppendOutcome>;
+  /** The inbox entry at `seq` if it is still there (accepted and not yet processed). */
+  readInbox(agent: string, seq: number): Promise<Uint8Array | null>;
   /**
    * Atomically: checks the fence, writes the snapshot, trims processed inbox
    * entries and records results. Throws StaleEpochError for a stale epoch.

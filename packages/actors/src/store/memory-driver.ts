@@ -6,8 +6,8 @@ interface Entry {
   snapshot: Uint8Array;
   inbox: InboxRecord[];
   seq: number;
-  /** Message ids accepted and not yet evicted from the dedup window. */
-  messageIds: Set<string>;
+  /** Message ids accepted and not yet evicted from the dedup window, with their seqs. */
+  messageIds: Map<string, number>;
   idempotencyKeys: Map<string, string>;
   keyOfMessage: Map<string, string>;
   results: Map<string, Uint8Array>;
@@ -32,7 +32,7 @@ export class MemoryStoreDriver implements StoreDriver {
       snapshot: copy(snapshot),
       inbox: [],
       seq: 0,
-      messageIds: new Set(),
+      messageIds: new Map(),
       idempotencyKeys: new Map(),
       keyOfMessage: new Map(),
       results: new Map(),
@@ -84,21 +84,30 @@ export class MemoryStoreDriver implements StoreDriver {
     if (!e) return { kind: "missing" };
     const current = this.epochs.get(agent) ?? 0;
     if (current !== entry.epoch) return { kind: "stale", current };
-    if (e.messageIds.has(entry.messageId)) return { kind: "duplicate", messageId: entry.messageId };
+    const seen = e.messageIds.get(entry.messageId);
+    if (seen !== undefined) return { kind: "duplicate", messageId: entry.messageId, seq: seen };
     // An empty key is no key, as in the Redis driver.
     const idempotencyKey = entry.idempotencyKey || undefined;
     if (idempotencyKey !== undefined) {
       const prior = e.idempotencyKeys.get(idempotencyKey);
-      if (prior !== undefined) return { kind: "duplicate", messageId: prior };
+      if (prior !== undefined) {
+        const seq = e.messageIds.get(prior);
+        return seq === undefined ? { kind: "duplicate", messageId: prior } : { kind: "duplicate", messageId: prior, seq };
+      }
     }
     const seq = ++e.seq;
     e.inbox.push({ seq, payload: copy(entry.payload) });
-    e.messageIds.add(entry.messageId);
+    e.messageIds.set(entry.messageId, seq);
     if (idempotencyKey !== undefined) {
       e.idempotencyKeys.set(idempotencyKey, entry.messageId);
       e.keyOfMessage.set(entry.messageId, idempotencyKey);
     }
     return { kind: "accepted", seq };
+  }
+
+  async readInbox(agent: string, seq: number): Promise<Uint8Array | null> {
+    const r = this.agents.get(agent)?.inbox.find((x) => x.seq === seq);
+    return r ? copy(r.payload) : null;
   }
 
   async commit(agent: string, req: CommitRequest): Promise<void> {
@@ -107,12 +116,12 @@ export class MemoryStoreDriver implements StoreDriver {
     if (current !== req.epoch || !e) throw new StaleEpochError(agent, req.epoch, current);
     e.snapshot = copy(req.snapshot);
     if (req.processedSeq !== undefined) {
-      const upTo = req.processedSeq;
-      e.inbox = e.inbox.filter((r) => r.seq > upTo);
+      const done = req.processedSeq;
+      e.inbox = e.inbox.filter((r) => r.seq !== done);
     }
     for (const r of req.results ?? []) {
+      if (!e.results.has(r.messageId)) e.recent.push(r.messageId);
       e.results.set(r.messageId, copy(r.payload));
-      e.recent.push(r.messageId);
     }
     while (e.recent.length > DEDUP_WINDOW) {
       const old = e.recent.shift()!;

@@ -1,21 +1,28 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { StaleEpochError } from "../errors.ts";
 import type { AppendOutcome, AppendRequest, CommitRequest, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
 import { DEDUP_WINDOW } from "./driver.ts";
 import { AGENT_INDEX_KEY, agentKeys } from "./redis-keys.ts";
-import { APPEND, COMMIT, DELETE } from "./redis-scripts.ts";
+import { APPEND, COMMIT, CREATE, DELETE } from "./redis-scripts.ts";
 
 type Reply = [string | Buffer, ...(string | number | Buffer)[]];
 
 interface ScriptCommands {
   colonyAppend(snap: string, inbox: string, seq: string, dedup: string, epoch: string, ...argv: (string | number | Buffer)[]): Promise<Reply>;
   colonyCommit(...keysAndArgs: (string | Buffer | number)[]): Promise<Reply>;
-  colonyDelete(...keys: string[]): Promise<number>;
+  colonyDelete(...keysAndToken: string[]): Promise<number>;
+  colonyCreate(snap: string, snapshot: Buffer): Promise<number>;
 }
 
 /**
  * The Redis store driver (ioredis). It owns neither encoding nor policy:
  * bytes in, bytes out, with fencing and dedup in Lua scripts.
+ *
+ * ioredis resends a command whose reply was lost to a dropped connection,
+ * so every write here is safe to run twice: appends answer a duplicate with
+ * the entry's seq, commits delete exactly one entry and record each result
+ * once, create and delete recognise their own earlier run.
  */
 export class RedisStoreDriver implements StoreDriver {
   private readonly redis: Redis & ScriptCommands;
@@ -24,7 +31,8 @@ export class RedisStoreDriver implements StoreDriver {
   constructor(redis: Redis, private readonly owns = true) {
     redis.defineCommand("colonyAppend", { numberOfKeys: 5, lua: APPEND });
     redis.defineCommand("colonyCommit", { numberOfKeys: 6, lua: COMMIT });
-    redis.defineCommand("colonyDelete", { numberOfKeys: 9, lua: DELETE });
+    redis.defineCommand("colonyDelete", { numberOfKeys: 10, lua: DELETE });
+    redis.defineCommand("colonyCreate", { numberOfKeys: 1, lua: CREATE });
     this.redis = redis as Redis & ScriptCommands;
   }
 
@@ -32,8 +40,7 @@ export class RedisStoreDriver implements StoreDriver {
     // Index first: a crash between the two leaves an index entry without a
     // snapshot (skipped when listing), never an agent missing from the list.
     await this.redis.zadd(AGENT_INDEX_KEY, 0, agent);
-    const ok = await this.redis.set(agentKeys(agent).snap, Buffer.from(snapshot), "NX");
-    return ok === "OK";
+    return (await this.redis.colonyCreate(agentKeys(agent).snap, Buffer.from(snapshot))) === 1;
   }
 
   async claim(agent: string): Promise<number> {
@@ -69,13 +76,20 @@ export class RedisStoreDriver implements StoreDriver {
     switch (String(reply[0])) {
       case "accepted":
         return { kind: "accepted", seq: Number(reply[1]) };
-      case "duplicate":
-        return { kind: "duplicate", messageId: String(reply[1]) };
+      case "duplicate": {
+        const seq = reply[2] === undefined || String(reply[2]) === "" ? undefined : Number(reply[2]);
+        return seq === undefined ? { kind: "duplicate", messageId: String(reply[1]) } : { kind: "duplicate", messageId: String(reply[1]), seq };
+      }
       case "stale":
         return { kind: "stale", current: Number(reply[1]) };
       default:
         return { kind: "missing" };
     }
+  }
+
+  async readInbox(agent: string, seq: number): Promise<Uint8Array | null> {
+    const entries = await this.redis.xrangeBuffer(agentKeys(agent).inbox, `0-${seq}`, `0-${seq}`);
+    return entries[0]?.[1][1] ?? null;
   }
 
   async commit(agent: string, req: CommitRequest): Promise<void> {
@@ -93,7 +107,7 @@ export class RedisStoreDriver implements StoreDriver {
 
   async delete(agent: string): Promise<boolean> {
     const k = agentKeys(agent);
-    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace);
+    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace, k.deleted, randomUUID());
     await this.redis.zrem(AGENT_INDEX_KEY, agent);
     return existed === 1;
   }

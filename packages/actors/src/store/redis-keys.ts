@@ -17,6 +17,8 @@ export const agentKeys = (agent: string) => {
     placement: `${base}placement`,
     /** The agent's execution trace: a capped stream of events. */
     trace: `${base}trace`,
+    /** Token of the last delete, kept a while so that its resend still reports it. */
+    deleted: `${base}deleted`,
   };
 };
 

@@ -4,15 +4,20 @@
  * shard, in Redis Cluster too.
  */
 
-/** KEYS: snap inbox seq dedup epoch. ARGV: epoch messageId idempotencyKey('' = none) payload. */
+/**
+ * KEYS: snap inbox seq dedup epoch. ARGV: epoch messageId idempotencyKey('' = none) payload.
+ * A duplicate answers the original's message id and seq: a resent append
+ * (its first reply lost) tells the activation which entry to queue.
+ */
 export const APPEND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local current = tonumber(redis.call('GET', KEYS[5]) or '0')
 if current ~= tonumber(ARGV[1]) then return {'stale', current} end
-if redis.call('HEXISTS', KEYS[4], 'm:' .. ARGV[2]) == 1 then return {'duplicate', ARGV[2]} end
+local seen = redis.call('HGET', KEYS[4], 'm:' .. ARGV[2])
+if seen then return {'duplicate', ARGV[2], seen} end
 if ARGV[3] ~= '' then
   local prior = redis.call('HGET', KEYS[4], 'k:' .. ARGV[3])
-  if prior then return {'duplicate', prior} end
+  if prior then return {'duplicate', prior, redis.call('HGET', KEYS[4], 'm:' .. prior) or ''} end
 end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('XADD', KEYS[2], '0-' .. seq, 'p', ARGV[4])
@@ -27,16 +32,17 @@ return {'accepted', seq}
  * KEYS: snap epoch inbox dedup results recent.
  * ARGV: epoch snapshot processedSeq('' = none) window [messageId result]...
  * The fence check and every write happen in one script: a stale writer
- * changes nothing.
+ * changes nothing. Idempotent, so a resend after a lost reply is harmless:
+ * it deletes exactly the processed entry (never a range that could hold one
+ * not yet run) and records a result only once in the dedup window.
  */
 export const COMMIT = `
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if current ~= tonumber(ARGV[1]) or redis.call('EXISTS', KEYS[1]) == 0 then return {'stale', current} end
 redis.call('SET', KEYS[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('XTRIM', KEYS[3], 'MINID', '0-' .. (tonumber(ARGV[3]) + 1)) end
+if ARGV[3] ~= '' then redis.call('XDEL', KEYS[3], '0-' .. ARGV[3]) end
 for i = 5, #ARGV, 2 do
-  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
-  redis.call('RPUSH', KEYS[6], ARGV[i])
+  if redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then redis.call('RPUSH', KEYS[6], ARGV[i]) end
 end
 local window = tonumber(ARGV[4])
 local excess = redis.call('LLEN', KEYS[6]) - window
@@ -50,10 +56,27 @@ end
 return {'ok', current}
 `;
 
-/** KEYS: snap epoch inbox seq dedup results recent placement trace. Returns 1 if the agent existed. */
+/**
+ * KEYS: snap epoch inbox seq dedup results recent placement trace deleted. ARGV: token.
+ * Returns 1 if the agent existed, or if this very delete (same token) already
+ * ran: a resend after a lost reply still reports the deletion it made.
+ */
 export const DELETE = `
 local existed = redis.call('DEL', KEYS[1])
+if existed == 0 and redis.call('GET', KEYS[10]) == ARGV[1] then return 1 end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
 redis.call('INCR', KEYS[2])
+if existed == 1 then redis.call('SET', KEYS[10], ARGV[1], 'EX', 600) end
 return existed
+`;
+
+/**
+ * KEYS: snap. ARGV: snapshot. Writes the first snapshot unless the agent
+ * exists; 1 also when the stored snapshot is byte-for-byte this one (this
+ * create's own resend after a lost reply).
+ */
+export const CREATE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
 `;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { AgentEventRecord } from "../agent/events.ts";
 import { agentEventRecordSchema } from "../agent/events.ts";
@@ -52,7 +53,11 @@ export class MemoryTraceStore implements TraceStore {
   }
 }
 
-/** A Redis stream per agent (`colony:{type/key}:trace`), trimmed to the cap, entries as JSON. */
+/**
+ * A Redis stream per agent (`colony:{type/key}:trace`), trimmed to the cap,
+ * entries as JSON. Each entry carries a token (`u`): a batch resent after a
+ * lost reply (ioredis does) lands twice in the stream, and readers skip the copy.
+ */
 export class RedisTraceStore implements TraceStore {
   constructor(
     private readonly redis: Redis,
@@ -62,7 +67,8 @@ export class RedisTraceStore implements TraceStore {
   async append(records: readonly AgentEventRecord[]): Promise<void> {
     if (records.length === 0) return;
     const p = this.redis.pipeline();
-    for (const r of records) p.xadd(agentKeys(r.agent).trace, "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(r));
+    const batch = randomUUID();
+    records.forEach((r, i) => p.xadd(agentKeys(r.agent).trace, "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(r), "u", `${batch}:${i}`));
     const results = await p.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
@@ -70,11 +76,17 @@ export class RedisTraceStore implements TraceStore {
 
   async read(agent: string, q: TraceQuery) {
     const entries: TraceEntry[] = [];
+    const seen = new Set<string>();
     let start = q.after === undefined ? "-" : `(${q.after}`;
     // Filters apply after reading, so read in batches until the page is full.
     for (;;) {
       const batch = await this.redis.xrange(agentKeys(agent).trace, start, "+", "COUNT", Math.max(q.limit * 2, 100));
       for (const [id, fields] of batch) {
+        const token = fields[3];
+        if (token !== undefined) {
+          if (seen.has(token)) continue;
+          seen.add(token);
+        }
         const parsed = agentEventRecordSchema.safeParse(parseJsonOrUndefined(fields[1]));
         if (!parsed.success || !matches(parsed.data, q)) continue;
         if (entries.length === q.limit) return { entries, nextCursor: entries[entries.length - 1]!.id };

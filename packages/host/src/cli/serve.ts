@@ -7,7 +7,7 @@ import { EmbeddedCluster } from "../embedded.ts";
 import { createLogger } from "../logger.ts";
 import { ColonyMetrics } from "../metrics/metrics.ts";
 import { HostNode } from "../node.ts";
-import { runUntilSignalled } from "../process.ts";
+import { SHUTDOWN_MARGIN_MS, runUntilSignalled } from "../process.ts";
 
 /** Binding beyond loopback exposes the admin API: that needs a token. */
 export function assertSafeBinding(config: HostConfig): void {
@@ -58,7 +58,7 @@ export async function runDev(): Promise<void> {
   const cluster = await EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics });
   const host = cluster.hosts[0]!;
   logger.info({ url: host.url, port: host.port, mode: "dev" }, "listening");
-  runUntilSignalled(cluster, logger);
+  runUntilSignalled(cluster, logger, { deadlineMs: config.drainMs + SHUTDOWN_MARGIN_MS });
 }
 
 /** `colony host`: one host of a cluster (NATS_URL, REDIS_URL). */
@@ -87,7 +87,7 @@ export async function runHost(): Promise<void> {
   });
   if (config.testBlockOnSignalMs !== undefined) blockOnSignal(config.testBlockOnSignalMs, logger);
   logger.info({ url: host.url, port: host.port, mode: "host" }, "listening");
-  runUntilSignalled(host, logger);
+  runUntilSignalled(host, logger, { deadlineMs: config.drainMs + SHUTDOWN_MARGIN_MS });
 }
 
 /** `colony directory`: a directory replica (NATS_URL, REDIS_URL); run two for availability. */

@@ -38,9 +38,14 @@ export class LocalAgents {
       });
     }
     const accepted = await activation.accept(message);
-    const duplicate = accepted.kind === "duplicate";
+    // Message ids are minted per client request, so an earlier append of this
+    // very id is this request's own retry (a router resending after a timeout
+    // or for the next wait slice, a resend after a lost Redis reply): only an
+    // earlier message under the same idempotency key is a duplicate to the client.
+    const duplicate = accepted.kind === "duplicate" && accepted.messageId !== message.messageId;
     const messageId = accepted.kind === "duplicate" ? accepted.messageId : message.messageId;
-    this.metrics.message(activation.view().type, duplicate ? "duplicate" : "accepted");
+    const ownRetry = accepted.kind === "duplicate" && !duplicate;
+    if (!ownRetry) this.metrics.message(activation.view().type, duplicate ? "duplicate" : "accepted");
     if (waitMs === null) return { kind: "accepted", messageId, duplicate };
     const result = await withTimeout(activation.result(messageId), waitMs);
     return result ? { kind: "completed", messageId, duplicate, result } : { kind: "accepted", messageId, duplicate };

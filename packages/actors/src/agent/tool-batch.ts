@@ -1,0 +1,130 @@
+import type { ToolResultBlock, ToolUseBlock } from "../model/messages.ts";
+import { addUsage } from "../model/messages.ts";
+import type { PermissionTier, ToolEffects } from "../tools/tool.ts";
+import { preview } from "./events.ts";
+import type { AgentState, PendingMessage } from "./state.ts";
+import type { TurnDeps } from "./turn.ts";
+
+/** Escalations kept in an agent's state (the oldest are dropped). */
+export const MAX_ESCALATIONS = 50;
+
+export function tierOf(state: AgentState, deps: TurnDeps, tool: string): PermissionTier {
+  return state.config.permissions?.[tool] ?? deps.tools.permissionOf(tool);
+}
+
+/** How a batch reads and changes the turn's state (runTurn's own `state`). */
+export interface BatchState {
+  get(): AgentState;
+  update(next: AgentState): void;
+}
+
+/**
+ * Runs one model response's tool calls in parallel. Each result is applied
+ * to the state (memory, spend, children, escalations, the turn's
+ * `toolResults`) and checkpointed the moment it completes, one checkpoint
+ * after another: a host dying while a sibling still runs loses no finished
+ * call, and the next activation runs only the calls without a result.
+ * Returns the results in call order; throws the first failed checkpoint.
+ */
+export async function runToolBatch(uses: ToolUseBlock[], message: PendingMessage["message"], deps: TurnDeps, st: BatchState, reportChild: (id: string) => void): Promise<ToolResultBlock[]> {
+  const start = st.get();
+  const memory = { ...start.memory };
+  // A tool that outlives its call (timed out, ignoring its signal) must not
+  // change memory that is already checkpointed.
+  let open = true;
+  const access = {
+    get: (k: string) => (Object.hasOwn(memory, k) ? memory[k] : undefined),
+    set: (k: string, v: string) => {
+      if (open) memory[k] = v;
+    },
+  };
+  let saving: Promise<void> = Promise.resolve();
+  let failed: { error: unknown } | undefined;
+  const record = (block: ToolResultBlock, effects: ToolEffects | undefined) => {
+    apply(st, block, effects, { ...memory }, deps);
+    saving = saving.then(async () => {
+      if (failed) return;
+      try {
+        await deps.checkpoint(st.get());
+      } catch (error) {
+        failed = { error };
+      }
+    });
+  };
+  const done = start.turn!.toolResults ?? {};
+  await Promise.all(uses.filter((u) => !done[u.id]).map(async (use) => {
+    const out = await runOne(start, uses, use, message, deps, access, reportChild);
+    record(out.block, out.effects);
+  }));
+  open = false;
+  await saving;
+  if (failed) throw failed.error;
+  const results = st.get().turn!.toolResults ?? {};
+  return uses.map((u) => results[u.id]!);
+}
+
+function apply(st: BatchState, block: ToolResultBlock, effects: ToolEffects | undefined, memory: Record<string, string>, deps: TurnDeps): void {
+  const state = st.get();
+  const turn = state.turn!;
+  const spent = effects?.usage;
+  const escalation = effects?.escalation ? [{ ...effects.escalation, at: deps.clock.now() }] : [];
+  for (const e of escalation) {
+    deps.metrics.escalated(state.type);
+    deps.emit?.({ kind: "escalation", code: e.code, reason: e.reason });
+  }
+  st.update({
+    ...state,
+    memory,
+    children: [...new Set([...state.children, ...(effects?.children ?? [])])],
+    usage: spent ? addUsage(state.usage, spent) : state.usage,
+    escalations: [...state.escalations, ...escalation].slice(-MAX_ESCALATIONS),
+    turn: { ...turn, usage: spent ? addUsage(turn.usage, spent) : turn.usage, toolResults: { ...turn.toolResults, [block.toolUseId]: block } },
+  });
+}
+
+async function runOne(
+  state: AgentState,
+  uses: ToolUseBlock[],
+  use: ToolUseBlock,
+  message: PendingMessage["message"],
+  deps: TurnDeps,
+  memory: { get(k: string): string | undefined; set(k: string, v: string): void },
+  reportChild: (id: string) => void,
+): Promise<{ block: ToolResultBlock; effects?: ToolEffects }> {
+  const i = uses.indexOf(use);
+  const siblingsBefore = uses.slice(0, i).filter((u) => u.name === use.name).length;
+  const tier = tierOf(state, deps, use.name);
+  const decision = state.turn!.decisions[use.id];
+  if (tier === "deny" || (tier === "approval" && decision && !decision.approve)) {
+    deps.metrics.toolCall(use.name, "denied");
+    deps.emit?.({ kind: "tool_result", callId: use.id, tool: use.name, outcome: "denied", isError: true, content: "denied", durationMs: 0 });
+    const why = tier === "deny" ? "its permission tier is deny" : `a person denied it${decision?.reason ? `: ${decision.reason}` : ""} (${decision!.by})`;
+    return { block: { type: "tool_result", toolUseId: use.id, content: `tool call denied: ${why}`, isError: true } };
+  }
+  deps.emit?.({ kind: "tool_call", callId: use.id, tool: use.name, input: use.input });
+  const started = deps.clock.now();
+  const out = await deps.tools.call(use.name, use.input, state.config.tools, {
+    agentId: state.id,
+    messageId: message.messageId,
+    toolUseId: use.id,
+    idempotencyKey: `${state.id}:${message.messageId}:${use.id}`,
+    memory,
+    signal: deps.signal ?? new AbortController().signal,
+    agent: state,
+    siblingsBefore,
+    reportChild,
+    ...(message.traceparent ? { traceparent: message.traceparent } : {}),
+  });
+  deps.metrics.toolCall(use.name, out.outcome);
+  deps.emit?.({
+    kind: "tool_result",
+    callId: use.id,
+    tool: use.name,
+    outcome: out.outcome,
+    isError: out.isError ?? false,
+    content: preview(out.content),
+    durationMs: deps.clock.now() - started,
+  });
+  const block: ToolResultBlock = { type: "tool_result", toolUseId: use.id, content: out.content, isError: out.isError ?? false };
+  return out.effects ? { block, effects: out.effects } : { block };
+}
