@@ -116,6 +116,11 @@ export class FaultProxy implements AsyncDisposable {
     });
   }
 
+  /** Forgets cuts armed by cutNextAfterRequest() that have not happened yet (their promises stay pending). */
+  disarmCuts(): number {
+    return this.armed.splice(0).length;
+  }
+
   /** Cuts every open connection now (in-flight replies are lost). Returns how many. */
   cutAll(): number {
     const n = this.pairs.size;
