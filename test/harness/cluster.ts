@@ -14,6 +14,8 @@ export interface ProcessClusterOptions {
   ownServers?: boolean;
   /** Processes reach Redis and NATS through fault proxies (cluster.redisProxy / natsProxy) that can lose replies. */
   faultProxies?: boolean;
+  /** How long a process may take to serve HTTP. Default 20 s (colony-process.ts). */
+  startTimeoutMs?: number;
 }
 
 export interface ProcessCluster extends AsyncDisposable {
@@ -83,7 +85,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
     },
     async addHost(id = `h${hosts.size}-${tag}`, extra = {}) {
       if (hosts.has(id)) throw new Error(`host ${id} exists`);
-      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id });
+      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id }, o.startTimeoutMs);
       started.push(p);
       hosts.set(id, p);
       hostEnv.set(id, extra);
@@ -94,7 +96,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
       if (!old) throw new Error(`no host ${hostId}`);
       old.signal(signal);
       await old.exited;
-      const p = await startColony(["host"], { ...env(), ...hostEnv.get(hostId), COLONY_HOST_ID: hostId });
+      const p = await startColony(["host"], { ...env(), ...hostEnv.get(hostId), COLONY_HOST_ID: hostId }, o.startTimeoutMs);
       started.push(p);
       hosts.set(hostId, p);
       return p;
@@ -104,7 +106,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
       if (!old) throw new Error(`no directory ${index}`);
       old.signal("SIGKILL");
       await old.exited;
-      const p = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[index]! });
+      const p = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[index]! }, o.startTimeoutMs);
       started.push(p);
       directories[index] = p;
       return p;
@@ -137,7 +139,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
   try {
     for (let i = 0; i < (o.directories ?? 1); i++) {
       directoryIds.push(`dir${i}-${tag}`);
-      const d = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[i]! });
+      const d = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[i]! }, o.startTimeoutMs);
       started.push(d);
       directories.push(d);
     }

@@ -26,22 +26,28 @@ export interface NemesisOptions {
   log: (line: string) => void;
 }
 
+/** No fault starts later than this before the nemesis's deadline (most take a few seconds to undo). */
+const LAST_FAULT_MS = 4_000;
+
 export class Nemesis {
   readonly injected: Partial<Record<FaultKind, number>> = {};
   /** Problems seen while injecting: a host that never rejoined, a SIGTERM that never ended the process. */
   readonly violations: Violation[] = [];
-  private readonly t0 = performance.now();
 
   constructor(
     private readonly c: ProcessCluster,
     private readonly o: NemesisOptions,
   ) {}
 
-  /** Injects faults until `signal` aborts; returns once the last one is undone. */
-  async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await this.sleep(1_000 + this.o.random() * 2_000, signal);
-      if (signal.aborted) break;
+  /**
+   * Injects faults until `deadline` (a performance.now() time); returns once
+   * the last one is undone. No fault starts in the last few seconds, so the
+   * run ends close to the deadline.
+   */
+  async run(deadline: number): Promise<void> {
+    for (;;) {
+      await this.sleep(Math.min(1_000 + this.o.random() * 2_000, deadline - performance.now()));
+      if (deadline - performance.now() < LAST_FAULT_MS) break;
       const kind = this.o.kinds[Math.floor(this.o.random() * this.o.kinds.length)]!;
       this.injected[kind] = (this.injected[kind] ?? 0) + 1;
       await this.inject(kind);
@@ -65,7 +71,7 @@ export class Nemesis {
 
   private async inject(kind: FaultKind): Promise<void> {
     const host = this.pickHost();
-    this.o.log(`${this.at()} fault ${kind}${["kill", "stop", "term"].includes(kind) ? ` ${host}` : ""}`);
+    this.o.log(`fault ${kind}${["kill", "stop", "term"].includes(kind) ? ` ${host}` : ""}`);
     switch (kind) {
       case "kill": {
         await this.c.kill(host);
@@ -112,7 +118,7 @@ export class Nemesis {
     const ended = await Promise.race([p.exited.then(() => true), this.sleep(limit).then(() => false)]);
     if (!ended) {
       this.violations.push({ kind: "term_hang", agent: "-", detail: `${host} still running ${limit} ms after SIGTERM` });
-      this.o.log(`${this.at()} ${host} hangs after SIGTERM: SIGKILL`);
+      this.o.log(`${host} hangs after SIGTERM: SIGKILL`);
     }
     await this.c.restartHost(host);
   }
@@ -122,15 +128,15 @@ export class Nemesis {
     const proxy = this.c.redisProxy!;
     const how = Math.floor(this.o.random() * 3);
     if (how === 0) {
-      this.o.log(`${this.at()}   cut all ${proxy.cutAll()} redis connections`);
+      this.o.log(`  cut all ${proxy.cutAll()} redis connections`);
     } else if (how === 1) {
       const cuts = 1 + Math.floor(this.o.random() * 5);
       for (let i = 0; i < cuts; i++) void proxy.cutNextAfterRequest();
-      this.o.log(`${this.at()}   lose the replies of the next ${cuts} redis requests`);
+      this.o.log(`  lose the replies of the next ${cuts} redis requests`);
       await this.sleep(2_000);
       proxy.disarmCuts();
     } else {
-      this.o.log(`${this.at()}   random redis cuts (1 in 100 requests) for 3 s`);
+      this.o.log(`  random redis cuts (1 in 100 requests) for 3 s`);
       proxy.setCutProbability(0.01);
       await this.sleep(3_000);
       proxy.setCutProbability(0);
@@ -144,7 +150,7 @@ export class Nemesis {
       await this.c.waitForMembers(ids, this.o.healTimeoutMs);
     } catch (e) {
       this.violations.push({ kind: "heal_timeout", agent: "-", detail: `after ${after}: ${(e as Error).message.slice(0, 300)}` });
-      this.o.log(`${this.at()} the cluster did not heal after ${after}`);
+      this.o.log(`the cluster did not heal after ${after}`);
     }
   }
 
@@ -153,19 +159,7 @@ export class Nemesis {
     return ids[Math.floor(this.o.random() * ids.length)]!;
   }
 
-  private at(): string {
-    return `+${((performance.now() - this.t0) / 1000).toFixed(1)}s`;
-  }
-
-  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      }
-      signal?.addEventListener("abort", done, { once: true });
-    });
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
   }
 }

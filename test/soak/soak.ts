@@ -67,20 +67,24 @@ const DRAIN_MS = 3_000;
 const CUT_PROBABILITY = 1 / 300;
 const QUIESCE_MS = 20_000;
 
-export async function runSoak(o: SoakOptions): Promise<SoakReport> {
+export async function runSoak(options: SoakOptions): Promise<SoakReport> {
+  const t0 = performance.now();
+  const o = { ...options, log: (line: string) => options.log(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`) };
   const random = seededRandom(o.seed);
   o.log(`soak: ${o.seconds} s, faults ${o.faults.join(",") || "none"}, seed ${o.seed}, ${o.slots} client loops`);
   await using c = await startProcessCluster({
     hosts: 3,
     ownServers: true,
     faultProxies: true,
+    startTimeoutMs: 60_000,
     env: { COLONY_FAILURE_TIMEOUT_MS: String(FAILURE_TIMEOUT_MS), COLONY_DRAIN_MS: String(DRAIN_MS), COLONY_WAIT_TIMEOUT_MS: "2000" },
   });
   const unhook = killChildrenOnExit(c);
   try {
-    const clients = new SoakClients(c, { slots: o.slots, rotateEvery: 100, attemptTimeoutMs: 8_000, giveUpMs: 30_000, type: "assistant", tag: String(o.seed % 100_000), random });
+    const clients = new SoakClients(c, { slots: o.slots, rotateEvery: 100, attemptTimeoutMs: 5_000, giveUpMs: 30_000, type: "assistant", tag: String(o.seed % 100_000), random });
     const nemesis = new Nemesis(c, { kinds: o.faults, random, failureTimeoutMs: FAILURE_TIMEOUT_MS, drainMs: DRAIN_MS, healTimeoutMs: 15_000, log: o.log });
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    o.log("cluster up; clients start");
     clients.start();
     await waitFor(() => clients.ackedCount() >= 2 * o.slots, { timeoutMs: 30_000, message: "the clients to get going" }).catch((e: Error) => {
       throw new Error(`${e.message}; failed attempts so far: ${JSON.stringify(clients.failures)}`);
@@ -90,6 +94,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let remaining = o.seconds;
     if (o.faults.includes("redis")) {
       const phaseS = Math.min(15, Math.max(5, Math.round(o.seconds / 6)));
+      o.log(`phase: fault-free, ${phaseS} s`);
       let t = performance.now();
       await sleep(phaseS * 1000);
       phases.faultFree = { from: t, to: performance.now() };
@@ -104,7 +109,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (o.faults.length > 0 && remaining > 0) {
       o.log(`phase: nemesis, ${remaining} s`);
       const t = performance.now();
-      await nemesis.run(AbortSignal.timeout(remaining * 1000));
+      await nemesis.run(t + remaining * 1000);
       phases.nemesis = { from: t, to: performance.now() };
     } else if (remaining > 0) {
       await sleep(remaining * 1000);
@@ -113,7 +118,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     o.log("undoing every fault, stopping the clients");
     await nemesis.restoreAll();
     await clients.stop();
+    o.log("clients stopped; waiting for the cluster to finish what it accepted");
     const stored = await readQuiet(c, [...clients.sent.keys()], o.log);
+    o.log("checking");
     const violations: Violation[] = [...nemesis.violations, ...checkAll(clients.sent, stored)];
     return figures({ options: o, clients, nemesis, phases, violations, proxy: c.redisProxy!.stats() });
   } finally {
