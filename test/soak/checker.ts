@@ -25,7 +25,11 @@ export interface SentMessage {
   reply?: string;
   /** The attempt that was acknowledged said duplicate: true although it was the first. */
   falseDuplicate?: boolean;
+  /** When it was acknowledged, in seconds since the soak started (to line a violation up with the faults' log). */
+  ackedAtS?: number;
 }
+
+const when = (s: SentMessage) => (s.ackedAtS === undefined ? "" : ` (acknowledged at ${s.ackedAtS.toFixed(1)}s)`);
 
 export interface StoredAgent {
   /** The agent's stored context (user and assistant messages); null if the agent has no state. */
@@ -98,8 +102,8 @@ export function checkAgent(agent: string, sent: readonly SentMessage[], stored: 
   const acked = sent.filter((s) => s.outcome === "acked");
   for (const s of acked) {
     const at = positions.get(s.content);
-    if (!at) out.push({ agent, kind: "lost", detail: `acknowledged ${JSON.stringify(s.content)} is not in the history` });
-    if (s.falseDuplicate) out.push({ agent, kind: "false_duplicate", detail: `first send of ${JSON.stringify(s.content)} answered duplicate: true` });
+    if (!at) out.push({ agent, kind: "lost", detail: `acknowledged ${JSON.stringify(s.content)} is not in the history${when(s)}` });
+    if (s.falseDuplicate) out.push({ agent, kind: "false_duplicate", detail: `first send of ${JSON.stringify(s.content)} answered duplicate: true${when(s)}` });
     if (s.reply !== undefined && at?.length === 1) {
       const want = expectedReply(s.content, at[0]!);
       if (s.reply !== want) out.push({ agent, kind: "client_reply_mismatch", detail: `client got ${JSON.stringify(s.reply.slice(0, 160))}, history says ${JSON.stringify(want)}` });

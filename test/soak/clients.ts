@@ -28,6 +28,8 @@ export interface ClientOptions {
   /** Distinguishes this run's agent keys. */
   tag: string;
   random: () => number;
+  /** performance.now() of the soak's start: acknowledgement times are reported relative to it. */
+  t0: number;
 }
 
 /** One message as the client saw it. */
@@ -109,6 +111,7 @@ export class SoakClients {
         const body = okBody.parse(res.body);
         m.outcome = "acked";
         m.endedAt = performance.now();
+        m.ackedAtS = (m.endedAt - this.o.t0) / 1000;
         if (body.duplicate && m.attempts === 1) m.falseDuplicate = true;
         if (body.status === "completed" && body.reply !== undefined) m.reply = body.reply;
         if (body.status === "failed") this.failedTurns++;

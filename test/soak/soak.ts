@@ -81,7 +81,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   });
   const unhook = killChildrenOnExit(c);
   try {
-    const clients = new SoakClients(c, { slots: o.slots, rotateEvery: 100, attemptTimeoutMs: 5_000, giveUpMs: 30_000, type: "assistant", tag: String(o.seed % 100_000), random });
+    const clients = new SoakClients(c, { slots: o.slots, rotateEvery: 100, attemptTimeoutMs: 5_000, giveUpMs: 30_000, type: "assistant", tag: String(o.seed % 100_000), random, t0 });
     const nemesis = new Nemesis(c, { kinds: o.faults, random, failureTimeoutMs: FAILURE_TIMEOUT_MS, drainMs: DRAIN_MS, healTimeoutMs: 15_000, log: o.log });
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     o.log("cluster up; clients start");
