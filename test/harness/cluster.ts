@@ -147,7 +147,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
     const starts = await Promise.allSettled(Array.from({ length: o.hosts }, (_, i) => cluster.addHost(`h${i}-${tag}`)));
     const failed = starts.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
-    await cluster.waitForMembers([...hosts.keys()]);
+    await cluster.waitForMembers([...hosts.keys()], o.startTimeoutMs);
   } catch (e) {
     await cluster[Symbol.asyncDispose]();
     throw e;

@@ -79,42 +79,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     startTimeoutMs: 60_000,
     env: { COLONY_FAILURE_TIMEOUT_MS: String(FAILURE_TIMEOUT_MS), COLONY_DRAIN_MS: String(DRAIN_MS), COLONY_WAIT_TIMEOUT_MS: "2000" },
   });
-  const unhook = killChildrenOnExit(c);
+  const clients = new SoakClients(c, { slots: o.slots, rotateEvery: 100, attemptTimeoutMs: 5_000, giveUpMs: 30_000, type: "assistant", tag: String(o.seed % 100_000), random, t0 });
+  const nemesis = new Nemesis(c, { kinds: o.faults, random, failureTimeoutMs: FAILURE_TIMEOUT_MS, drainMs: DRAIN_MS, healTimeoutMs: 15_000, log: o.log });
+  o.log("cluster up; clients start");
+  clients.start();
   try {
-    const clients = new SoakClients(c, { slots: o.slots, rotateEvery: 100, attemptTimeoutMs: 5_000, giveUpMs: 30_000, type: "assistant", tag: String(o.seed % 100_000), random, t0 });
-    const nemesis = new Nemesis(c, { kinds: o.faults, random, failureTimeoutMs: FAILURE_TIMEOUT_MS, drainMs: DRAIN_MS, healTimeoutMs: 15_000, log: o.log });
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    o.log("cluster up; clients start");
-    clients.start();
     await waitFor(() => clients.ackedCount() >= 2 * o.slots, { timeoutMs: 30_000, message: "the clients to get going" }).catch((e: Error) => {
       throw new Error(`${e.message}; failed attempts so far: ${JSON.stringify(clients.failures)}`);
     });
-
-    const phases: SoakReport["phases"] = {};
-    let remaining = o.seconds;
-    if (o.faults.includes("redis")) {
-      const phaseS = Math.min(15, Math.max(5, Math.round(o.seconds / 6)));
-      o.log(`phase: fault-free, ${phaseS} s`);
-      let t = performance.now();
-      await sleep(phaseS * 1000);
-      phases.faultFree = { from: t, to: performance.now() };
-      o.log(`phase: random redis cuts, p=${CUT_PROBABILITY.toFixed(4)} per request, ${phaseS} s`);
-      c.redisProxy!.setCutProbability(CUT_PROBABILITY);
-      t = performance.now();
-      await sleep(phaseS * 1000);
-      c.redisProxy!.setCutProbability(0);
-      phases.redisCuts = { from: t, to: performance.now(), cuts: c.redisProxy!.stats().cuts.random };
-      remaining -= 2 * phaseS;
-    }
-    if (o.faults.length > 0 && remaining > 0) {
-      o.log(`phase: nemesis, ${remaining} s`);
-      const t = performance.now();
-      await nemesis.run(t + remaining * 1000);
-      phases.nemesis = { from: t, to: performance.now() };
-    } else if (remaining > 0) {
-      await sleep(remaining * 1000);
-    }
-
+    const phases = await runPhases(c, nemesis, o);
     o.log("undoing every fault, stopping the clients");
     await nemesis.restoreAll();
     await clients.stop();
@@ -124,8 +97,41 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const violations: Violation[] = [...nemesis.violations, ...checkAll(clients.sent, stored)];
     return figures({ options: o, clients, nemesis, phases, violations, proxy: c.redisProxy!.stats() });
   } finally {
-    unhook();
+    // Also on a failure: no client may go on sending to a cluster being torn down.
+    await clients.stop();
   }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Fault-free and Redis-cuts phases (when "redis" is a fault), then the nemesis for the rest. */
+async function runPhases(c: ProcessCluster, nemesis: Nemesis, o: SoakOptions): Promise<SoakReport["phases"]> {
+  const phases: SoakReport["phases"] = {};
+  let remaining = o.seconds;
+  if (o.faults.includes("redis")) {
+    const phaseS = Math.min(15, Math.max(5, Math.round(o.seconds / 6)));
+    o.log(`phase: fault-free, ${phaseS} s`);
+    let t = performance.now();
+    await sleep(phaseS * 1000);
+    phases.faultFree = { from: t, to: performance.now() };
+    o.log(`phase: random redis cuts, p=${CUT_PROBABILITY.toFixed(4)} per request, ${phaseS} s`);
+    c.redisProxy!.setCutProbability(CUT_PROBABILITY);
+    t = performance.now();
+    await sleep(phaseS * 1000);
+    c.redisProxy!.setCutProbability(0);
+    phases.redisCuts = { from: t, to: performance.now(), cuts: c.redisProxy!.stats().cuts.random };
+    remaining -= 2 * phaseS;
+  }
+  if (remaining <= 0) return phases;
+  if (o.faults.length === 0) {
+    await sleep(remaining * 1000);
+    return phases;
+  }
+  o.log(`phase: nemesis, ${remaining} s`);
+  const t = performance.now();
+  await nemesis.run(t + remaining * 1000);
+  phases.nemesis = { from: t, to: performance.now() };
+  return phases;
 }
 
 /**
@@ -162,13 +168,4 @@ async function readQuiet(c: ProcessCluster, ids: string[], log: (line: string) =
   } finally {
     await store.close();
   }
-}
-
-/** The colony processes die with this process even if it exits without disposing the cluster. */
-function killChildrenOnExit(c: ProcessCluster): () => void {
-  const kill = () => {
-    for (const p of [...c.hosts.values(), ...c.directories]) p.signal("SIGKILL");
-  };
-  process.on("exit", kill);
-  return () => process.removeListener("exit", kill);
 }
