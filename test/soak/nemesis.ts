@@ -33,6 +33,8 @@ export class Nemesis {
   readonly injected: Partial<Record<FaultKind, number>> = {};
   /** Problems seen while injecting: a host that never rejoined, a SIGTERM that never ended the process. */
   readonly violations: Violation[] = [];
+  /** Faults that could not be injected or undone as planned (e.g. a process slow to start on a loaded machine). */
+  readonly incidents: string[] = [];
 
   constructor(
     private readonly c: ProcessCluster,
@@ -50,7 +52,13 @@ export class Nemesis {
       if (deadline - performance.now() < LAST_FAULT_MS) break;
       const kind = this.o.kinds[Math.floor(this.o.random() * this.o.kinds.length)]!;
       this.injected[kind] = (this.injected[kind] ?? 0) + 1;
-      await this.inject(kind);
+      try {
+        await this.inject(kind);
+      } catch (e) {
+        // restoreAll() brings back whatever this left down.
+        this.incidents.push(`${kind}: ${(e as Error).message.slice(0, 300)}`);
+        this.o.log(`fault ${kind} failed: ${(e as Error).message.slice(0, 300)}`);
+      }
       await this.heal(kind);
     }
   }
@@ -114,7 +122,8 @@ export class Nemesis {
   private async term(host: string): Promise<void> {
     const p = this.c.hosts.get(host)!;
     p.signal("SIGTERM");
-    const limit = this.o.drainMs + 5_000;
+    // Generous: a loaded machine is slow to exit too; a hang is a process that never ends.
+    const limit = this.o.drainMs + 15_000;
     const ended = await Promise.race([p.exited.then(() => true), this.sleep(limit).then(() => false)]);
     if (!ended) {
       this.violations.push({ kind: "term_hang", agent: "-", detail: `${host} still running ${limit} ms after SIGTERM` });

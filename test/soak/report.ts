@@ -30,6 +30,8 @@ export interface SoakReport {
   phases: { faultFree?: Window; redisCuts?: Window & { cuts: number }; nemesis?: Window };
   /** Acknowledged messages per second, fault-free and under random Redis cuts; ratio = faultFree / redisCuts (the issue asks ≤ 2). */
   throughput?: { faultFree: number; redisCuts: number; ratio: number };
+  /** Faults that could not be injected or undone as planned (not violations). */
+  incidents: string[];
   violations: Violation[];
   violationsByKind: Record<string, number>;
 }
@@ -78,6 +80,7 @@ export function figures(r: {
     injected: { ...r.nemesis.injected },
     redisCuts: r.proxy.cuts,
     phases: r.phases,
+    incidents: r.nemesis.incidents,
     violations: r.violations,
     violationsByKind: countByKind(r.violations),
   };
@@ -105,6 +108,7 @@ export function formatReport(r: SoakReport, examples = 3): string {
     const t = r.throughput;
     lines.push(`  throughput fault-free ${t.faultFree.toFixed(1)}/s, under random redis cuts ${t.redisCuts.toFixed(1)}/s (${r.phases.redisCuts?.cuts ?? 0} cuts): ratio ${t.ratio.toFixed(2)} (must be ≤ 2)`);
   }
+  for (const i of r.incidents) lines.push(`  incident: ${i}`);
   lines.push(`  violations ${r.violations.length}${r.violations.length ? ` ${JSON.stringify(r.violationsByKind)}` : ""}`);
   for (const kind of Object.keys(r.violationsByKind)) {
     for (const v of r.violations.filter((x) => x.kind === kind).slice(0, examples)) lines.push(`    ${v.kind} ${v.agent}: ${v.detail}`);
