@@ -70,6 +70,9 @@ export class Nemesis {
     redisProxy.disarmCuts();
     this.c.natsProxy?.resume();
     if (!this.c.nats.running) await this.c.nats.restart();
+    for (const [i, d] of this.c.directories.entries()) {
+      if (d.child.exitCode !== null || d.child.signalCode !== null) await this.c.restartDirectory(i);
+    }
     for (const [id, p] of this.c.hosts) {
       if (p.child.exitCode === null && p.child.signalCode === null) p.signal("SIGCONT");
       else await this.c.restartHost(id);
