@@ -5,9 +5,9 @@
  * client never hears back: on command, or at random with a seeded RNG.
  *
  * A cut destroys the client's side at once (the client sees its connection
- * drop and reconnects through the proxy) and keeps the server's side open
- * until the server has answered (or a short grace passes), so the request
- * is known to have run: exactly the "reply lost after the command ran"
+ * drop and reconnects through the proxy) and half-closes the server's side
+ * after the request, so the server still reads and runs it and only then
+ * sees the connection end: exactly the "reply lost after the command ran"
  * fault that makes a client library resend a command that already ran.
  */
 import net from "node:net";
@@ -19,7 +19,7 @@ export interface FaultProxyOptions {
   cutProbability?: number;
   /** Seed of the RNG deciding random cuts (same seed, same decisions). Default 1. */
   seed?: number;
-  /** How long a cut connection's server side waits for the lost reply before it is closed. Default 1,000 ms. */
+  /** How long a cut connection's server side may stay open before it is destroyed. Default 1,000 ms. */
   replyGraceMs?: number;
 }
 
@@ -218,11 +218,8 @@ export class FaultProxy implements AsyncDisposable {
   }
 
   private forwardDown(pair: Pair, chunk: Buffer): void {
-    if (pair.cut) {
-      // The reply of the request the cut followed: the server ran it. Now close its side too.
-      pair.server.destroy();
-      return;
-    }
+    // Replies to a cut connection are lost: that is the fault.
+    if (pair.cut) return;
     this.counters.chunksDown++;
     this.counters.bytesDown += chunk.length;
     if (!pair.client.write(chunk)) {
@@ -231,10 +228,16 @@ export class FaultProxy implements AsyncDisposable {
     }
   }
 
-  /** The client loses its connection now; the server's side lives until the lost reply arrives. */
+  /**
+   * The client loses its connection now. The server's side is half-closed
+   * after the request (end() flushes it first): the server reads the
+   * request, runs it, then sees the end of its input and closes; a grace
+   * timer closes it if it does not.
+   */
   private cutAfterRequest(pair: Pair): void {
     pair.cut = true;
     pair.client.destroy();
+    pair.server.end();
     const grace = setTimeout(() => pair.server.destroy(), this.o.replyGraceMs ?? 1_000);
     grace.unref();
     pair.server.once("close", () => clearTimeout(grace));
