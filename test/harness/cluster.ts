@@ -1,5 +1,6 @@
 import type { ColonyProcess } from "./colony-process.ts";
 import { http, startColony } from "./colony-process.ts";
+import { FaultProxy } from "./fault-proxy.ts";
 import type { NatsServer, RedisServer } from "./servers.ts";
 import { startNats, startRedis } from "./servers.ts";
 import { waitFor } from "./wait.ts";
@@ -11,11 +12,18 @@ export interface ProcessClusterOptions {
   env?: Record<string, string>;
   /** Start our own servers even if REDIS_URL / NATS_URL are set (tests that kill them). */
   ownServers?: boolean;
+  /** Processes reach Redis and NATS through fault proxies (cluster.redisProxy / natsProxy) that can lose replies. */
+  faultProxies?: boolean;
+  /** How long a process may take to serve HTTP. Default 20 s (colony-process.ts). */
+  startTimeoutMs?: number;
 }
 
 export interface ProcessCluster extends AsyncDisposable {
   readonly redis: RedisServer;
   readonly nats: NatsServer;
+  /** Between the processes and Redis / NATS, with `faultProxies`. */
+  readonly redisProxy: FaultProxy | undefined;
+  readonly natsProxy: FaultProxy | undefined;
   readonly directories: ColonyProcess[];
   /** Hosts by id; killed ones stay here (their process has exited). */
   readonly hosts: Map<string, ColonyProcess>;
@@ -26,6 +34,10 @@ export interface ProcessCluster extends AsyncDisposable {
   addHost(id?: string, env?: Record<string, string>): Promise<ColonyProcess>;
   /** Stops a host the hard way (SIGKILL) and waits for the process to end. */
   kill(hostId: string): Promise<void>;
+  /** Starts a host again with the same id and env (a StatefulSet's restart), after `signal` (default SIGKILL) ended it. */
+  restartHost(hostId: string, signal?: NodeJS.Signals): Promise<ColonyProcess>;
+  /** Kills directory replica `index` (SIGKILL) and starts it again with the same id. */
+  restartDirectory(index: number): Promise<ColonyProcess>;
   /** Waits until the directory lists exactly these live hosts. */
   waitForMembers(ids: string[], timeoutMs?: number): Promise<void>;
   env(): Record<string, string>;
@@ -42,14 +54,25 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
   const useEnv = !o.ownServers;
   const redis = await startRedis({ useEnv });
   const nats = await startNats({ useEnv });
-  const env = (): Record<string, string> => ({ REDIS_URL: redis.url, NATS_URL: nats.url, LOG_LEVEL: "info", ...o.env });
+  const redisProxy = o.faultProxies ? await FaultProxy.start({ target: redis }) : undefined;
+  const natsProxy = o.faultProxies ? await FaultProxy.start({ target: nats }) : undefined;
+  const env = (): Record<string, string> => ({
+    REDIS_URL: redisProxy?.url("redis") ?? redis.url,
+    NATS_URL: natsProxy?.url("nats") ?? nats.url,
+    LOG_LEVEL: "info",
+    ...o.env,
+  });
   const directories: ColonyProcess[] = [];
   const hosts = new Map<string, ColonyProcess>();
+  const hostEnv = new Map<string, Record<string, string>>();
+  const directoryIds: string[] = [];
   const tag = `${process.pid}x${++seq}`;
   const started: ColonyProcess[] = [];
   const cluster: ProcessCluster = {
     redis,
     nats,
+    redisProxy,
+    natsProxy,
     directories,
     hosts,
     env,
@@ -62,9 +85,30 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
     },
     async addHost(id = `h${hosts.size}-${tag}`, extra = {}) {
       if (hosts.has(id)) throw new Error(`host ${id} exists`);
-      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id });
+      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id }, o.startTimeoutMs);
       started.push(p);
       hosts.set(id, p);
+      hostEnv.set(id, extra);
+      return p;
+    },
+    async restartHost(hostId, signal = "SIGKILL") {
+      const old = hosts.get(hostId);
+      if (!old) throw new Error(`no host ${hostId}`);
+      old.signal(signal);
+      await old.exited;
+      const p = await startColony(["host"], { ...env(), ...hostEnv.get(hostId), COLONY_HOST_ID: hostId }, o.startTimeoutMs);
+      started.push(p);
+      hosts.set(hostId, p);
+      return p;
+    },
+    async restartDirectory(index) {
+      const old = directories[index];
+      if (!old) throw new Error(`no directory ${index}`);
+      old.signal("SIGKILL");
+      await old.exited;
+      const p = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[index]! }, o.startTimeoutMs);
+      started.push(p);
+      directories[index] = p;
       return p;
     },
     async kill(hostId) {
@@ -86,18 +130,24 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
     },
     async [Symbol.asyncDispose]() {
       await Promise.all(started.map((p) => p[Symbol.asyncDispose]()));
+      await redisProxy?.close();
+      await natsProxy?.close();
       await nats.stop();
       await redis.stop();
     },
   };
   try {
     for (let i = 0; i < (o.directories ?? 1); i++) {
-      const d = await startColony(["directory"], { ...env(), COLONY_HOST_ID: `dir${i}-${tag}` });
+      directoryIds.push(`dir${i}-${tag}`);
+      const d = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[i]! }, o.startTimeoutMs);
       started.push(d);
       directories.push(d);
     }
-    await Promise.all(Array.from({ length: o.hosts }, (_, i) => cluster.addHost(`h${i}-${tag}`)));
-    await cluster.waitForMembers([...hosts.keys()]);
+    // allSettled: every host that did start is in `started` before a failure disposes the cluster.
+    const starts = await Promise.allSettled(Array.from({ length: o.hosts }, (_, i) => cluster.addHost(`h${i}-${tag}`)));
+    const failed = starts.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    await cluster.waitForMembers([...hosts.keys()], o.startTimeoutMs);
   } catch (e) {
     await cluster[Symbol.asyncDispose]();
     throw e;

@@ -4,6 +4,12 @@ import { fileURLToPath } from "node:url";
 
 const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
 
+/** Children still running: they die with the test process, even when it exits without disposing them. */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 export interface ColonyProcess extends AsyncDisposable {
   readonly child: ChildProcess;
   readonly url: string;
@@ -46,10 +52,16 @@ export async function startColony(args: string[], env: Record<string, string> = 
     }
   });
   child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  running.add(child);
   const exited = new Promise<number | string>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));
+  void exited.then(() => running.delete(child));
 
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`colony ${args.join(" ")} did not listen within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Nobody will dispose a process whose start failed: it must not outlive the failure.
+      child.kill("SIGKILL");
+      reject(new Error(`colony ${args.join(" ")} did not listen within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
     onListening = (p) => {
       clearTimeout(timer);
       resolve(p);
