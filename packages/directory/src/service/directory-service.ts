@@ -236,6 +236,8 @@ export class DirectoryService {
       if (lateMs >= this.o.membership.options.suspectAfterMs) {
         this.o.logger.warn({ lateMs }, "the directory itself was frozen; restarting every host's silence from now");
         this.o.membership.forgive();
+        // A roll call: a host that crashed meanwhile is still found at once ("no responders").
+        for (const m of this.o.membership.all()) if (this.o.membership.isAlive(m.id) && !this.o.membership.isLocal(m.id)) this.probe(m);
       }
       void this.sweep().finally(() => this.scheduleSweep());
     }, delay);
