@@ -169,8 +169,10 @@ export class DirectoryService {
     if (current && this.alive(current.host)) return current;
     if (!place) return current;
     const placed = await this.place(agent, current, requester, current ? "failover" : "new");
-    // Moved off a dead host by a request before the sweep got to it: a failover all the same.
-    if (current && placed.epoch !== current.epoch) await this.activateOrRetry(placed);
+    // Moved off a dead host by a request before the sweep got to it: a failover
+    // all the same. Not awaited: the requester goes there anyway, and this
+    // request leaves before the reply, so the new host starts it as a failover.
+    if (current && placed.epoch !== current.epoch) void this.activateOrRetry(placed);
     return placed;
   }
 
