@@ -253,6 +253,7 @@ export class DirectoryService {
    * until every agent moved and every failover activation succeeded.
    */
   async sweep(): Promise<void> {
+    if (this.stopped) return;
     if (this.sweeping) {
       this.sweepAgain = true;
       return;
