@@ -266,6 +266,11 @@ export class MembershipTable {
     this.local.add(hostId);
   }
 
+  /** True for a host of the directory's own process. */
+  isLocal(hostId: string): boolean {
+    return this.local.has(hostId);
+  }
+
   /** Stops declaring deaths: the directory cannot hear anyone, so silence proves nothing. */
   pause(): void {
     this.isPaused = true;

@@ -1,6 +1,6 @@
 import type { Clock, Envelope, Logger, Subscription, Transport } from "@colony/actors";
 import { NoRespondersError, NotFoundError, UnavailableError, errorMessage, newMessageId, subjects } from "@colony/actors";
-import type { Heartbeat, MembershipSnapshot } from "../membership/host-info.ts";
+import type { Heartbeat, HostInfo, MembershipSnapshot } from "../membership/host-info.ts";
 import { heartbeatSchema } from "../membership/host-info.ts";
 import type { Member, MembershipTable } from "../membership/membership-table.ts";
 import type { PlacementStrategy } from "../placement/strategy.ts";
@@ -169,16 +169,20 @@ export class DirectoryService {
     if (current && this.alive(current.host)) return current;
     if (!place) return current;
     const placed = await this.place(agent, current, requester, current ? "failover" : "new");
-    // Moved off a dead host by a request before the sweep got to it: a failover all the same.
-    if (current && placed.epoch !== current.epoch) await this.activateOrRetry(placed);
+    // Moved off a dead host by a request before the sweep got to it: a failover
+    // all the same. Not awaited: the requester goes there anyway, and this
+    // request leaves before the reply, so the new host starts it as a failover.
+    if (current && placed.epoch !== current.epoch) void this.activateOrRetry(placed);
     return placed;
   }
 
-  private async place(agent: string, current: Placement | null, requester: string | undefined, reason: "new" | "failover" | "handoff"): Promise<Placement> {
-    const host = this.o.strategy({ snapshot: this.o.membership.snapshot(), agent, ...(requester ? { requester } : {}), random: this.o.random ?? Math.random });
+  private async place(agent: string, current: Placement | null, requester: string | undefined, reason: "new" | "failover" | "handoff", spread?: Spread): Promise<Placement> {
+    const snapshot = spread ? spread.next() : this.o.membership.snapshot();
+    const host = this.o.strategy({ snapshot, agent, ...(requester ? { requester } : {}), random: this.o.random ?? Math.random });
     if (!host) throw new UnavailableError("no live host can take the agent", { retryAfterMs: this.o.heartbeatMs });
     // Counted before the await: the next decision of a concurrent batch already sees it.
     this.o.membership.notePlaced(host);
+    spread?.chose(host);
     const out = await this.o.registry.register(agent, host, {
       ...(current ? { replace: { host: current.host, epoch: current.epoch } } : {}),
       now: this.o.clock.now(),
@@ -236,6 +240,8 @@ export class DirectoryService {
       if (lateMs >= this.o.membership.options.suspectAfterMs) {
         this.o.logger.warn({ lateMs }, "the directory itself was frozen; restarting every host's silence from now");
         this.o.membership.forgive();
+        // A roll call: a host that crashed meanwhile is still found at once ("no responders").
+        for (const m of this.o.membership.all()) if (this.o.membership.isAlive(m.id) && !this.o.membership.isLocal(m.id)) this.probe(m);
       }
       void this.sweep().finally(() => this.scheduleSweep());
     }, delay);
@@ -247,6 +253,7 @@ export class DirectoryService {
    * until every agent moved and every failover activation succeeded.
    */
   async sweep(): Promise<void> {
+    if (this.stopped) return;
     if (this.sweeping) {
       this.sweepAgain = true;
       return;
@@ -318,13 +325,14 @@ export class DirectoryService {
     const placements = await this.o.registry.getMany(agents);
     const stranded = placements.filter((p): p is Placement => p !== null && p.host === host && p.since < cutoff);
     let ok = true;
+    const spread = new Spread(this.o.membership);
     for (let i = 0; i < stranded.length; i += FAILOVER_CONCURRENCY) {
       const batch = stranded.slice(i, i + FAILOVER_CONCURRENCY);
       await Promise.all(
         batch.map(async (p) => {
           try {
             // Even onto the same host id (a restart): the new incarnation must activate it.
-            await this.activateOrRetry(await this.place(p.agent, p, undefined, "failover"));
+            await this.activateOrRetry(await this.place(p.agent, p, undefined, "failover", spread));
           } catch (e) {
             ok = false;
             this.o.logger.warn({ agent: p.agent, err: errorMessage(e) }, "failover of an agent failed; retrying next sweep");
@@ -368,6 +376,38 @@ export class DirectoryService {
     if (snap.version === this.lastVersion) return;
     this.lastVersion = snap.version;
     this.o.onMembership?.(snap);
+  }
+}
+
+/**
+ * The membership a failover places against: the hosts' figures when it
+ * began plus what this failover gave each since. Heartbeats arriving
+ * meanwhile would count a placement twice (once activated) or not at all
+ * (sent before): one fixed base keeps a batch's spread even. Hosts that died
+ * meanwhile drop out.
+ */
+class Spread {
+  private readonly base = new Map<string, HostInfo>();
+  private readonly given = new Map<string, number>();
+
+  constructor(private readonly membership: MembershipTable) {
+    for (const h of membership.snapshot().hosts) this.base.set(h.id, h);
+  }
+
+  /** The snapshot for the next decision: today's eligible hosts, with the figures they had when the failover began. */
+  next(): MembershipSnapshot {
+    const now = this.membership.snapshot();
+    const hosts = now.hosts.map((h) => {
+      const from = this.base.get(h.id) ?? h;
+      const n = this.given.get(h.id) ?? 0;
+      return { ...h, agents: from.agents + n, load: from.load + n };
+    });
+    return { version: now.version, hosts };
+  }
+
+  /** Counts a placement on `host` for the next decisions. */
+  chose(host: string): void {
+    this.given.set(host, (this.given.get(host) ?? 0) + 1);
   }
 }
 
