@@ -120,6 +120,19 @@ describe("ToolRegistry.call: every failure is an error result, never a throw", (
     expect(out.content).toMatch(field);
   });
 
+  it.each([
+    ["a string of JSON", '{"text":"a"}', "string"],
+    ["an array", [{ text: "a" }], "an array"],
+    ["a number", 7, "number"],
+    ["null", null, "null"],
+  ])("refuses %s as input even when the tool's schema would take it, and never runs the tool", async (_what, args, got) => {
+    let runs = 0;
+    const lax = defineTool({ name: "lax", description: "takes anything", input: z.any(), run: () => ((runs++), { content: "ran" }) });
+    const out = await new ToolRegistry([lax]).call("lax", args, ["lax"], context());
+    expect(out).toEqual({ isError: true, content: `invalid arguments for lax: input: expected a JSON object, got ${got}`, outcome: "invalid" });
+    expect(runs).toBe(0);
+  });
+
   it("turns a throwing or rejecting tool into an error result", async () => {
     const registry = new ToolRegistry([
       defineTool({ name: "sync_throw", description: "", input: z.object({}), run: () => {

@@ -92,6 +92,13 @@ export class ToolRegistry {
       return { isError: true, content: `tool "${name}" is not available to this agent`, outcome: "denied" };
     }
     if (tool.permission === "deny") return { isError: true, content: `tool "${name}" is denied by policy`, outcome: "denied" };
+    // The Messages API promises an object; anything else (a string of broken
+    // JSON, an array, null) is refused here, whatever the tool's own schema
+    // would let through, so a permissive schema never receives it.
+    if (!isJsonObject(rawInput)) {
+      const got = rawInput === null ? "null" : Array.isArray(rawInput) ? "an array" : typeof rawInput;
+      return { isError: true, content: `invalid arguments for ${name}: input: expected a JSON object, got ${got}`, outcome: "invalid" };
+    }
     const parsed = tool.input.safeParse(rawInput);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ");
@@ -132,4 +139,8 @@ export class ToolRegistry {
       ctx.signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
