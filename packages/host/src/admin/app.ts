@@ -9,6 +9,7 @@ import { ValidationError, agentId, parseAgentKey, parseAgentType, parseToken } f
 import type { HostService } from "../host.ts";
 import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
+import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
 import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
 
 /** Comment lines sent on an idle event stream, so proxies keep it open. */
@@ -58,6 +59,8 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
       onError: (c) => c.json(errorBody("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { limit: MAX_BODY_BYTES }), 413),
     }),
   );
+  app.use("/v1/*", requireJsonBodies());
+  if (!opts.adminToken) app.use("/v1/*", sameOriginOnly());
   if (opts.adminToken) {
     const expected = Buffer.from(`Bearer ${opts.adminToken}`);
     app.use("/v1/*", async (c, next) => {

@@ -99,10 +99,12 @@ const E503 = err("unavailable: the host is draining or a dependency is down (wit
 /** Answers every /v1 route can give. */
 const V1_ERRORS: Record<number, Reply> = {
   401: err("unauthorized: missing or wrong bearer token (only when COLONY_ADMIN_TOKEN is set)"),
+  403: err("forbidden: a browser's cross-site request (an Origin that is neither this host nor loopback), refused when no COLONY_ADMIN_TOKEN is set"),
   500: err("internal: an unexpected error; the host logs it"),
   503: E503,
 };
-const BODY_ERRORS: Record<number, Reply> = { 400: E400, 413: E413 };
+const E415 = err("unsupported_media_type: a request body must be sent as Content-Type: application/json");
+const BODY_ERRORS: Record<number, Reply> = { 400: E400, 413: E413, 415: E415 };
 
 const OPERATIONS: Operation[] = [
   {
@@ -247,7 +249,7 @@ const OPERATIONS: Operation[] = [
     operationId: "resumeAgent",
     summary: "Close a suspended agent's circuit.",
     tag: "agents",
-    responses: { 200: { json: "AgentView", description: "the agent, resumed" }, 400: E400, 404: E404, 409: err("wrong_state: the agent is not suspended") },
+    responses: { 200: { json: "AgentView", description: "the agent, resumed" }, 400: E400, 404: E404, 409: err("wrong_state: the agent is not suspended"), 415: E415 },
   },
 ];
 
