@@ -17,8 +17,8 @@ import type {
 } from "@colony/actors";
 import { AlreadyExistsError, NotFoundError, agentId, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
-import type { AgentSummary, AgentView } from "./agent-view.ts";
-import { toSummary, toView } from "./agent-view.ts";
+import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";
+import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-view.ts";
 import { HOST } from "@colony/directory";
 import type { AgentEventHub } from "./observability/events.ts";
 import type { LocalAgents, SendOutcome } from "./routing/local.ts";
@@ -106,6 +106,15 @@ export class HostService {
     const state = await this.deps.store.readState(id);
     if (!state) throw new NotFoundError(`agent ${id} does not exist`);
     return toView(state, null);
+  }
+
+  /** A page of the agent's conversation: live from the host running it, else from its last snapshot. */
+  async messages(id: AgentId, cursor = 0, limit = DEFAULT_MESSAGE_PAGE): Promise<MessagePage> {
+    const live = await this.deps.router.liveMessages(id, cursor, limit);
+    if (live) return live;
+    const state = await this.deps.store.readState(id);
+    if (!state) throw new NotFoundError(`agent ${id} does not exist`);
+    return messagePage(state.messages, cursor, limit);
   }
 
   async list(opts: { type?: string; cursor?: string; limit?: number }): Promise<{ agents: AgentSummary[]; nextCursor: string | null }> {

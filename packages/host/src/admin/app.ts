@@ -10,7 +10,7 @@ import type { HostService } from "../host.ts";
 import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
-import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
+import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
 
 /** Comment lines sent on an idle event stream, so proxies keep it open. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -56,7 +56,11 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     "/v1/*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { limit: MAX_BODY_BYTES }), 413),
+      onError: (c) => {
+        // The rest of the body is never read, so this connection cannot carry another request: say so.
+        c.header("Connection", "close");
+        return c.json(errorBody("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { limit: MAX_BODY_BYTES }), 413);
+      },
     }),
   );
   app.use("/v1/*", requireJsonBodies());
@@ -92,6 +96,11 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   });
 
   app.get("/v1/agents/:type/:key", async (c) => c.json(await service.get(idFrom(c))));
+
+  app.get("/v1/agents/:type/:key/messages", async (c) => {
+    const q = parseInput(messagesQuerySchema, c.req.query(), "query");
+    return c.json(await service.messages(idFrom(c), q.cursor === undefined ? 0 : Number(q.cursor), q.limit));
+  });
 
   app.delete("/v1/agents/:type/:key", async (c) => {
     await service.delete(idFrom(c));

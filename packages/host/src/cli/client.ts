@@ -1,7 +1,7 @@
 import { agentEventRecordSchema } from "@colony/actors";
 import type { PendingApproval, AgentEventRecord } from "@colony/actors";
 import type { HostsReply } from "@colony/directory";
-import type { AgentSummary, AgentView } from "../agent-view.ts";
+import type { AgentSummary, AgentView, MessagePage } from "../agent-view.ts";
 import type { ClientConfig } from "../config.ts";
 
 /**
@@ -130,6 +130,26 @@ export class ColonyClient {
 
   get(agent: AgentRef): Promise<AgentView> {
     return this.request("GET", path(agent));
+  }
+
+  messages(agent: AgentRef, opts: { cursor?: string; limit?: number } = {}): Promise<MessagePage> {
+    const q = new URLSearchParams();
+    if (opts.cursor !== undefined) q.set("cursor", opts.cursor);
+    if (opts.limit !== undefined) q.set("limit", String(opts.limit));
+    const qs = q.toString();
+    return this.request("GET", `${path(agent)}/messages${qs ? `?${qs}` : ""}`);
+  }
+
+  /** The whole conversation, following the cursor page by page. */
+  async allMessages(agent: AgentRef): Promise<MessagePage["messages"]> {
+    const out: MessagePage["messages"] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.messages(agent, { ...(cursor ? { cursor } : {}), limit: 500 });
+      out.push(...page.messages);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return out;
   }
 
   async remove(agent: AgentRef): Promise<void> {
