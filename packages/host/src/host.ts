@@ -15,7 +15,7 @@ import type {
   TraceStore,
   TraceQuery,
 } from "@colony/actors";
-import { AlreadyExistsError, NotFoundError, agentId, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
+import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";
 import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-view.ts";
@@ -143,6 +143,8 @@ export class HostService {
     if (!(await this.deps.store.delete(id))) throw new NotFoundError(`agent ${id} does not exist`);
     this.deps.directory.invalidate(id);
     if (placement) await this.deps.router.evict(id, placement.host);
+    // After the evict: a stopped activation adds no entry behind this.
+    await this.deps.approvals.removeAgent(id).catch((e) => this.deps.logger.warn({ agent: id, err: errorMessage(e) }, "approval index not cleaned"));
     this.deps.logger.info({ agent: id, children: children.length }, "agent deleted");
     for (const child of children) {
       await this.delete(child as AgentId).catch((e) => {
