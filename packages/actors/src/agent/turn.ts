@@ -115,6 +115,8 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
         if (!state.children.includes(id)) update({ ...state, children: [...state.children, id] });
       };
       const { results, memory, effects } = await runTools(state, toolUses, message, deps, reportChild);
+      // Cancelled calls are not results: the last checkpoint stands and a resumed turn runs them again.
+      deps.signal?.throwIfAborted();
       const children = [...new Set([...state.children, ...effects.flatMap((e) => e.children ?? [])])];
       const spent = effects.reduce((u, e) => (e.usage ? addUsage(u, e.usage) : u), zeroUsage());
       const escalations = effects.flatMap((e) => (e.escalation ? [{ ...e.escalation, at: deps.clock.now() }] : []));

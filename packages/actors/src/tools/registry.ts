@@ -109,8 +109,15 @@ export class ToolRegistry {
     const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
     // The tool gets its own signal, aborted with the caller's and on timeout,
     // so a call whose result nobody waits for any more can stop working.
+    // The caller's cancellation (a drain's deadline, a delete) ends the call
+    // at once, whether or not the tool itself listens to its signal.
     const controller = new AbortController();
-    const onAbort = () => controller.abort(ctx.signal.reason);
+    let cancelled!: (r: ToolCallResult) => void;
+    const cancel = new Promise<ToolCallResult>((resolve) => (cancelled = resolve));
+    const onAbort = () => {
+      cancelled({ isError: true, content: `${name} cancelled: ${errorMessage(ctx.signal.reason)}`, outcome: "error" });
+      controller.abort(ctx.signal.reason);
+    };
     if (ctx.signal?.aborted) onAbort();
     else ctx.signal?.addEventListener("abort", onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
@@ -122,7 +129,7 @@ export class ToolRegistry {
       }, timeoutMs);
     });
     try {
-      const out = await Promise.race([Promise.resolve(tool.run(parsed.data, { ...ctx, signal: controller.signal })), timeout]);
+      const out = await Promise.race([Promise.resolve(tool.run(parsed.data, { ...ctx, signal: controller.signal })), timeout, cancel]);
       // A result the snapshot schema would reject must not reach the conversation.
       if (typeof out !== "object" || out === null || typeof out.content !== "string") {
         return { isError: true, content: `${name} returned an invalid result (expected {content: string})`, outcome: "error" };
