@@ -135,31 +135,48 @@ export class HostService {
 
   /**
    * Deletes the agent (its fence advances, so its activation can never write
-   * again), drops its activation, then its workers, recursively.
+   * again), drops its activation, then its workers, recursively. Workers
+   * come from the snapshot and from the live activation, read after the
+   * fence advanced: a worker spawned in the running turn is in memory only
+   * until the turn's next checkpoint. One spawned after that read finds its
+   * supervisor gone and deletes itself (spawnChild).
    */
   async delete(id: AgentId): Promise<void> {
     const [placement] = await this.deps.registry.getMany([id]);
-    const children = (await this.deps.store.readState(id))?.children ?? [];
+    const stored = (await this.deps.store.readState(id))?.children ?? [];
     if (!(await this.deps.store.delete(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    const live = (await this.deps.router.liveView(id).catch(() => null))?.children ?? [];
     this.deps.directory.invalidate(id);
     if (placement) await this.deps.router.evict(id, placement.host);
     // After the evict: a stopped activation adds no entry behind this.
     await this.deps.approvals.removeAgent(id).catch((e) => this.deps.logger.warn({ agent: id, err: errorMessage(e) }, "approval index not cleaned"));
+    const children = [...new Set([...stored, ...live])];
     this.deps.logger.info({ agent: id, children: children.length }, "agent deleted");
-    for (const child of children) {
-      await this.delete(child as AgentId).catch((e) => {
-        if (!(e instanceof NotFoundError)) throw e;
-      });
-    }
+    for (const child of children) await this.deleteIfExists(child as AgentId);
   }
 
-  /** Creates a worker agent for a supervisor, unless it exists already (a delegation re-attaching). */
+  private async deleteIfExists(id: AgentId): Promise<void> {
+    await this.delete(id).catch((e) => {
+      if (!(e instanceof NotFoundError)) throw e;
+    });
+  }
+
+  /**
+   * Creates a worker agent for a supervisor, unless it exists already (a
+   * delegation re-attaching). If the supervisor was deleted meanwhile, the
+   * worker is deleted again and NotFoundError thrown: no worker outlives its
+   * supervisor, whichever of the delete and the spawn came first.
+   */
   async spawnChild(req: { type: string; key: string; config: unknown; parent: AgentId; depth: number }): Promise<void> {
     const def = this.deps.types.get(req.type);
     const config = this.deps.types.resolve(def.type, req.config);
     this.deps.tools.assertKnown(config.tools, "config.tools");
     const id = agentId(def.type, parseAgentKey(req.key));
     const created = await this.deps.store.create(initialState(id, def.type, parseAgentKey(req.key), config, this.deps.clock.now(), req.parent, req.depth));
+    if ((await this.deps.store.driver.readSnapshot(req.parent)) === null) {
+      await this.deleteIfExists(id);
+      throw new NotFoundError(`supervisor ${req.parent} was deleted`);
+    }
     if (created) this.deps.logger.info({ agent: id, parent: req.parent, depth: req.depth }, "worker spawned");
   }
 
