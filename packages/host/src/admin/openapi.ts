@@ -124,7 +124,7 @@ const OPERATIONS: Operation[] = [
     path: "/v1/agents/:type/:key/events",
     operationId: "streamEvents",
     summary:
-      "Server-sent events of the agent's live turns, from whichever host runs it: `ready` first, then one event per step (text_delta, tool_call, tool_result, status, turn_finished, …) with an AgentEventRecord as data; `: heartbeat` comments while idle; with until=turn_end, an `end` event after the next turn finishes.",
+      "Server-sent events of the agent's live turns, from whichever host runs it: `ready` first, then one event per step (text_delta, tool_call, tool_result, status, turn_finished, …) with an AgentEventRecord as data; `: heartbeat` comments while idle; with until=turn_end, an `end` event after the next turn finishes. A client reading slower than the agent works loses events past a buffer of 1,000 per stream and is told so in place: a `lagged` event with data {agent, missed}.",
     tag: "agents",
     query: eventsQuerySchema,
     responses: { 200: { text: "text/event-stream", description: "the event stream" }, 400: E400, 404: E404 },

@@ -252,6 +252,7 @@ async function followSend(client: ColonyClient, out: Out, agent: AgentRef, conte
       const reply = await client.send(agent, { content, wait: false, ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) });
       messageId = reply.messageId;
     },
+    (missed) => out.note(`(${missed} events missed: this terminal fell behind the agent)`),
   );
   return status === "failed" ? EXIT.api : EXIT.ok;
 }

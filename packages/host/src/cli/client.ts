@@ -171,8 +171,10 @@ export class ColonyClient {
    * Follows the agent's live events (server-sent) until `onEvent` returns
    * true or the stream ends. `onReady` runs once the subscription is live:
    * the moment to send a message whose turn should be seen whole.
+   * `onLagged` hears how many events the host dropped because this reader
+   * fell behind.
    */
-  async follow(agent: AgentRef, onEvent: (rec: AgentEventRecord) => boolean | void, onReady: () => Promise<void>): Promise<void> {
+  async follow(agent: AgentRef, onEvent: (rec: AgentEventRecord) => boolean | void, onReady: () => Promise<void>, onLagged?: (missed: number) => void): Promise<void> {
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
     const ctl = new AbortController();
@@ -201,6 +203,7 @@ export class ColonyClient {
           const name = /^event: (.*)$/m.exec(chunk)?.[1];
           const data = /^data: (.*)$/m.exec(chunk)?.[1] ?? "null";
           if (name === "ready") await onReady();
+          else if (name === "lagged") onLagged?.(Number((JSON.parse(data) as { missed?: unknown }).missed) || 0);
           else if (name && name !== "end") {
             const parsed = agentEventRecordSchema.safeParse(JSON.parse(data));
             if (parsed.success && onEvent(parsed.data) === true) return;
