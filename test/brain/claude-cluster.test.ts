@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FAKE_ANTHROPIC_API_KEY, fakeSteps, startFakeAnthropic } from "@colony/actors/testing";
-import { http } from "../harness/colony-process.ts";
+import { conversationOf, http } from "../harness/colony-process.ts";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -32,17 +32,18 @@ describe("agents on Claude (the real SDK against a fake Messages API), real host
       timeoutMs: 15_000,
       message: "the turn to finish on the surviving host",
     });
-    const state = (await http(c.url(survivor), "GET", "/v1/agents/assistant/careful")).body as { messages: Msg[]; memory: Record<string, string>; host: string };
+    const state = (await http(c.url(survivor), "GET", "/v1/agents/assistant/careful")).body as { memory: Record<string, string>; host: string };
+    const messages = (await conversationOf(c.url(survivor), "assistant/careful")) as Msg[];
     expect(state.host).toBe(survivor);
     expect(state.memory).toEqual({ order: "42 widgets" });
     // The completed model call (the one that asked for the tool) went out once; the tool ran once.
     const firstCalls = fake.requests.filter((r) => (r.body as { messages: Msg[] }).messages.length === 1);
     expect(firstCalls).toHaveLength(1);
-    const toolResults = state.messages.flatMap((m) => m.content).filter((b) => b.type === "tool_result");
+    const toolResults = messages.flatMap((m) => m.content).filter((b) => b.type === "tool_result");
     expect(toolResults).toHaveLength(1);
     // Only the call that never completed was made again: 3 requests in all.
     expect(fake.requests).toHaveLength(3);
-    expect(state.messages.at(-1)!.content[0]!.text).toBe("Noted: 42 widgets.");
+    expect(messages.at(-1)!.content[0]!.text).toBe("Noted: 42 widgets.");
   });
 
   it("reports LLM requests, tokens and cost in the host's metrics", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FakeAnthropic, FakeRequest } from "@colony/actors/testing";
 import { FAKE_ANTHROPIC_API_KEY, fakeSteps, startFakeAnthropic } from "@colony/actors/testing";
-import { http } from "../harness/colony-process.ts";
+import { conversationOf, http } from "../harness/colony-process.ts";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -97,13 +97,14 @@ describe("delegation across real host processes, on the real SDK against a fake 
     });
     const lead = (await http(c.url(), "GET", "/v1/agents/assistant/lead")).body;
     expect(lead.host).not.toBe(leadHost);
-    expect(lead.messages.at(-1).content[0].text).toMatch(/^Summary of 6 parts:/);
+    expect((await conversationOf(c.url(), "assistant/lead")).at(-1).content[0].text).toMatch(/^Summary of 6 parts:/);
     // The lead's model was asked to split the goal once; each worker finished its part once.
     expect(fake.requests.filter((r) => r.body.system === LEAD && (r.body.messages ?? []).length === 1)).toHaveLength(1);
     for (const child of children) {
       const w = (await http(c.url(), "GET", `/v1/agents/${child}`)).body;
       expect(w.turns).toBe(1);
-      const asked = fake.requests.filter((r) => isWorker(r) && firstText(r) === w.messages[0].content[0].text).length;
+      const firstTask = (await conversationOf(c.url(), child))[0].content[0].text;
+      const asked = fake.requests.filter((r) => isWorker(r) && firstText(r) === firstTask).length;
       // A worker that lived elsewhere was asked exactly once; one that died with the lead's host may
       // have had its unfinished call made again, never a finished one.
       if (workerHost.get(child) !== leadHost) expect(asked).toBe(1);
@@ -131,6 +132,7 @@ describe("delegation across real host processes, on the real SDK against a fake 
       message: "the supervisor to get every result",
     });
     const lead = (await http(c.url(), "GET", "/v1/agents/assistant/lead")).body;
-    for (let i = 0; i < PARTS; i++) expect(lead.messages.at(-1).content[0].text).toContain(`done part ${i}`);
+    const summary = (await conversationOf(c.url(), "assistant/lead")).at(-1).content[0].text;
+    for (let i = 0; i < PARTS; i++) expect(summary).toContain(`done part ${i}`);
   });
 });

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { AgentId } from "@colony/actors";
 import { AgentStore, RedisStoreDriver, agentKeys } from "@colony/actors";
-import { http } from "../harness/colony-process.ts";
+import { conversationOf, http } from "../harness/colony-process.ts";
 import type { ProcessCluster } from "../harness/cluster.ts";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -208,7 +208,7 @@ describe("failover with real processes", { timeout: 90_000 }, () => {
     await s.stop();
     expected.get(slowAgent)!.unacked.add(`slow 800 ${slowAgent} finishing`).add(`${slowAgent} queued`);
     await expectContexts(c, expected);
-    const texts = userTexts((await http(c.url(), "GET", `/v1/agents/${slowAgent}`)).body.messages);
+    const texts = userTexts(await conversationOf(c.url(), slowAgent));
     expect(texts).toContain(`slow 800 ${slowAgent} finishing`);
     expect(texts).toContain(`${slowAgent} queued`);
     expect(await inboxesEmpty(c, ids)).toBe(true);

@@ -1,4 +1,4 @@
-import { http } from "../harness/colony-process.ts";
+import { conversationOf, http } from "../harness/colony-process.ts";
 import type { ProcessCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -64,8 +64,7 @@ export async function expectContexts(c: ProcessCluster, expected: Map<string, Ex
   await waitFor(
     async () => {
       await pool([...pending], 16, async (id) => {
-        const res = await http(c.url(), "GET", `/v1/agents/${id}`);
-        const problem = contextProblem(userTexts(res.body.messages), expected.get(id)!);
+        const problem = contextProblem(userTexts(await conversationOf(c.url(), id)), expected.get(id)!);
         if (problem === null) pending.delete(id);
         else last = `${id}: ${problem}`;
       }).catch(() => undefined);

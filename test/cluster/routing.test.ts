@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { agentKeys } from "@colony/actors";
-import { http } from "../harness/colony-process.ts";
+import { conversationOf, http } from "../harness/colony-process.ts";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
 import type { Expectation } from "./helpers.ts";
@@ -64,7 +64,7 @@ describe("a cluster of real processes: directory + 3 hosts over NATS and Redis",
     expect(await metricSum(urls, "colony_agent_activations_total", 'type="assistant"')).toBe(1);
     const state = (await http(urls[0]!, "GET", "/v1/agents/assistant/racer")).body;
     expect(state.turns).toBe(15);
-    expect(new Set(userTexts(state.messages)).size).toBe(15);
+    expect(new Set(userTexts(await conversationOf(urls[0]!, "assistant/racer"))).size).toBe(15);
 
     // Either replica alone serves: kill one, and new agents are still placed and answered.
     c.directories[0]!.signal("SIGKILL");

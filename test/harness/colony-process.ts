@@ -99,3 +99,15 @@ export async function http(base: string, method: string, path: string, body?: un
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
+
+/** An agent's whole conversation from a host over HTTP, read page by page through GET …/messages. */
+export async function conversationOf(base: string, id: string): Promise<any[]> {
+  const out: any[] = [];
+  for (let cursor: string | null = "0"; cursor !== null; ) {
+    const res = await http(base, "GET", `/v1/agents/${id}/messages?cursor=${cursor}`);
+    if (res.status !== 200) throw new Error(`GET /v1/agents/${id}/messages: ${res.status} ${JSON.stringify(res.body)}`);
+    out.push(...res.body.messages);
+    cursor = res.body.nextCursor;
+  }
+  return out;
+}

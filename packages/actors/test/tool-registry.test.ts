@@ -120,6 +120,19 @@ describe("ToolRegistry.call: every failure is an error result, never a throw", (
     expect(out.content).toMatch(field);
   });
 
+  it.each([
+    ["a string of JSON", '{"text":"a"}', "string"],
+    ["an array", [{ text: "a" }], "an array"],
+    ["a number", 7, "number"],
+    ["null", null, "null"],
+  ])("refuses %s as input even when the tool's schema would take it, and never runs the tool", async (_what, args, got) => {
+    let runs = 0;
+    const lax = defineTool({ name: "lax", description: "takes anything", input: z.any(), run: () => ((runs++), { content: "ran" }) });
+    const out = await new ToolRegistry([lax]).call("lax", args, ["lax"], context());
+    expect(out).toEqual({ isError: true, content: `invalid arguments for lax: input: expected a JSON object, got ${got}`, outcome: "invalid" });
+    expect(runs).toBe(0);
+  });
+
   it("turns a throwing or rejecting tool into an error result", async () => {
     const registry = new ToolRegistry([
       defineTool({ name: "sync_throw", description: "", input: z.object({}), run: () => {
@@ -190,8 +203,20 @@ describe("ToolRegistry.call: every failure is an error result, never a throw", (
     const pending = registry.call("waits", {}, ["waits"], context(new Map(), turn.signal));
     await waitFor(() => seen !== undefined, { message: "the tool to start" });
     turn.abort(new Error("turn cancelled"));
-    expect(await pending).toEqual({ isError: true, content: "waits failed: cancelled by caller", outcome: "error" });
+    expect(await pending).toEqual({ isError: true, content: "waits cancelled: turn cancelled", outcome: "error" });
     expect(seen!.aborted).toBe(true);
+  });
+
+  it("ends a call at once on the caller's cancellation even when the tool ignores its signal", async () => {
+    let started = false;
+    const registry = new ToolRegistry([
+      defineTool({ name: "deaf", description: "", input: z.object({}), timeoutMs: 60 * 60_000, run: () => ((started = true), new Promise(() => {})) }),
+    ]);
+    const turn = new AbortController();
+    const pending = registry.call("deaf", {}, ["deaf"], context(new Map(), turn.signal));
+    await waitFor(() => started, { message: "the tool to start" });
+    turn.abort(new Error("drain deadline passed"));
+    expect(await pending).toEqual({ isError: true, content: "deaf cancelled: drain deadline passed", outcome: "error" });
   });
 
   it("hands the tool the idempotency key of the call", async () => {

@@ -1,6 +1,10 @@
 import type { AgentState } from "@colony/actors";
 
-/** An agent as the admin API shows it (GET /v1/agents/{type}/{key}). */
+/**
+ * An agent as the admin API shows it (GET /v1/agents/{type}/{key}): bounded
+ * in size, so it can be forwarded from any host whatever the size of the
+ * agent's context. The conversation itself is paged: {@link messagePage}.
+ */
 export interface AgentView {
   id: string;
   type: string;
@@ -14,7 +18,8 @@ export interface AgentView {
   parent: string | null;
   children: string[];
   memory: Record<string, string>;
-  messages: AgentState["messages"];
+  /** Messages in its context; read them with GET …/messages. */
+  messageCount: number;
   /** Why it is suspended (its circuit is open), or null. */
   suspension: AgentState["suspension"];
   /** The last turn that did not complete and why (limits, budgets, model failures). */
@@ -49,7 +54,7 @@ export function toView(s: AgentState, host: string | null): AgentView {
     parent: s.parent,
     children: s.children,
     memory: s.memory,
-    messages: s.messages,
+    messageCount: s.messages.length,
     suspension: s.suspension,
     lastError: s.lastError,
     escalations: s.escalations,
@@ -61,4 +66,42 @@ export function toView(s: AgentState, host: string | null): AgentView {
 
 export function toSummary(s: AgentState, host: string | null): AgentSummary {
   return { id: s.id, type: s.type, key: s.key, status: s.status, host, turns: s.turns };
+}
+
+/** One page of an agent's conversation (GET /v1/agents/{type}/{key}/messages). */
+export interface MessagePage {
+  messages: AgentState["messages"];
+  /** Position of the first message of this page in the context. */
+  start: number;
+  /** Messages in the whole context. */
+  total: number;
+  /** Pass as ?cursor= for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export const DEFAULT_MESSAGE_PAGE = 100;
+/**
+ * A page stops growing past this many bytes of JSON (it always holds one
+ * message), so any page fits in one envelope between hosts: a message is at
+ * most a request body (MAX_BODY_BYTES) plus a little.
+ */
+export const MESSAGE_PAGE_BYTES = 64 * 1024;
+
+/**
+ * Messages from position `cursor` (default 0) on, at most `limit`, and no
+ * more than about MESSAGE_PAGE_BYTES. Positions shift when the context is
+ * compacted: a reader then starts over from the beginning.
+ */
+export function messagePage(messages: AgentState["messages"], cursor = 0, limit = DEFAULT_MESSAGE_PAGE): MessagePage {
+  const start = Math.min(cursor, messages.length);
+  const out: AgentState["messages"] = [];
+  let bytes = 0;
+  for (let i = start; i < messages.length && out.length < limit; i++) {
+    const size = Buffer.byteLength(JSON.stringify(messages[i]));
+    if (out.length > 0 && bytes + size > MESSAGE_PAGE_BYTES) break;
+    out.push(messages[i]!);
+    bytes += size;
+  }
+  const end = start + out.length;
+  return { messages: out, start, total: messages.length, nextCursor: end < messages.length ? String(end) : null };
 }

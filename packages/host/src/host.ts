@@ -15,10 +15,10 @@ import type {
   TraceStore,
   TraceQuery,
 } from "@colony/actors";
-import { AlreadyExistsError, NotFoundError, agentId, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
+import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
-import type { AgentSummary, AgentView } from "./agent-view.ts";
-import { toSummary, toView } from "./agent-view.ts";
+import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";
+import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-view.ts";
 import { HOST } from "@colony/directory";
 import type { AgentEventHub } from "./observability/events.ts";
 import type { LocalAgents, SendOutcome } from "./routing/local.ts";
@@ -108,6 +108,15 @@ export class HostService {
     return toView(state, null);
   }
 
+  /** A page of the agent's conversation: live from the host running it, else from its last snapshot. */
+  async messages(id: AgentId, cursor = 0, limit = DEFAULT_MESSAGE_PAGE): Promise<MessagePage> {
+    const live = await this.deps.router.liveMessages(id, cursor, limit);
+    if (live) return live;
+    const state = await this.deps.store.readState(id);
+    if (!state) throw new NotFoundError(`agent ${id} does not exist`);
+    return messagePage(state.messages, cursor, limit);
+  }
+
   async list(opts: { type?: string; cursor?: string; limit?: number }): Promise<{ agents: AgentSummary[]; nextCursor: string | null }> {
     const limit = opts.limit ?? DEFAULT_PAGE_SIZE;
     const listOpts: { type?: string; after?: string; limit: number } = { limit };
@@ -126,29 +135,48 @@ export class HostService {
 
   /**
    * Deletes the agent (its fence advances, so its activation can never write
-   * again), drops its activation, then its workers, recursively.
+   * again), drops its activation, then its workers, recursively. Workers
+   * come from the snapshot and from the live activation, read after the
+   * fence advanced: a worker spawned in the running turn is in memory only
+   * until the turn's next checkpoint. One spawned after that read finds its
+   * supervisor gone and deletes itself (spawnChild).
    */
   async delete(id: AgentId): Promise<void> {
     const [placement] = await this.deps.registry.getMany([id]);
-    const children = (await this.deps.store.readState(id))?.children ?? [];
+    const stored = (await this.deps.store.readState(id))?.children ?? [];
     if (!(await this.deps.store.delete(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    const live = (await this.deps.router.liveView(id).catch(() => null))?.children ?? [];
     this.deps.directory.invalidate(id);
     if (placement) await this.deps.router.evict(id, placement.host);
+    // After the evict: a stopped activation adds no entry behind this.
+    await this.deps.approvals.removeAgent(id).catch((e) => this.deps.logger.warn({ agent: id, err: errorMessage(e) }, "approval index not cleaned"));
+    const children = [...new Set([...stored, ...live])];
     this.deps.logger.info({ agent: id, children: children.length }, "agent deleted");
-    for (const child of children) {
-      await this.delete(child as AgentId).catch((e) => {
-        if (!(e instanceof NotFoundError)) throw e;
-      });
-    }
+    for (const child of children) await this.deleteIfExists(child as AgentId);
   }
 
-  /** Creates a worker agent for a supervisor, unless it exists already (a delegation re-attaching). */
+  private async deleteIfExists(id: AgentId): Promise<void> {
+    await this.delete(id).catch((e) => {
+      if (!(e instanceof NotFoundError)) throw e;
+    });
+  }
+
+  /**
+   * Creates a worker agent for a supervisor, unless it exists already (a
+   * delegation re-attaching). If the supervisor was deleted meanwhile, the
+   * worker is deleted again and NotFoundError thrown: no worker outlives its
+   * supervisor, whichever of the delete and the spawn came first.
+   */
   async spawnChild(req: { type: string; key: string; config: unknown; parent: AgentId; depth: number }): Promise<void> {
     const def = this.deps.types.get(req.type);
     const config = this.deps.types.resolve(def.type, req.config);
     this.deps.tools.assertKnown(config.tools, "config.tools");
     const id = agentId(def.type, parseAgentKey(req.key));
     const created = await this.deps.store.create(initialState(id, def.type, parseAgentKey(req.key), config, this.deps.clock.now(), req.parent, req.depth));
+    if ((await this.deps.store.driver.readSnapshot(req.parent)) === null) {
+      await this.deleteIfExists(id);
+      throw new NotFoundError(`supervisor ${req.parent} was deleted`);
+    }
     if (created) this.deps.logger.info({ agent: id, parent: req.parent, depth: req.depth }, "worker spawned");
   }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../src/index.ts";
 import type { HostNode } from "../src/index.ts";
-import { call, startTestHost } from "../src/testing/index.ts";
+import { call, conversation, startTestHost } from "../src/testing/index.ts";
 
 let host: HostNode & AsyncDisposable;
 afterEach(async () => {
@@ -179,7 +179,7 @@ describe("POST /v1/agents/{type}/{key}/messages", () => {
     expect(r2.body.reply).toBe("city is Lisbon.");
     const state = (await call(host, "GET", "/v1/agents/assistant/m3")).body;
     expect(state.memory).toEqual({ city: "Lisbon" });
-    expect(state.messages.flatMap((m: any) => m.content.map((b: any) => b.type))).toContain("tool_result");
+    expect((await conversation(host, "assistant/m3")).flatMap((m: any) => m.content.map((b: any) => b.type))).toContain("tool_result");
   });
 
   it("does not let an agent call a tool its config does not list", async () => {

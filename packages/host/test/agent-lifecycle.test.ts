@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "@colony/actors/testing";
 import type { HostNode } from "../src/index.ts";
-import { call, eventually, startTestHost } from "../src/testing/index.ts";
+import { call, conversation, eventually, startTestHost } from "../src/testing/index.ts";
 
 let host: HostNode & AsyncDisposable;
 afterEach(async () => {
@@ -9,8 +9,8 @@ afterEach(async () => {
 });
 
 
-const userTexts = (state: any): string[] =>
-  state.messages.filter((m: any) => m.role === "user" && m.content[0].type === "text").map((m: any) => m.content[0].text);
+const userTexts = (messages: any[]): string[] =>
+  messages.filter((m: any) => m.role === "user" && m.content[0].type === "text").map((m: any) => m.content[0].text);
 
 describe("per-agent FIFO", () => {
   it("runs concurrent senders' messages one turn at a time, in acceptance order, each exactly once", async () => {
@@ -34,7 +34,9 @@ describe("per-agent FIFO", () => {
       expect(s.turns).toBe(senders * perSender);
       return s;
     });
-    const texts = userTexts(state);
+    const messages = await conversation(host, "assistant/fifo");
+    expect(state.messageCount).toBe(messages.length);
+    const texts = userTexts(messages);
     expect(texts).toHaveLength(senders * perSender);
     expect(new Set(texts).size).toBe(texts.length);
     // A sender sends its next message only after the previous one was accepted,
@@ -45,9 +47,9 @@ describe("per-agent FIFO", () => {
     }
     expect(new Set(texts)).toEqual(new Set(accepted.map((a) => a.content)));
     // Turns never interleave: every user message is followed by its assistant reply.
-    for (let i = 0; i < state.messages.length; i += 2) {
-      expect(state.messages[i].role).toBe("user");
-      expect(state.messages[i + 1].role).toBe("assistant");
+    for (let i = 0; i < messages.length; i += 2) {
+      expect(messages[i].role).toBe("user");
+      expect(messages[i + 1].role).toBe("assistant");
     }
   });
 });
@@ -77,6 +79,7 @@ describe("passivation", () => {
     await call(host, "POST", "/v1/agents/assistant/sleepy/messages", { content: "remember pet = cat" });
     await call(host, "POST", "/v1/agents/assistant/sleepy/messages", { content: "hello" });
     const before = (await call(host, "GET", "/v1/agents/assistant/sleepy")).body;
+    const messagesBefore = await conversation(host, "assistant/sleepy");
     expect(before.host).toBe(host.service.hostId);
 
     clock.advance(9_000);
@@ -88,11 +91,12 @@ describe("passivation", () => {
     const { host: _h1, ...beforeRest } = before;
     const { host: _h2, ...passiveRest } = passive;
     expect(passiveRest).toEqual(beforeRest);
+    expect(await conversation(host, "assistant/sleepy")).toEqual(messagesBefore);
 
     const reply = await call(host, "POST", "/v1/agents/assistant/sleepy/messages", { content: "what is pet?" });
     expect(reply.body.reply).toBe("pet is cat.");
     const after = (await call(host, "GET", "/v1/agents/assistant/sleepy")).body;
-    expect(after.messages.slice(0, before.messages.length)).toEqual(before.messages);
+    expect((await conversation(host, "assistant/sleepy")).slice(0, messagesBefore.length)).toEqual(messagesBefore);
     expect(after.turns).toBe(before.turns + 1);
     const metrics = await (await host.app.request("/metrics")).text();
     expect(metrics).toContain('colony_agent_passivations_total{type="assistant"} 1');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { EmbeddedCluster } from "../src/index.ts";
-import { call, eventually, startTestCluster } from "../src/testing/index.ts";
+import { call, conversation, eventually, startTestCluster } from "../src/testing/index.ts";
 
 let cluster: EmbeddedCluster | undefined;
 afterEach(async () => {
@@ -84,8 +84,7 @@ describe("delegation to worker agents", () => {
   it("tells the supervisor's model which worker timed out, and why", async () => {
     const host = await supervisor("patient");
     await call(host, "POST", "/v1/agents/assistant/patient/messages", { content: 'tool delegate {"worker":"researcher","task":"slow 3000 deep dive","timeoutMs":300}' });
-    const state = (await call(host, "GET", "/v1/agents/assistant/patient")).body;
-    const result = state.messages.flatMap((m: { content: { type: string; content?: string; isError?: boolean }[] }) => m.content).find((b: { type: string }) => b.type === "tool_result");
+    const result = (await conversation(host, "assistant/patient")).flatMap((m: { content: { type: string; content?: string; isError?: boolean }[] }) => m.content).find((b: { type: string }) => b.type === "tool_result");
     expect(result.isError).toBe(true);
     expect(result.content).toMatch(/worker researcher \(assistant\/researcher-[0-9a-f]{24}\) timed out after 300 ms/);
   });
@@ -128,7 +127,7 @@ describe("delegation to worker agents", () => {
     expect(first.body.status).toBe("completed");
     const boss = (await call(host, "GET", "/v1/agents/assistant/again")).body;
     const child = boss.children[0] as string;
-    const use = boss.messages.flatMap((m: { content: { type: string; id?: string }[] }) => m.content).find((b: { type: string }) => b.type === "tool_use");
+    const use = (await conversation(host, "assistant/again")).flatMap((m: { content: { type: string; id?: string }[] }) => m.content).find((b: { type: string }) => b.type === "tool_use");
     const firstMessageId = await eventually(async () => (await call(host, "GET", "/v1/agents/assistant/again/trace?turn=1")).body.entries[0].messageId as string);
     // The same call made again, as a turn resumed after a crash would: same agent, message and tool-use ids.
     const { delegateTool } = await import("../src/delegation/delegate-tool.ts");

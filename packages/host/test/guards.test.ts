@@ -4,7 +4,7 @@ import type { ModelProvider, ModelRequest, ModelResponse } from "@colony/actors"
 import { ScriptedModel, ToolRegistry, defineTool, recallTool, rememberTool } from "@colony/actors";
 import { ManualClock } from "@colony/actors/testing";
 import type { EmbeddedCluster } from "../src/index.ts";
-import { call, eventually, startTestCluster } from "../src/testing/index.ts";
+import { call, conversation, eventually, startTestCluster } from "../src/testing/index.ts";
 
 let cluster: EmbeddedCluster | undefined;
 afterEach(async () => {
@@ -117,7 +117,7 @@ describe("budgets", () => {
     expect(res.body.usage.inputTokens + res.body.usage.outputTokens).toBe(150);
     const state = (await call(host, "GET", "/v1/agents/assistant/wordy")).body;
     expect(state.lastError.code).toBe("turn_token_limit");
-    expect(state.messages.at(-1).content[0].text).toContain("limits.maxTokensPerTurn");
+    expect((await conversation(host, "assistant/wordy")).at(-1).content[0].text).toContain("limits.maxTokensPerTurn");
   });
 
   it("refuses model calls once the lifetime token budget is spent", async () => {
@@ -206,7 +206,7 @@ describe("approval gates", () => {
     await eventually(async () => expect((await call(host, "GET", "/v1/agents/assistant/late")).body.status).toBe("idle"));
     const state = (await call(host, "GET", "/v1/agents/assistant/late")).body;
     expect(state.memory).toEqual({});
-    expect(JSON.stringify(state.messages)).toContain("no decision before the approval deadline");
+    expect(JSON.stringify(await conversation(host, "assistant/late"))).toContain("no decision before the approval deadline");
   });
 
   it("validates decisions", async () => {
@@ -232,12 +232,14 @@ describe("context compaction", () => {
     await call(host, "POST", `${path}/messages`, { content: "remember pin = 4242" });
     for (let i = 0; i < 8; i++) await call(host, "POST", `${path}/messages`, { content: `chatter number ${i} to grow the context` });
     const state = (await call(host, "GET", path)).body;
-    const first = state.messages[0].content[0].text as string;
+    const messages = await conversation(host, "assistant/long");
+    const first = messages[0].content[0].text as string;
     expect(first).toMatch(/^\[Summary of the earlier conversation\]/);
     expect(first).toContain("remember pin = 4242");
     // The last turns are still there word for word.
-    expect(JSON.stringify(state.messages)).toContain("chatter number 7 to grow the context");
-    expect(state.messages.length).toBeLessThan(12);
+    expect(JSON.stringify(messages)).toContain("chatter number 7 to grow the context");
+    expect(messages.length).toBeLessThan(12);
+    expect(state.messageCount).toBe(messages.length);
     expect(state.memory).toEqual({ pin: "4242" });
     expect((await call(host, "POST", `${path}/messages`, { content: "what is pin?" })).body.reply).toBe("pin is 4242.");
   });

@@ -147,7 +147,10 @@ describe("real responses validate against the document", () => {
     const accepted = await check("POST", `${AGENT}/messages`, "/v1/agents/assistant/v1/messages", 202, { content: "later", wait: false });
     expect(accepted.body.status).toBe("accepted");
     const view = await check("GET", AGENT, "/v1/agents/assistant/v1", 200);
-    expect(view.body.messages.length).toBeGreaterThan(0);
+    expect(view.body.messageCount).toBeGreaterThan(0);
+    const page = await check("GET", `${AGENT}/messages`, "/v1/agents/assistant/v1/messages?limit=2", 200);
+    expect(page.body).toMatchObject({ start: 0, total: view.body.messageCount, nextCursor: "2" });
+    expect(page.body.messages).toHaveLength(2);
     await check("GET", "/v1/agents", "/v1/agents", 200);
     await check("GET", "/v1/agents", "/v1/agents?type=assistant&limit=1", 200);
     await check("GET", "/v1/hosts", "/v1/hosts", 200);

@@ -8,6 +8,7 @@ import type { ModelProvider } from "../model/provider.ts";
 import type { ActorRef, ActorRuntime } from "../runtime/actor-runtime.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { ApprovalIndex } from "../store/approval-index.ts";
+import { forgetApprovalsIfDeleted } from "../store/approval-index.ts";
 import type { AgentEvent, AgentEventRecord } from "./events.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
@@ -474,6 +475,7 @@ export class Activation {
     this.actor.stop();
     for (const id of this.waiters.keys()) this.settle(id, (w) => w.reject(error));
     for (const done of [...this.requests]) done(error);
+    if (this.state.turn?.awaiting.length) forgetApprovalsIfDeleted(this.id, this.deps).catch((e) => this.log.warn({ err: errorMessage(e) }, "approval index not cleaned"));
     this.deps.onStopped?.(this, { fenced: true, pending: this.queue.length });
   }
 

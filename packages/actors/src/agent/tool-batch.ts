@@ -54,11 +54,14 @@ export async function runToolBatch(uses: ToolUseBlock[], message: PendingMessage
   const done = start.turn!.toolResults ?? {};
   await Promise.all(uses.filter((u) => !done[u.id]).map(async (use) => {
     const out = await runOne(start, uses, use, message, deps, access, reportChild);
-    record(out.block, out.effects);
+    // A call cut short by the activation's abort (drain, fence) is no result:
+    // the resumed turn runs it again (a delegate re-attaches to its worker).
+    if (!deps.signal?.aborted) record(out.block, out.effects);
   }));
   open = false;
   await saving;
   if (failed) throw failed.error;
+  deps.signal?.throwIfAborted();
   const results = st.get().turn!.toolResults ?? {};
   return uses.map((u) => results[u.id]!);
 }

@@ -16,6 +16,8 @@ export interface ApprovalIndex {
   add(entry: PendingApproval): Promise<void>;
   remove(agent: string, callId: string): Promise<void>;
   list(): Promise<PendingApproval[]>;
+  /** Drops every entry of the agent (it was deleted). */
+  removeAgent(agent: string): Promise<void>;
 }
 
 const field = (agent: string, callId: string) => `${agent}|${callId}`;
@@ -28,6 +30,9 @@ export class MemoryApprovalIndex implements ApprovalIndex {
   }
   async remove(agent: string, callId: string): Promise<void> {
     this.entries.delete(field(agent, callId));
+  }
+  async removeAgent(agent: string): Promise<void> {
+    for (const [k, e] of this.entries) if (e.agent === agent) this.entries.delete(k);
   }
   async list(): Promise<PendingApproval[]> {
     return [...this.entries.values()].map((e) => structuredClone(e)).sort((a, b) => a.requestedAt - b.requestedAt);
@@ -46,6 +51,16 @@ export class RedisApprovalIndex implements ApprovalIndex {
   async remove(agent: string, callId: string): Promise<void> {
     await this.redis.hdel(RedisApprovalIndex.KEY, field(agent, callId));
   }
+  async removeAgent(agent: string): Promise<void> {
+    // Agent ids never hold a glob character (ids.ts), so the prefix matches literally.
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(RedisApprovalIndex.KEY, cursor, "MATCH", `${agent}|*`, "COUNT", 500);
+      const fields = flat.filter((_, i) => i % 2 === 0);
+      if (fields.length) await this.redis.hdel(RedisApprovalIndex.KEY, ...fields);
+      cursor = next;
+    } while (cursor !== "0");
+  }
   async list(): Promise<PendingApproval[]> {
     const all = await this.redis.hgetall(RedisApprovalIndex.KEY);
     const out: PendingApproval[] = [];
@@ -58,3 +73,12 @@ export class RedisApprovalIndex implements ApprovalIndex {
   }
 }
 
+
+/**
+ * After an activation was fenced: if the agent is gone (deleted while its
+ * host could not be told), its waiting calls leave the index; if a newer
+ * activation owns it, that one keeps the index and nothing is touched.
+ */
+export async function forgetApprovalsIfDeleted(agent: string, deps: { store: { driver: { readSnapshot(agent: string): Promise<Uint8Array | null> } }; approvals: ApprovalIndex }): Promise<void> {
+  if ((await deps.store.driver.readSnapshot(agent)) === null) await deps.approvals.removeAgent(agent);
+}

@@ -92,6 +92,13 @@ export class ToolRegistry {
       return { isError: true, content: `tool "${name}" is not available to this agent`, outcome: "denied" };
     }
     if (tool.permission === "deny") return { isError: true, content: `tool "${name}" is denied by policy`, outcome: "denied" };
+    // The Messages API promises an object; anything else (a string of broken
+    // JSON, an array, null) is refused here, whatever the tool's own schema
+    // would let through, so a permissive schema never receives it.
+    if (!isJsonObject(rawInput)) {
+      const got = rawInput === null ? "null" : Array.isArray(rawInput) ? "an array" : typeof rawInput;
+      return { isError: true, content: `invalid arguments for ${name}: input: expected a JSON object, got ${got}`, outcome: "invalid" };
+    }
     const parsed = tool.input.safeParse(rawInput);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ");
@@ -102,8 +109,15 @@ export class ToolRegistry {
     const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
     // The tool gets its own signal, aborted with the caller's and on timeout,
     // so a call whose result nobody waits for any more can stop working.
+    // The caller's cancellation (a drain's deadline, a delete) ends the call
+    // at once, whether or not the tool itself listens to its signal.
     const controller = new AbortController();
-    const onAbort = () => controller.abort(ctx.signal.reason);
+    let cancelled!: (r: ToolCallResult) => void;
+    const cancel = new Promise<ToolCallResult>((resolve) => (cancelled = resolve));
+    const onAbort = () => {
+      cancelled({ isError: true, content: `${name} cancelled: ${errorMessage(ctx.signal.reason)}`, outcome: "error" });
+      controller.abort(ctx.signal.reason);
+    };
     if (ctx.signal?.aborted) onAbort();
     else ctx.signal?.addEventListener("abort", onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
@@ -115,7 +129,7 @@ export class ToolRegistry {
       }, timeoutMs);
     });
     try {
-      const out = await Promise.race([Promise.resolve(tool.run(parsed.data, { ...ctx, signal: controller.signal })), timeout]);
+      const out = await Promise.race([Promise.resolve(tool.run(parsed.data, { ...ctx, signal: controller.signal })), timeout, cancel]);
       // A result the snapshot schema would reject must not reach the conversation.
       if (typeof out !== "object" || out === null || typeof out.content !== "string") {
         return { isError: true, content: `${name} returned an invalid result (expected {content: string})`, outcome: "error" };
@@ -132,4 +146,8 @@ export class ToolRegistry {
       ctx.signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -33,7 +33,23 @@ export const errorBodySchema = z.object({
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /**
- * Largest encoded envelope Colony sends: a quarter of NATS's default
- * max_payload (1 MiB), so headers and growth never hit the server's limit.
+ * Largest payload a client may hand Colony in one request (the admin API's
+ * body limit). Checked once, at the edge: whatever the edge accepted must
+ * then travel between hosts, so the envelope limit below leaves room for it.
  */
-export const MAX_ENVELOPE_BYTES = 256 * 1024;
+export const MAX_CLIENT_PAYLOAD_BYTES = 256 * 1024;
+
+/**
+ * Room for what wraps a client payload on the wire: the envelope's own
+ * fields, the message id, idempotency key and traceparent, the epoch and
+ * msgpack framing (a few hundred bytes, but an idempotency key may take
+ * 1 KiB in UTF-8); generous so no accepted body is refused between hosts.
+ */
+export const ENVELOPE_HEADROOM_BYTES = 64 * 1024;
+
+/**
+ * Largest encoded envelope Colony sends: any payload the edge accepts plus
+ * headroom, under a third of NATS's default max_payload (1 MiB), so headers
+ * and growth never hit the server's limit.
+ */
+export const MAX_ENVELOPE_BYTES = MAX_CLIENT_PAYLOAD_BYTES + ENVELOPE_HEADROOM_BYTES;

@@ -4,12 +4,14 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import type { Registry } from "prom-client";
-import type { AgentId, Logger, MessageId, AgentEventRecord, TraceQuery } from "@colony/actors";
+import type { AgentId, Logger, MessageId, TraceQuery } from "@colony/actors";
 import { ValidationError, agentId, parseAgentKey, parseAgentType, parseToken } from "@colony/actors";
 import type { HostService } from "../host.ts";
 import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
-import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
+import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
+import { BoundedEventBuffer } from "../observability/event-buffer.ts";
+import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
 
 /** Comment lines sent on an idle event stream, so proxies keep it open. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -22,6 +24,8 @@ export interface AdminApiOptions {
   adminToken?: string;
   /** False until the host can serve (stores connected); /readyz answers 503 meanwhile. */
   isReady: () => boolean;
+  /** Events a live stream holds for a slow client before it drops and counts them (default 1,000). */
+  streamBuffer?: number;
 }
 
 /**
@@ -55,9 +59,15 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     "/v1/*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { limit: MAX_BODY_BYTES }), 413),
+      onError: (c) => {
+        // The rest of the body is never read, so this connection cannot carry another request: say so.
+        c.header("Connection", "close");
+        return c.json(errorBody("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { limit: MAX_BODY_BYTES }), 413);
+      },
     }),
   );
+  app.use("/v1/*", requireJsonBodies());
+  if (!opts.adminToken) app.use("/v1/*", sameOriginOnly());
   if (opts.adminToken) {
     const expected = Buffer.from(`Bearer ${opts.adminToken}`);
     app.use("/v1/*", async (c, next) => {
@@ -89,6 +99,11 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   });
 
   app.get("/v1/agents/:type/:key", async (c) => c.json(await service.get(idFrom(c))));
+
+  app.get("/v1/agents/:type/:key/messages", async (c) => {
+    const q = parseInput(messagesQuerySchema, c.req.query(), "query");
+    return c.json(await service.messages(idFrom(c), q.cursor === undefined ? 0 : Number(q.cursor), q.limit));
+  });
 
   app.delete("/v1/agents/:type/:key", async (c) => {
     await service.delete(idFrom(c));
@@ -123,12 +138,9 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   app.get("/v1/agents/:type/:key/events", async (c) => {
     const id = idFrom(c);
     const q = parseInput(eventsQuerySchema, c.req.query(), "query");
-    const pending: AgentEventRecord[] = [];
     let wake: (() => void) | undefined;
-    const sub = await service.follow(id, (rec) => {
-      pending.push(rec);
-      wake?.();
-    });
+    const buffer = new BoundedEventBuffer(opts.streamBuffer, () => wake?.());
+    const sub = await service.follow(id, (rec) => buffer.push(rec));
     return streamSSE(c, async (stream) => {
       let open = true;
       stream.onAbort(() => {
@@ -139,7 +151,7 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
         await stream.writeSSE({ event: "ready", data: JSON.stringify({ agent: id }) });
         const heartbeatMs = q.heartbeatMs ?? SSE_HEARTBEAT_MS;
         for (let ended = false; open && !ended; ) {
-          if (pending.length === 0) {
+          if (buffer.isEmpty) {
             const beat = await new Promise<boolean>((resolve) => {
               const t = setTimeout(() => resolve(true), heartbeatMs);
               wake = () => {
@@ -150,9 +162,13 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
             wake = undefined;
             if (beat && open) await stream.write(": heartbeat\n\n");
           }
-          for (const rec of pending.splice(0)) {
-            await stream.writeSSE({ event: rec.event.kind, data: JSON.stringify(rec) });
-            if (q.until === "turn_end" && rec.event.kind === "turn_finished") ended = true;
+          for (const item of buffer.take()) {
+            if (item.kind === "lagged") {
+              await stream.writeSSE({ event: "lagged", data: JSON.stringify({ agent: id, missed: item.missed }) });
+              continue;
+            }
+            await stream.writeSSE({ event: item.rec.event.kind, data: JSON.stringify(item.rec) });
+            if (q.until === "turn_end" && item.rec.event.kind === "turn_finished") ended = true;
           }
           if (ended) await stream.writeSSE({ event: "end", data: JSON.stringify({ agent: id }) });
         }

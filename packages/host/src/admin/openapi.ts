@@ -12,6 +12,8 @@ import {
   healthResponseSchema,
   hostsResponseSchema,
   listQuerySchema,
+  messagePageResponseSchema,
+  messagesQuerySchema,
   readyResponseSchema,
   resolvedConfigResponseSchema,
   sendAcceptedResponseSchema,
@@ -40,6 +42,7 @@ const RESPONSES = {
   ResolvedAgentConfig: resolvedConfigResponseSchema,
   AgentSummary: agentSummarySchema,
   AgentList: agentListResponseSchema,
+  MessagePage: messagePageResponseSchema,
   SendCompleted: sendCompletedResponseSchema,
   SendAccepted: sendAcceptedResponseSchema,
   Approvals: approvalsResponseSchema,
@@ -99,10 +102,12 @@ const E503 = err("unavailable: the host is draining or a dependency is down (wit
 /** Answers every /v1 route can give. */
 const V1_ERRORS: Record<number, Reply> = {
   401: err("unauthorized: missing or wrong bearer token (only when COLONY_ADMIN_TOKEN is set)"),
+  403: err("forbidden: a browser's cross-site request (an Origin that is neither this host nor loopback), refused when no COLONY_ADMIN_TOKEN is set"),
   500: err("internal: an unexpected error; the host logs it"),
   503: E503,
 };
-const BODY_ERRORS: Record<number, Reply> = { 400: E400, 413: E413 };
+const E415 = err("unsupported_media_type: a request body must be sent as Content-Type: application/json");
+const BODY_ERRORS: Record<number, Reply> = { 400: E400, 413: E413, 415: E415 };
 
 const OPERATIONS: Operation[] = [
   {
@@ -119,7 +124,7 @@ const OPERATIONS: Operation[] = [
     path: "/v1/agents/:type/:key/events",
     operationId: "streamEvents",
     summary:
-      "Server-sent events of the agent's live turns, from whichever host runs it: `ready` first, then one event per step (text_delta, tool_call, tool_result, status, turn_finished, …) with an AgentEventRecord as data; `: heartbeat` comments while idle; with until=turn_end, an `end` event after the next turn finishes.",
+      "Server-sent events of the agent's live turns, from whichever host runs it: `ready` first, then one event per step (text_delta, tool_call, tool_result, status, turn_finished, …) with an AgentEventRecord as data; `: heartbeat` comments while idle; with until=turn_end, an `end` event after the next turn finishes. A client reading slower than the agent works loses events past a buffer of 1,000 per stream and is told so in place: a `lagged` event with data {agent, missed}.",
     tag: "agents",
     query: eventsQuerySchema,
     responses: { 200: { text: "text/event-stream", description: "the event stream" }, 400: E400, 404: E404 },
@@ -189,9 +194,19 @@ const OPERATIONS: Operation[] = [
     method: "get",
     path: "/v1/agents/:type/:key",
     operationId: "getAgent",
-    summary: "An agent's state (never waits for a running turn).",
+    summary: "An agent's state (never waits for a running turn), bounded in size: the conversation is read page by page with GET …/messages.",
     tag: "agents",
     responses: { 200: { json: "AgentView", description: "the agent" }, 400: E400, 404: E404 },
+  },
+  {
+    method: "get",
+    path: "/v1/agents/:type/:key/messages",
+    operationId: "getMessages",
+    summary:
+      "The agent's conversation, oldest first, paginated: live from the host running it, else from its last snapshot. A page holds at most `limit` messages (default 100) and about 64 KiB (always at least one message); follow nextCursor.",
+    tag: "agents",
+    query: messagesQuerySchema,
+    responses: { 200: { json: "MessagePage", description: "one page of messages" }, 400: E400, 404: E404 },
   },
   {
     method: "delete",
@@ -247,7 +262,7 @@ const OPERATIONS: Operation[] = [
     operationId: "resumeAgent",
     summary: "Close a suspended agent's circuit.",
     tag: "agents",
-    responses: { 200: { json: "AgentView", description: "the agent, resumed" }, 400: E400, 404: E404, 409: err("wrong_state: the agent is not suspended") },
+    responses: { 200: { json: "AgentView", description: "the agent, resumed" }, 400: E400, 404: E404, 409: err("wrong_state: the agent is not suspended"), 415: E415 },
   },
 ];
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  MAX_CLIENT_PAYLOAD_BYTES,
   ValidationError,
   agentStatusSchema,
   approvalRequestSchema,
@@ -11,8 +12,11 @@ import {
 } from "@colony/actors";
 import { hostsReplySchema } from "@colony/directory";
 
-/** Request bodies above this size get 413 before they are parsed. */
-export const MAX_BODY_BYTES = 256 * 1024;
+/**
+ * Request bodies above this size get 413 before they are parsed, on every
+ * host alike: forwarding to the agent's owner carries any body under it.
+ */
+export const MAX_BODY_BYTES = MAX_CLIENT_PAYLOAD_BYTES;
 /** Longest message content accepted, in characters. */
 export const MAX_CONTENT_CHARS = 128 * 1024;
 export const MAX_PAGE_SIZE = 500;
@@ -45,6 +49,11 @@ export const eventsQuerySchema = z.strictObject({
   /** turn_end: close the stream after the next turn finishes. */
   until: z.enum(["turn_end"]).optional(),
   heartbeatMs: z.coerce.number().int().min(100).max(60_000).optional(),
+});
+
+export const messagesQuerySchema = z.strictObject({
+  cursor: z.string().regex(/^\d{1,9}$/, "a cursor from a previous page").optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
 });
 
 export const listQuerySchema = z.strictObject({
@@ -103,7 +112,7 @@ export const agentViewSchema = z
     parent: z.string().nullable(),
     children: z.array(z.string()),
     memory: z.record(z.string(), z.string()),
-    messages: z.array(chatMessageSchema),
+    messageCount: z.number().int().nonnegative().describe("messages in its context; read them with GET …/messages"),
     suspension: incidentSchema.nullable().describe("why it is suspended (its circuit is open), or null"),
     lastError: z.object({ messageId: z.string(), code: z.string(), message: z.string(), at: z.number() }).nullable(),
     escalations: z.array(incidentSchema),
@@ -111,6 +120,14 @@ export const agentViewSchema = z
     createdAt: isoTime,
     updatedAt: isoTime,
   });
+
+/** GET /v1/agents/{type}/{key}/messages: agent-view.ts's MessagePage. */
+export const messagePageResponseSchema = z.object({
+  messages: z.array(chatMessageSchema),
+  start: z.number().int().nonnegative().describe("position of the page's first message in the context"),
+  total: z.number().int().nonnegative().describe("messages in the whole context"),
+  nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last page. Positions shift when the context is compacted."),
+});
 
 /** One row of GET /v1/agents: agent-view.ts's AgentSummary. */
 export const agentSummarySchema = z

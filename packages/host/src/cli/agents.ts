@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { PendingApproval } from "@colony/actors";
-import type { AgentView } from "../agent-view.ts";
+import type { AgentView, MessagePage } from "../agent-view.ts";
 import type { AgentList, AgentRef, ColonyClient, SendReply, TracePage } from "./client.ts";
 import type { Out } from "./run.ts";
 import { ENV_AND_EXIT_HELP, EXIT, UsageError, action, checkType, clip, parseAgentRef, relative, table, usageExitCodes } from "./run.ts";
@@ -108,13 +108,15 @@ export function registerAgentsCommands(program: Command): Command {
 
   sub("get", "Show an agent's state: status, host, turns, usage, config, memory, pending approvals, errors.")
     .argument("<id>", "the agent, <type>/<key>")
-    .option("-m, --messages", "also print the conversation")
+    .option("-m, --messages", "also print the conversation (read page by page)")
     .addOption(json())
     .action(
       action("agents get", async (client, out, id: string, o: { messages?: boolean; json?: boolean }) => {
-        const view = await client.get(parseAgentRef(id));
-        if (o.json) out.json(view);
-        else out.print(renderAgent(view, o.messages ?? false));
+        const agent = parseAgentRef(id);
+        const view = await client.get(agent);
+        const messages = o.messages ? await client.allMessages(agent) : undefined;
+        if (o.json) out.json(messages ? { ...view, messages } : view);
+        else out.print(renderAgent(view, messages));
       }),
     );
 
@@ -250,6 +252,7 @@ async function followSend(client: ColonyClient, out: Out, agent: AgentRef, conte
       const reply = await client.send(agent, { content, wait: false, ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) });
       messageId = reply.messageId;
     },
+    (missed) => out.note(`(${missed} events missed: this terminal fell behind the agent)`),
   );
   return status === "failed" ? EXIT.api : EXIT.ok;
 }
@@ -307,7 +310,7 @@ function renderApprovals(approvals: PendingApproval[]): string {
 }
 
 /** `colony agents get`: the state as aligned "field: value" lines. */
-export function renderAgent(v: AgentView, withMessages = false): string {
+export function renderAgent(v: AgentView, messages?: MessagePage["messages"]): string {
   const u = v.usage;
   const lines: [string, string][] = [
     ["id", v.id],
@@ -330,8 +333,8 @@ export function renderAgent(v: AgentView, withMessages = false): string {
   lines.push(["created", v.createdAt], ["updated", v.updatedAt]);
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
   let text = lines.map(([k, val]) => `${`${k}:`.padEnd(width)} ${val}`).join("\n");
-  if (withMessages) {
-    for (const m of v.messages) {
+  if (messages) {
+    for (const m of messages) {
       const parts = m.content.map((b) =>
         b.type === "text" ? b.text : b.type === "tool_use" ? `[tool ${b.name} ${clip(JSON.stringify(b.input) ?? "")}]` : `[result${b.isError ? " (error)" : ""}: ${clip(b.content)}]`,
       );

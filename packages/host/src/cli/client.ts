@@ -1,7 +1,7 @@
 import { agentEventRecordSchema } from "@colony/actors/events";
 import type { PendingApproval, AgentEventRecord } from "@colony/actors";
 import type { HostsReply } from "@colony/directory";
-import type { AgentSummary, AgentView } from "../agent-view.ts";
+import type { AgentSummary, AgentView, MessagePage } from "../agent-view.ts";
 import type { ClientConfig } from "../config.ts";
 
 /**
@@ -132,6 +132,26 @@ export class ColonyClient {
     return this.request("GET", path(agent));
   }
 
+  messages(agent: AgentRef, opts: { cursor?: string; limit?: number } = {}): Promise<MessagePage> {
+    const q = new URLSearchParams();
+    if (opts.cursor !== undefined) q.set("cursor", opts.cursor);
+    if (opts.limit !== undefined) q.set("limit", String(opts.limit));
+    const qs = q.toString();
+    return this.request("GET", `${path(agent)}/messages${qs ? `?${qs}` : ""}`);
+  }
+
+  /** The whole conversation, following the cursor page by page. */
+  async allMessages(agent: AgentRef): Promise<MessagePage["messages"]> {
+    const out: MessagePage["messages"] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.messages(agent, { ...(cursor ? { cursor } : {}), limit: 500 });
+      out.push(...page.messages);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return out;
+  }
+
   async remove(agent: AgentRef): Promise<void> {
     await this.request("DELETE", path(agent));
   }
@@ -151,8 +171,10 @@ export class ColonyClient {
    * Follows the agent's live events (server-sent) until `onEvent` returns
    * true or the stream ends. `onReady` runs once the subscription is live:
    * the moment to send a message whose turn should be seen whole.
+   * `onLagged` hears how many events the host dropped because this reader
+   * fell behind.
    */
-  async follow(agent: AgentRef, onEvent: (rec: AgentEventRecord) => boolean | void, onReady: () => Promise<void>): Promise<void> {
+  async follow(agent: AgentRef, onEvent: (rec: AgentEventRecord) => boolean | void, onReady: () => Promise<void>, onLagged?: (missed: number) => void): Promise<void> {
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
     const ctl = new AbortController();
@@ -181,6 +203,7 @@ export class ColonyClient {
           const name = /^event: (.*)$/m.exec(chunk)?.[1];
           const data = /^data: (.*)$/m.exec(chunk)?.[1] ?? "null";
           if (name === "ready") await onReady();
+          else if (name === "lagged") onLagged?.(Number((JSON.parse(data) as { missed?: unknown }).missed) || 0);
           else if (name && name !== "end") {
             const parsed = agentEventRecordSchema.safeParse(JSON.parse(data));
             if (parsed.success && onEvent(parsed.data) === true) return;

@@ -83,13 +83,19 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
       for (let attempt = 0; attempt <= limits.retries; attempt++) {
         let result: TurnResult | null;
         try {
-          result = await host.ask(child, {
-            content: task,
-            idempotencyKey: attempt === 0 ? ctx.idempotencyKey : `${ctx.idempotencyKey}:retry${attempt}`,
-            waitMs,
-            ...(traceparent ? { traceparent } : {}),
-          });
+          // Stop waiting when the turn is cancelled (a drain): the task stays
+          // accepted, and the resumed turn re-attaches to it by its key.
+          result = await untilAborted(
+            host.ask(child, {
+              content: task,
+              idempotencyKey: attempt === 0 ? ctx.idempotencyKey : `${ctx.idempotencyKey}:retry${attempt}`,
+              waitMs,
+              ...(traceparent ? { traceparent } : {}),
+            }),
+            ctx.signal,
+          );
         } catch (e) {
+          if (ctx.signal.aborted) throw e;
           if (e instanceof ColonyError && e.code === "wrong_state") {
             const reason = `worker ${worker} (${child}) is suspended: ${errorMessage(e)}`;
             return { isError: true, content: reason, effects: { children: [child], escalation: { code: "worker_suspended", reason } } };
@@ -108,5 +114,15 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
       const reason = `worker ${worker} (${child}) ${why} (${limits.retries + 1} attempts)`;
       return { isError: true, content: reason, effects: { children: [child], escalation: { code: "worker_failed", reason }, ...(spent ? { usage: spent } : {}) } };
     },
+  });
+}
+
+/** `pending`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }

@@ -44,7 +44,13 @@ export class AgentEventHub {
       const parsed = agentEventRecordSchema.safeParse(env.body);
       if (parsed.success) listener(parsed.data);
     });
-    await this.o.transport.flush();
+    try {
+      await this.o.transport.flush();
+    } catch (e) {
+      // The caller gets an error, not the subscription: it must not outlive the request.
+      sub.unsubscribe();
+      throw e;
+    }
     return sub;
   }
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Heartbeat } from "@colony/directory";
 import { HOST, activateRequestSchema, decideRequestSchema } from "@colony/directory";
 import type { LocalAgents } from "./local.ts";
-import { commandSchema, sendRequestSchema } from "./wire.ts";
+import { commandSchema, getRequestSchema, sendRequestSchema } from "./wire.ts";
 
 /**
  * Serves other processes' requests to this host on `colony.host.<id>`: every
@@ -21,9 +21,10 @@ export function serveInbound(o: { hostId: string; transport: Transport; local: L
         return o.local.send(id, req.epoch, req.message as never, req.waitMs);
       }
       case HOST.get: {
-        const view = o.local.view(id);
-        if (!view) throw new AgentNotHereError(id, o.hostId);
-        return { view };
+        const { page } = getRequestSchema.parse(env.body ?? {});
+        const found = page ? o.local.messages(id, page.cursor, page.limit) : o.local.view(id);
+        if (!found) throw new AgentNotHereError(id, o.hostId);
+        return page ? { page: found } : { view: found };
       }
       case HOST.activate: {
         const req = activateRequestSchema.parse(env.body);

@@ -1,7 +1,7 @@
 import type { ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, ModelProvider, TurnResult } from "@colony/actors";
 import { NotFoundError, UnavailableError, WrongStateError } from "@colony/actors";
-import type { AgentView } from "../agent-view.ts";
-import { toView } from "../agent-view.ts";
+import type { AgentView, MessagePage } from "../agent-view.ts";
+import { messagePage, toView } from "../agent-view.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 
 /** What a send produced: the turn's result, or only the acknowledgement. */
@@ -55,6 +55,12 @@ export class LocalAgents {
   view(id: AgentId): AgentView | null {
     const a = this.catalog.get(id);
     return a ? toView(a.view(), this.hostId) : null;
+  }
+
+  /** A page of the agent's live conversation, if it is active here. */
+  messages(id: AgentId, cursor: number, limit: number): MessagePage | null {
+    const a = this.catalog.get(id);
+    return a ? messagePage(a.view().messages, cursor, limit) : null;
   }
 
   /** Drops the agent's activation here without writing (it was deleted). */

@@ -2,9 +2,9 @@ import type { AgentId, Clock, Envelope, HostId, InboxMessage, Transport } from "
 import { ColonyError, NotFoundError, newMessageId, subjects } from "@colony/actors";
 import type { DirectoryClient } from "@colony/directory";
 import { HOST } from "@colony/directory";
-import type { AgentView } from "../agent-view.ts";
+import type { AgentView, MessagePage } from "../agent-view.ts";
 import type { LocalAgents, SendOutcome } from "./local.ts";
-import { getReplySchema, sendReplySchema } from "./wire.ts";
+import { getReplySchema, pageReplySchema, sendReplySchema } from "./wire.ts";
 
 /** How long a message may spend finding its agent (a failover takes up to ~2 s). */
 export const DEFAULT_ROUTE_DEADLINE_MS = 10_000;
@@ -114,18 +114,28 @@ export class AgentRouter {
   }
 
   /** The agent's live state from the host it is active on, or null if it is active nowhere reachable. */
-  async liveView(id: AgentId): Promise<AgentView | null> {
-    const local = this.o.local.view(id);
-    if (local) return local;
+  liveView(id: AgentId): Promise<AgentView | null> {
+    return this.liveRead(id, () => this.o.local.view(id), {}, (reply) => getReplySchema.parse(reply).view as unknown as AgentView);
+  }
+
+  /** A page of the agent's live conversation from the host it is active on, or null if it is active nowhere reachable. */
+  liveMessages(id: AgentId, cursor: number, limit: number): Promise<MessagePage | null> {
+    return this.liveRead(id, () => this.o.local.messages(id, cursor, limit), { page: { cursor, limit } }, (reply) => pageReplySchema.parse(reply).page);
+  }
+
+  /** A read of the live activation (never activates): here, or a HOST.get to its owner with `body`. */
+  private async liveRead<T>(id: AgentId, local: () => T | null, body: Record<string, unknown>, parse: (reply: unknown) => T): Promise<T | null> {
+    const here = local();
+    if (here) return here;
     const placement = await this.o.directory.lookup(id, false).catch(() => null);
     if (!placement || placement.host === this.o.hostId) return null;
     try {
       const reply = await this.request(
         placement.host,
-        { id: newMessageId(), kind: HOST.get, from: this.o.hostId, target: id, deadline: this.o.clock.now() + GET_TIMEOUT_MS, body: {} },
+        { id: newMessageId(), kind: HOST.get, from: this.o.hostId, target: id, deadline: this.o.clock.now() + GET_TIMEOUT_MS, body },
         GET_TIMEOUT_MS,
       );
-      return getReplySchema.parse(reply).view as unknown as AgentView;
+      return parse(reply);
     } catch (e) {
       if (shouldReroute(e)) {
         this.o.directory.invalidate(id, placement.epoch);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { inboxMessageSchema, turnResultSchema } from "@colony/actors";
+import { chatMessageSchema, inboxMessageSchema, turnResultSchema } from "@colony/actors";
 
 /** Bodies of the requests hosts send each other on `colony.host.<id>`. */
 export const sendRequestSchema = z.object({
@@ -18,3 +18,10 @@ export const sendReplySchema = z.discriminatedUnion("kind", [
 export const commandSchema = <T extends z.ZodRawShape>(body: z.ZodObject<T>) => body.extend({ epoch: z.number().int() });
 
 export const getReplySchema = z.object({ view: z.record(z.string(), z.unknown()) });
+
+/** Body of a HOST.get: empty for the view, `page` for a page of the conversation. */
+export const getRequestSchema = z.object({ page: z.object({ cursor: z.number().int().nonnegative(), limit: z.number().int().positive() }).optional() });
+
+export const pageReplySchema = z.object({
+  page: z.object({ messages: z.array(chatMessageSchema), start: z.number().int(), total: z.number().int(), nextCursor: z.string().nullable() }),
+});

@@ -96,3 +96,15 @@ export async function call(node: HostNode, method: string, path: string, body?: 
   return { status: res.status, body: json, text, headers: res.headers };
 }
 
+
+/** An agent's whole conversation, read page by page through GET …/messages. */
+export async function conversation(node: HostNode, id: string): Promise<any> {
+  const out: any[] = [];
+  for (let cursor: string | null = "0"; cursor !== null; ) {
+    const res = await call(node, "GET", `/v1/agents/${id}/messages?cursor=${cursor}`);
+    if (res.status !== 200) throw new Error(`GET /v1/agents/${id}/messages: ${res.status} ${res.text}`);
+    out.push(...res.body.messages);
+    cursor = res.body.nextCursor;
+  }
+  return out;
+}
