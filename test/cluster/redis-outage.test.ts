@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ColonyProcess } from "../harness/colony-process.ts";
-import { http, startColony } from "../harness/colony-process.ts";
+import { conversationOf, http, startColony } from "../harness/colony-process.ts";
 import { startNats, startRedis } from "../harness/servers.ts";
 import { waitFor } from "../harness/wait.ts";
 import { userTexts } from "./helpers.ts";
@@ -84,15 +84,14 @@ describe("Redis down", () => {
       console.log(`redis outage: requests succeed again ${Date.now() - back} ms after Redis returned`);
       expect((await http(b!.url, "GET", "/v1/agents")).status).toBe(200);
 
-      // Everything acknowledged before the outage runs, with no new message for that agent. (Each exactly
-      // once across a commit that failed is issue 11 case 2, checked with its fix: today a failed commit
-      // re-runs the turn and repeats its user message.)
+      // Everything acknowledged before the outage runs exactly once (a commit that failed during the
+      // outage is retried as a commit, never by re-running the turn), with no new message for that agent.
       const acked = ["warm up", ...backlog];
       let seen: unknown;
       const state = await waitFor(
         async () => {
           const res = await timed(b!.url, "GET", `/v1/agents/${busy}`);
-          const texts = res.status === 200 ? [...new Set(userTexts(res.body.messages))] : [];
+          const texts = res.status === 200 ? userTexts(await conversationOf(b!.url, busy)) : [];
           seen = { status: res.status, turns: res.body?.turns, agent: res.body?.status, texts };
           return res.status === 200 && res.body.status === "idle" && JSON.stringify(texts) === JSON.stringify(acked) && res.body;
         },
@@ -101,8 +100,9 @@ describe("Redis down", () => {
         throw new Error(`${e.message}; last seen ${JSON.stringify(seen)}`);
       });
       expect(state.status).toBe("idle");
+      expect(state.turns).toBe(acked.length);
       // Nothing refused during the outage was stored.
-      const coldTexts = userTexts((await http(b!.url, "GET", `/v1/agents/${cold}`)).body.messages);
+      const coldTexts = userTexts(await conversationOf(b!.url, cold));
       expect(coldTexts).toEqual(["after the outage"]);
     } finally {
       await Promise.all(procs.map((p) => p[Symbol.asyncDispose]()));

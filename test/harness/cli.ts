@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { EXIT_WITH_PARENT } from "./colony-process.ts";
 
 const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
 
@@ -13,7 +14,7 @@ export interface CliRun {
 /** Runs the `colony` CLI as a child process, the way people run it, with only PATH and `env` set. */
 export function colony(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));

@@ -3,6 +3,8 @@ import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
+/** Preloaded into every child: it SIGKILLs itself when the test process dies without cleaning up. */
+export const EXIT_WITH_PARENT = fileURLToPath(new URL("./exit-with-parent.mjs", import.meta.url));
 
 /** Children still running: they die with the test process, even when it exits without disposing them. */
 const running = new Set<ChildProcess>();
@@ -28,7 +30,7 @@ export interface ColonyProcess extends AsyncDisposable {
  * runs) and resolves once it logs "listening", i.e. serves HTTP.
  */
 export async function startColony(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<ColonyProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+  const child = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, ...nodeArgs, BIN, ...args], {
     env: { PATH: process.env.PATH ?? "", COLONY_HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
