@@ -303,13 +303,23 @@ export class MembershipTable {
     this.cached = null;
   }
 
-  /** The live members (draining ones included, suspected ones not: they take no new agents), frozen, sorted by id. */
+  /**
+   * The members that take new agents, frozen, sorted by id: the live ones,
+   * draining included, suspected ones not; but if every live member is
+   * suspected (the directory's own host starved of CPU makes everyone look
+   * silent at once), the suspected ones: placing on a host that is probably
+   * alive beats refusing every new agent, and failover moves it if it is not.
+   */
   snapshot(): MembershipSnapshot {
     if (this.cached) return this.cached;
     if (!this.liveIds) {
-      this.liveIds = [];
-      for (const [id, rec] of this.members) if (rec.status === "alive") this.liveIds.push(id);
-      this.liveIds.sort();
+      const alive: string[] = [];
+      const suspected: string[] = [];
+      for (const [id, rec] of this.members) {
+        if (rec.status === "alive") alive.push(id);
+        else if (rec.status === "suspected") suspected.push(id);
+      }
+      this.liveIds = (alive.length > 0 ? alive : suspected).sort();
     }
     const hosts = Object.freeze(this.liveIds.map((id) => this.members.get(id)!.info));
     this.cached = Object.freeze({ version: this.currentVersion, hosts });

@@ -63,6 +63,18 @@ describe("failure detection: suspicion, probes and the grace", () => {
     expect(table.nextExpiryAt()).toBe(START + 999);
   });
 
+  it("offers the suspected hosts for placement when every live host is suspected (a starved directory hears no one)", () => {
+    const { clock, table } = setup();
+    table.observe(hb("a"));
+    table.observe(hb("b"));
+    clock.advance(600);
+    expect(table.suspect().map((m) => m.id)).toEqual(["a", "b"]);
+    expect(table.snapshot().hosts.map((h) => h.id)).toEqual(["a", "b"]);
+    // Once one speaks again, only it takes new agents.
+    table.observe(hb("b"));
+    expect(table.snapshot().hosts.map((h) => h.id)).toEqual(["b"]);
+  });
+
   it("clears the suspicion when the host speaks again, without a failover", () => {
     const { clock, table } = setup();
     table.observe(hb("a"));

@@ -94,7 +94,8 @@ describe("DirectoryService failure detection (memory bus, manual clock)", () => 
     await t.service.sweep();
     await settle();
     expect(t.status("a")).toBe("suspected");
-    expect(t.service.snapshot().hosts).toEqual([]);
+    // The only live host is suspected: it is still offered for placement rather than refusing every new agent.
+    expect(t.service.snapshot().hosts.map((h) => h.id)).toEqual(["a"]);
     t.clock.advance(1_499);
     await t.service.sweep();
     expect(t.status("a")).toBe("suspected");
@@ -133,13 +134,13 @@ describe("DirectoryService failure detection (memory bus, manual clock)", () => 
     const ids = await t.placeOn("a", 1);
     t.clock.advance(500);
     t.beat("b");
-    await t.service.sweep(); // a: no responders → dead → moved to b; activation fails
-    await settle();
-    await t.service.sweep(); // retried: fails again
-    await settle();
-    expect(activated).toEqual([]);
-    await t.service.sweep(); // retried: succeeds
-    await settle();
+    await settle(); // b is heard before the sweep: only a is silent
+    // a: no responders → dead → moved to b; the activation fails twice, and each sweep retries it.
+    for (let sweep = 0; sweep < 5 && activated.length === 0; sweep++) {
+      await t.service.sweep();
+      await settle();
+    }
+    expect(failures).toBe(-1); // two refused attempts, then the one that succeeded
     expect(activated).toEqual(ids);
     expect((await t.registry.get(ids[0]!))!.host).toBe("b");
   });
