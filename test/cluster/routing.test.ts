@@ -27,8 +27,12 @@ describe("a cluster of real processes: directory + 3 hosts over NATS and Redis",
     await pool(ids, 48, async (id) => {
       for (let m = 0; m < perAgent; m++) {
         const content = `${id} #${m}`;
-        // Alternate fire-and-forget and waiting sends, each through a random host.
-        const res = await http(c.url(), "POST", `/v1/agents/${id}/messages`, { content, wait: m % 2 === 1 });
+        // Alternate fire-and-forget and waiting sends, each through a random host. A 503 (overloaded
+        // machine: a Redis command timed out) is "not acknowledged, safe to retry": retried as a client
+        // would, with the same idempotency key, so each message must still be stored exactly once.
+        const send = { content, wait: m % 2 === 1, idempotencyKey: `${id}-${m}` };
+        let res = await http(c.url(), "POST", `/v1/agents/${id}/messages`, send);
+        for (let retry = 0; res.status === 503 && retry < 5; retry++) res = await http(c.url(), "POST", `/v1/agents/${id}/messages`, send);
         expect([200, 202]).toContain(res.status);
         expected.get(id)!.acked.push(content);
       }
