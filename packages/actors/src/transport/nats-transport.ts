@@ -19,6 +19,7 @@ import {
   errorMessage,
 } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
+import { redactUrls } from "../redact.ts";
 import type { Envelope } from "./envelope.ts";
 import { encodeEnvelope } from "./envelope-codec.ts";
 import { readReply } from "./errors-wire.ts";
@@ -56,6 +57,8 @@ export interface NatsTransportOptions extends TransportOptions {
    * rejects with UnavailableError when no server answers.
    */
   waitOnFirstConnect?: boolean;
+  /** One connection attempt gives up after this (nats.js `timeout`, default 20 s). */
+  connectTimeoutMs?: number;
 }
 
 type NatsLikeError = Error & { code?: string };
@@ -154,12 +157,13 @@ export class NatsTransport implements Transport {
       reconnectTimeWait: opts.reconnectTimeWaitMs ?? DEFAULT_RECONNECT_TIME_WAIT_MS,
       waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
       pingInterval: opts.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+      ...(opts.connectTimeoutMs !== undefined ? { timeout: opts.connectTimeoutMs } : {}),
     };
     let nc: NatsConnection;
     try {
       nc = await connect(options);
     } catch (e) {
-      throw new UnavailableError(`cannot connect to NATS at ${String(opts.servers)}: ${errorMessage(e)}`, { cause: e });
+      throw new UnavailableError(`cannot connect to NATS at ${redactUrls(String(opts.servers))}: ${redactUrls(errorMessage(e))}`, { cause: e });
     }
     return new NatsTransport(nc, opts);
   }
