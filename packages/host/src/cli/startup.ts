@@ -26,17 +26,17 @@ async function retryUntilDeadline<T>(
   attempt: (timeoutMs: number) => Promise<T>,
 ): Promise<T> {
   const deadline = performance.now() + what.timeoutMs;
-  const shown = redactUrls(what.value);
+  const shown = JSON.stringify(redactUrls(what.value));
   let last: unknown;
   for (let n = 1; ; n++) {
     const left = deadline - performance.now();
     if (left <= 0) break;
-    logger.info({ attempt: n, [what.variable]: shown }, `connecting to ${what.name}`);
+    logger.info({ attempt: n, [what.variable]: redactUrls(what.value) }, `connecting to ${what.name}`);
     try {
       return await attempt(Math.min(ATTEMPT_TIMEOUT_MS, left));
     } catch (e) {
       last = e;
-      logger.warn({ attempt: n, [what.variable]: shown, err: redactUrls(errorMessage(e)) }, `${what.name} unreachable; retrying`);
+      logger.warn({ attempt: n, [what.variable]: redactUrls(what.value), err: redactUrls(errorMessage(e)) }, `${what.name} unreachable; retrying`);
     }
     await sleep(Math.min(ATTEMPT_PAUSE_MS, Math.max(0, deadline - performance.now())));
   }
@@ -56,9 +56,22 @@ export function connectNats(config: HostConfig, logger: Logger, opts: Omit<NatsT
 
 /** Waits until REDIS_URL answers a PING, retrying until COLONY_CONNECT_TIMEOUT_MS (ioredis keeps reconnecting meanwhile). */
 export async function awaitRedis(redis: Redis, config: HostConfig, logger: Logger): Promise<void> {
-  await retryUntilDeadline({ name: "Redis", variable: "REDIS_URL", value: config.redisUrl!, timeoutMs: config.connectTimeoutMs }, logger, (timeoutMs) =>
-    withTimeout(redis.ping(), timeoutMs),
-  );
+  // The connection's own error (ECONNREFUSED …) says more than the rejected PING ("max retries per request").
+  let connectionError: unknown;
+  const onError = (e: unknown) => (connectionError = e);
+  redis.on("error", onError);
+  try {
+    await retryUntilDeadline({ name: "Redis", variable: "REDIS_URL", value: config.redisUrl!, timeoutMs: config.connectTimeoutMs }, logger, async (timeoutMs) => {
+      connectionError = undefined;
+      try {
+        await withTimeout(redis.ping(), timeoutMs);
+      } catch (e) {
+        throw connectionError ?? e;
+      }
+    });
+  } finally {
+    redis.off("error", onError);
+  }
 }
 
 /** Rejects after `ms` unless `work` settled; leaves no timer behind. */
