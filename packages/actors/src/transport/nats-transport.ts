@@ -138,7 +138,7 @@ export class NatsTransport implements Transport {
     this.statusEvents = nc.status();
     this.statusLoop = this.watchStatus();
     void nc.closed().then((err) => {
-      if (err) this.logger.error({ err: errorMessage(err) }, "NATS connection closed with an error");
+      if (err) this.logger.error({ err: redactUrls(errorMessage(err)) }, "NATS connection closed with an error");
       this.pending.rejectAll(new UnavailableError(`transport ${this.name} is closed`));
       this.cell.set("closed");
       // nats.js 2.29 does not end status() iterators when the connection closes: end ours.
@@ -180,7 +180,7 @@ export class NatsTransport implements Transport {
             this.cell.set("connected");
             break;
           case Events.Error:
-            this.logger.warn({ err: String(s.data) }, "NATS reported an error");
+            this.logger.warn({ err: redactUrls(String(s.data)) }, "NATS reported an error");
             break;
           case Events.LDM:
             this.logger.warn({ server: String(s.data) }, "NATS server entering lame duck mode");
