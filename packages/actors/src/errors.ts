@@ -134,4 +134,3 @@ export function isColonyError(e: unknown): e is ColonyError {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
-
