@@ -4,6 +4,7 @@
  */
 export * from "./ids.ts";
 export * from "./errors.ts";
+export { redactUrls } from "./redact.ts";
 export * from "./clock.ts";
 export * from "./logger.ts";
 export * from "./metrics.ts";

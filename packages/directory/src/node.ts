@@ -30,6 +30,8 @@ export interface DirectoryNodeOptions {
   adminToken?: string;
   /** Close the registry and transport on shutdown (false when shared in-process). */
   ownsConnections?: boolean;
+  /** What of the registry's dependencies (Redis) is unreachable, or undefined: /readyz answers 503 while it says so. */
+  dependencies?: () => string | undefined;
 }
 
 /** A directory process: the service, its metrics, and a small HTTP surface for probes and scraping. */
@@ -72,11 +74,10 @@ export class DirectoryNode {
   private listen(hostname: string, port: number): Promise<void> {
     const app = new Hono();
     app.get("/healthz", (c) => c.json({ status: "ok", directory: this.o.id }));
-    app.get("/readyz", (c) =>
-      this.o.transport.status() === "connected"
-        ? c.json({ status: "ready" })
-        : c.json({ error: { code: "unavailable", message: "not connected to NATS" } }, 503),
-    );
+    app.get("/readyz", (c) => {
+      const reason = this.o.transport.status() === "connected" ? this.o.dependencies?.() : "NATS is unreachable";
+      return reason === undefined ? c.json({ status: "ready" }) : c.json({ error: { code: "unavailable", message: reason } }, 503);
+    });
     app.get("/metrics", async (c) => {
       c.header("Content-Type", this.metrics.contentType);
       return c.body(await this.metrics.metrics());

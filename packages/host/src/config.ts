@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { MAX_IDLE_MS } from "@colony/actors/agent-config";
 import { randomToken, TOKEN_PATTERN } from "@colony/actors/ids";
+import { redactUrls } from "@colony/actors/redact";
 
 /** Defaults of every setting, documented in the README's config table. */
 export const DEFAULTS = {
@@ -15,9 +16,33 @@ export const DEFAULTS = {
   /** Why 2 s: see DEFAULT_FAILURE_TIMEOUT_MS in @colony/directory (a crash is confirmed by a probe far sooner). */
   failureTimeoutMs: 2_000,
   placement: "least-loaded",
+  /** How long `colony host`/`directory` wait for NATS and Redis at start before exiting 2 naming the variable. */
+  connectTimeoutMs: 10_000,
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** True if `value` parses as a URL whose scheme is one of `schemes` (with the colon, e.g. "redis:"). */
+const urlWithScheme = (value: string, schemes: readonly string[]) => {
+  try {
+    return schemes.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+};
+
+const REDIS_SCHEMES = ["redis:", "rediss:"] as const;
+const NATS_SCHEMES = ["nats:", "tls:"] as const;
+
+/** Values never echoed in an error: only their length is. */
+const SECRETS: ReadonlySet<string> = new Set(["COLONY_ADMIN_TOKEN", "ANTHROPIC_API_KEY"]);
+
+/** How a variable's value may appear in an error: secrets by length, URLs without their password. */
+export function describeValue(name: string, value: string | undefined): string {
+  if (value === undefined) return '""';
+  if (SECRETS.has(name)) return `(${value.length} characters, not shown)`;
+  return JSON.stringify(redactUrls(value));
+}
 
 const envSchema = z.object({
   COLONY_HTTP_HOST: z.string().min(1).default(DEFAULTS.httpHost),
@@ -27,8 +52,15 @@ const envSchema = z.object({
   COLONY_DRAIN_MS: int(0, 10 * 60_000).default(DEFAULTS.drainMs),
   COLONY_WAIT_TIMEOUT_MS: int(1, 60 * 60_000).default(DEFAULTS.waitTimeoutMs),
   COLONY_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
-  REDIS_URL: z.string().url().optional(),
-  NATS_URL: z.string().optional(),
+  REDIS_URL: z
+    .string()
+    .refine((v) => urlWithScheme(v, REDIS_SCHEMES), "must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379")
+    .optional(),
+  NATS_URL: z
+    .string()
+    .refine((v) => v.split(",").every((u) => urlWithScheme(u.trim(), NATS_SCHEMES)), "must be nats:// or tls:// URLs (comma-separated for a cluster), e.g. nats://127.0.0.1:4222")
+    .optional(),
+  COLONY_CONNECT_TIMEOUT_MS: int(100, 10 * 60_000).default(DEFAULTS.connectTimeoutMs),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
   COLONY_HEARTBEAT_MS: int(10, 60_000).default(DEFAULTS.heartbeatMs),
@@ -72,6 +104,8 @@ export interface HostConfig {
   placement: z.infer<typeof envSchema>["COLONY_PLACEMENT"];
   /** The admin URL other processes and operators should use for this host. */
   advertiseUrl?: string;
+  /** How long to wait for NATS and Redis at start (COLONY_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
   /** Model calls in flight at once on this host, across all its agents. */
   modelConcurrency: number;
   /** Drop every activation when the process was frozen past the failure timeout (the epoch fence is the backstop). */
@@ -93,7 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0]);
-      return `${name}=${JSON.stringify(cleaned[name] ?? "")}: ${i.message}`;
+      return `${name}=${describeValue(name, cleaned[name])}: ${i.message}`;
     });
     throw new ConfigError(`invalid environment: ${lines.join("; ")}`);
   }
@@ -111,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
     placement: e.COLONY_PLACEMENT,
     stallFence: e.COLONY_STALL_FENCE === "true",
     modelConcurrency: e.COLONY_MODEL_CONCURRENCY,
+    connectTimeoutMs: e.COLONY_CONNECT_TIMEOUT_MS,
     ...(e.COLONY_SUSPECT_AFTER_MS !== undefined ? { suspectAfterMs: e.COLONY_SUSPECT_AFTER_MS } : {}),
     ...(e.COLONY_TEST_BLOCK_ON_SIGUSR2_MS !== undefined ? { testBlockOnSignalMs: e.COLONY_TEST_BLOCK_ON_SIGUSR2_MS } : {}),
   };
@@ -150,7 +185,7 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientCo
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
     const name = String(i.path[0]);
-    throw new ConfigError(`invalid environment: ${name}=${JSON.stringify(cleaned[name] ?? "")}: ${i.message}`);
+    throw new ConfigError(`invalid environment: ${name}=${describeValue(name, cleaned[name])}: ${i.message}`);
   }
   return { url: parsed.data.COLONY_URL.replace(/\/$/, ""), ...(parsed.data.COLONY_ADMIN_TOKEN ? { token: parsed.data.COLONY_ADMIN_TOKEN } : {}) };
 }

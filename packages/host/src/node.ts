@@ -57,6 +57,8 @@ export interface HostNodeOptions {
   stallDetection?: boolean;
   /** Close the store, registry and transport on shutdown (false when shared in-process). */
   ownsConnections?: boolean;
+  /** What of the store's dependencies (Redis) is unreachable, or undefined: /readyz answers 503 while it says so. */
+  dependencies?: () => string | undefined;
 }
 
 /** Attempts at releasing one placement (~1 min with the backoff) before leaving its messages to the agent's next message. */
@@ -162,7 +164,12 @@ export class HostNode {
       service: this.service,
       registry: this.metrics.registry,
       logger,
-      isReady: () => this.server !== undefined && this.shuttingDown === undefined && transport.status() === "connected",
+      notReady: () => {
+        if (this.server === undefined) return "host is starting";
+        if (this.shuttingDown !== undefined) return "host is stopping";
+        if (transport.status() !== "connected") return "NATS is unreachable";
+        return opts.dependencies?.();
+      },
     };
     if (config.adminToken) apiOpts.adminToken = config.adminToken;
     if (!tools.has("delegate")) {
@@ -257,8 +264,8 @@ export class HostNode {
       await this.catalog.drain({ abortAfterMs: config.drainMs, handoff: this.opts.drainMode === "handoff" });
       await Promise.allSettled([...this.releases]);
       await this.events.flush();
+      this.heartbeat.farewell();
       await this.directory.leave().catch((e) => log.warn({ err: errorMessage(e) }, "could not leave the membership"));
-      this.heartbeat.stop();
       const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
       this.server?.closeIdleConnections();
       const cut = setTimeout(() => this.server?.closeAllConnections(), Math.min(config.drainMs, 5_000));

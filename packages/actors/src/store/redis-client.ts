@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import type { RedisOptions } from "ioredis";
 import { UnavailableError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { redactUrls } from "../redact.ts";
 
 /** What a request refused while Redis is unreachable tells the client to wait before retrying. */
 export const REDIS_RETRY_AFTER_MS = 1_000;
@@ -36,7 +37,7 @@ export function connectRedis(url: string, logger: Logger, name: string): Redis {
   redis.on("error", (e: unknown) => {
     if (down) return;
     down = true;
-    logger.warn({ redis: name, err: errorMessage(e) }, "redis unreachable; requests answer 503 until it is back");
+    logger.warn({ redis: name, err: redactUrls(errorMessage(e)) }, "redis unreachable; requests answer 503 until it is back");
   });
   redis.on("ready", () => {
     if (!down) return;

@@ -19,6 +19,7 @@ import {
   errorMessage,
 } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
+import { redactUrls } from "../redact.ts";
 import type { Envelope } from "./envelope.ts";
 import { encodeEnvelope } from "./envelope-codec.ts";
 import { readReply } from "./errors-wire.ts";
@@ -56,6 +57,8 @@ export interface NatsTransportOptions extends TransportOptions {
    * rejects with UnavailableError when no server answers.
    */
   waitOnFirstConnect?: boolean;
+  /** One connection attempt gives up after this (nats.js `timeout`, default 20 s). */
+  connectTimeoutMs?: number;
 }
 
 type NatsLikeError = Error & { code?: string };
@@ -135,7 +138,7 @@ export class NatsTransport implements Transport {
     this.statusEvents = nc.status();
     this.statusLoop = this.watchStatus();
     void nc.closed().then((err) => {
-      if (err) this.logger.error({ err: errorMessage(err) }, "NATS connection closed with an error");
+      if (err) this.logger.error({ err: redactUrls(errorMessage(err)) }, "NATS connection closed with an error");
       this.pending.rejectAll(new UnavailableError(`transport ${this.name} is closed`));
       this.cell.set("closed");
       // nats.js 2.29 does not end status() iterators when the connection closes: end ours.
@@ -154,12 +157,13 @@ export class NatsTransport implements Transport {
       reconnectTimeWait: opts.reconnectTimeWaitMs ?? DEFAULT_RECONNECT_TIME_WAIT_MS,
       waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
       pingInterval: opts.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+      ...(opts.connectTimeoutMs !== undefined ? { timeout: opts.connectTimeoutMs } : {}),
     };
     let nc: NatsConnection;
     try {
       nc = await connect(options);
     } catch (e) {
-      throw new UnavailableError(`cannot connect to NATS at ${String(opts.servers)}: ${errorMessage(e)}`, { cause: e });
+      throw new UnavailableError(`cannot connect to NATS at ${redactUrls(String(opts.servers))}: ${redactUrls(errorMessage(e))}`, { cause: e });
     }
     return new NatsTransport(nc, opts);
   }
@@ -176,7 +180,7 @@ export class NatsTransport implements Transport {
             this.cell.set("connected");
             break;
           case Events.Error:
-            this.logger.warn({ err: String(s.data) }, "NATS reported an error");
+            this.logger.warn({ err: redactUrls(String(s.data)) }, "NATS reported an error");
             break;
           case Events.LDM:
             this.logger.warn({ server: String(s.data) }, "NATS server entering lame duck mode");

@@ -14,6 +14,8 @@ export const heartbeatSchema = z.object({
   /** Changes every time the host process starts: a restart is a new member. */
   incarnation: z.string(),
   startedAt: z.number(),
+  /** Set on a host's last heartbeat, as it leaves gracefully (SIGTERM, drained). */
+  leaving: z.boolean().optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 

@@ -167,6 +167,8 @@ export class MembershipTable {
     if (incarnation !== undefined && rec.info.incarnation !== incarnation) return false;
     rec.status = "left";
     rec.statusSince = this.clock.now();
+    // Its activations are gone with it (handed off, or re-placed now).
+    rec.info = Object.freeze({ ...rec.info, agents: 0, load: 0 });
     this.changed();
     return true;
   }

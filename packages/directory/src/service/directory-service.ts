@@ -93,7 +93,23 @@ export class DirectoryService {
       this.o.logger.warn({ from: env.from }, "ignoring a malformed heartbeat");
       return;
     }
-    this.observe(hb.data);
+    if (hb.data.leaving) this.leave(hb.data.id, hb.data.incarnation);
+    else this.observe(hb.data);
+  }
+
+  /**
+   * A graceful leave (its last heartbeat, heard by every replica, or a leave
+   * request): gone at once, and whatever it did not hand off (a release that
+   * failed) moves now, nothing may wait for a poke. Without `incarnation`,
+   * whichever incarnation is current.
+   */
+  private leave(host: string, incarnation?: string): void {
+    const member = this.o.membership.get(host);
+    if (member && this.o.membership.leave(host, incarnation)) {
+      this.o.logger.info({ host, incarnation: member.incarnation }, "host left the cluster (graceful leave)");
+      this.orphan(host, member.incarnation);
+    }
+    this.publishMembership();
   }
 
   private observe(hb: Heartbeat): void {
@@ -142,11 +158,7 @@ export class DirectoryService {
         return { ok: true };
       }
       case DIR.leave: {
-        const { host } = hostRequestSchema.parse(env.body);
-        // Whatever it did not hand off (a release that failed) moves now: nothing may wait for a poke.
-        const member = this.o.membership.get(host);
-        if (member && this.o.membership.leave(host)) this.orphan(host, member.incarnation);
-        this.publishMembership();
+        this.leave(hostRequestSchema.parse(env.body).host);
         return { ok: true };
       }
       case DIR.hosts:
@@ -411,7 +423,7 @@ class Spread {
   }
 }
 
-function toHeartbeat(h: Heartbeat): Heartbeat {
+function toHeartbeat(h: Heartbeat): Omit<Heartbeat, "leaving"> {
   return {
     id: h.id,
     address: h.address,

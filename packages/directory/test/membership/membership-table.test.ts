@@ -196,7 +196,7 @@ describe("MembershipTable", () => {
 
   it("lets a host leave gracefully, at once; a leave is final for its incarnation", () => {
     const { clock, table } = setup();
-    table.observe(hb("a"));
+    table.observe(hb("a", { agents: 4, load: 2 }));
     table.observe(hb("b"));
     const v = table.snapshot().version;
     clock.advance(10);
@@ -206,7 +206,8 @@ describe("MembershipTable", () => {
     expect(table.leave("nobody")).toBe(false);
     expect(table.snapshot().version).toBe(v + 1);
     expect(ids(table.snapshot())).toEqual(["b"]);
-    expect(table.get("a")).toMatchObject({ status: "left", statusSince: START + 10 });
+    // Its activations left with it: no stale count in `colony hosts`.
+    expect(table.get("a")).toMatchObject({ status: "left", statusSince: START + 10, agents: 0, load: 0 });
     // A late heartbeat of the departed incarnation does not bring it back...
     expect(table.observe(hb("a"))).toEqual({ change: "ignored", reason: "left" });
     expect(ids(table.snapshot())).toEqual(["b"]);

@@ -22,8 +22,8 @@ export interface AdminApiOptions {
   logger: Logger;
   /** When set, every /v1 route requires `Authorization: Bearer <token>`. */
   adminToken?: string;
-  /** False until the host can serve (stores connected); /readyz answers 503 meanwhile. */
-  isReady: () => boolean;
+  /** Why the host cannot serve (starting, NATS or Redis unreachable), or undefined when it can: /readyz answers 503 with it. */
+  notReady: () => string | undefined;
   /** Events a live stream holds for a slow client before it drops and counts them (default 1,000). */
   streamBuffer?: number;
 }
@@ -47,7 +47,8 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   app.get("/healthz", (c) => c.json({ status: "ok", host: service.hostId }));
   app.get("/readyz", (c) => {
     if (service.isDraining) return c.json(errorBody("unavailable", "host is draining"), 503);
-    if (!opts.isReady()) return c.json(errorBody("unavailable", "host is starting"), 503);
+    const reason = opts.notReady();
+    if (reason !== undefined) return c.json(errorBody("unavailable", reason), 503);
     return c.json({ status: "ready", host: service.hostId });
   });
   app.get("/metrics", async (c) => {

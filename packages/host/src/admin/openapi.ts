@@ -142,10 +142,10 @@ const OPERATIONS: Operation[] = [
     method: "get",
     path: "/readyz",
     operationId: "readyz",
-    summary: "Readiness: 503 while starting or draining.",
+    summary: "Readiness: 503 while starting or draining, or while NATS or Redis is unreachable.",
     tag: "probes",
     open: true,
-    responses: { 200: { json: "Ready", description: "ready to serve" }, 503: err("unavailable: starting or draining") },
+    responses: { 200: { json: "Ready", description: "ready to serve" }, 503: err("unavailable: starting, draining, or NATS or Redis unreachable") },
   },
   {
     method: "get",

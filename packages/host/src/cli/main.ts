@@ -17,14 +17,14 @@ program
 program
   .command("host")
   .description(
-    "One host of a cluster: runs agents, serves the admin API for any agent. Env: NATS_URL, REDIS_URL (required), COLONY_HOST_ID, COLONY_HTTP_HOST, COLONY_HTTP_PORT, COLONY_ADVERTISE_URL, COLONY_ADMIN_TOKEN, COLONY_IDLE_MS, COLONY_DRAIN_MS, COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, LOG_LEVEL.",
+    "One host of a cluster: runs agents, serves the admin API for any agent. Env: NATS_URL, REDIS_URL (required), COLONY_CONNECT_TIMEOUT_MS, COLONY_HOST_ID, COLONY_HTTP_HOST, COLONY_HTTP_PORT, COLONY_ADVERTISE_URL, COLONY_ADMIN_TOKEN, COLONY_IDLE_MS, COLONY_DRAIN_MS, COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, LOG_LEVEL.",
   )
   .action(async () => (await import("./serve.ts")).runHost());
 
 program
   .command("directory")
   .description(
-    "A directory replica: membership from heartbeats, placement, failover. Env: NATS_URL, REDIS_URL (required), COLONY_HOST_ID, COLONY_HTTP_PORT (probes and /metrics), COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, COLONY_PLACEMENT, LOG_LEVEL.",
+    "A directory replica: membership from heartbeats, placement, failover. Env: NATS_URL, REDIS_URL (required), COLONY_CONNECT_TIMEOUT_MS, COLONY_HOST_ID, COLONY_HTTP_PORT (probes and /metrics), COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, COLONY_PLACEMENT, LOG_LEVEL.",
   )
   .action(async () => (await import("./serve.ts")).runDirectory());
 

@@ -1,5 +1,5 @@
 import type { Logger, ModelProvider } from "@colony/actors";
-import { AnthropicModel, ModelCallLimiter, NatsTransport, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
+import { AnthropicModel, ModelCallLimiter, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -8,6 +8,7 @@ import { createLogger } from "../logger.ts";
 import { ColonyMetrics } from "../metrics/metrics.ts";
 import { HostNode } from "../node.ts";
 import { SHUTDOWN_MARGIN_MS, runUntilSignalled } from "../process.ts";
+import { awaitRedis, connectNats, redisReadiness, startupFailure } from "./startup.ts";
 
 /** Binding beyond loopback exposes the admin API: that needs a token. */
 export function assertSafeBinding(config: HostConfig): void {
@@ -42,8 +43,24 @@ function configFor(command: string, required: ("redisUrl" | "natsUrl")[] = []): 
     }
     return config;
   } catch (e) {
-    process.stderr.write(`colony ${command}: ${errorMessage(e)}\n`);
-    process.exit(2);
+    return fail(command, errorMessage(e));
+  }
+}
+
+/** One line naming what to fix, exit 2: no stack trace for a mistake in the environment. */
+function fail(command: string, line: string): never {
+  process.stderr.write(`colony ${command}: ${line}\n`);
+  process.exit(2);
+}
+
+/** Runs a command's start; a failure the operator must fix (see startupFailure) exits 2 with its one line. */
+async function starting<T>(command: string, config: HostConfig, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    const line = startupFailure(e, config);
+    if (line !== undefined) fail(command, line);
+    throw e;
   }
 }
 
@@ -55,7 +72,7 @@ export async function runDev(): Promise<void> {
   const config = configFor("dev");
   const logger = createLogger(config.logLevel, { host: config.hostId });
   const metrics = new ColonyMetrics();
-  const cluster = await EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics });
+  const cluster = await starting("dev", config, () => EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics }));
   const host = cluster.hosts[0]!;
   logger.info({ url: host.url, port: host.port, mode: "dev" }, "listening");
   runUntilSignalled(cluster, logger, { deadlineMs: config.drainMs + SHUTDOWN_MARGIN_MS });
@@ -66,24 +83,25 @@ export async function runHost(): Promise<void> {
   const config = configFor("host", ["natsUrl", "redisUrl"]);
   const logger = createLogger(config.logLevel, { host: config.hostId });
   const metrics = new ColonyMetrics();
-  const transport = await NatsTransport.connect({
-    servers: config.natsUrl!,
-    name: `colony-host-${config.hostId}`,
-    logger,
-    onMessage: (direction) => metrics.transportMessages.inc({ direction }),
-  });
-  const host = await HostNode.start({
-    config,
-    driver: new RedisStoreDriver(redisFor(config, logger, "store")),
-    registry: new RedisPlacementRegistry(redisFor(config, logger, "registry")),
-    approvals: new RedisApprovalIndex(redisFor(config, logger, "approvals")),
-    traces: new RedisTraceStore(redisFor(config, logger, "traces")),
-    transport,
-    model: modelFor(config, logger, metrics),
-    logger,
-    metrics,
-    drainMode: "handoff",
-    stallDetection: config.stallFence,
+  const host = await starting("host", config, async () => {
+    const transport = await connectNats(config, logger, { name: `colony-host-${config.hostId}`, onMessage: (direction) => metrics.transportMessages.inc({ direction }) });
+    const [store, registry, approvals, traces] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces")];
+    const redis = [store, registry, approvals, traces];
+    await awaitRedis(store, config, logger);
+    return HostNode.start({
+      config,
+      driver: new RedisStoreDriver(store),
+      registry: new RedisPlacementRegistry(registry),
+      approvals: new RedisApprovalIndex(approvals),
+      traces: new RedisTraceStore(traces),
+      transport,
+      model: modelFor(config, logger, metrics),
+      logger,
+      metrics,
+      drainMode: "handoff",
+      stallDetection: config.stallFence,
+      dependencies: redisReadiness(redis),
+    });
   });
   if (config.testBlockOnSignalMs !== undefined) blockOnSignal(config.testBlockOnSignalMs, logger);
   logger.info({ url: host.url, port: host.port, mode: "host" }, "listening");
@@ -94,18 +112,23 @@ export async function runHost(): Promise<void> {
 export async function runDirectory(): Promise<void> {
   const config = configFor("directory", ["natsUrl", "redisUrl"]);
   const logger = createLogger(config.logLevel, { directory: config.hostId });
-  const transport = await NatsTransport.connect({ servers: config.natsUrl!, name: `colony-directory-${config.hostId}`, logger });
-  const node = await DirectoryNode.start({
-    id: config.hostId,
-    transport,
-    registry: new RedisPlacementRegistry(redisFor(config, logger, "registry")),
-    logger,
-    heartbeatMs: config.heartbeatMs,
-    failureTimeoutMs: config.failureTimeoutMs,
-    ...(config.suspectAfterMs !== undefined ? { suspectAfterMs: config.suspectAfterMs } : {}),
-    strategy: config.placement,
-    http: { host: config.httpHost, port: config.httpPort },
-    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+  const node = await starting("directory", config, async () => {
+    const transport = await connectNats(config, logger, { name: `colony-directory-${config.hostId}` });
+    const redis = redisFor(config, logger, "registry");
+    await awaitRedis(redis, config, logger);
+    return DirectoryNode.start({
+      id: config.hostId,
+      transport,
+      registry: new RedisPlacementRegistry(redis),
+      logger,
+      heartbeatMs: config.heartbeatMs,
+      failureTimeoutMs: config.failureTimeoutMs,
+      ...(config.suspectAfterMs !== undefined ? { suspectAfterMs: config.suspectAfterMs } : {}),
+      strategy: config.placement,
+      http: { host: config.httpHost, port: config.httpPort },
+      ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+      dependencies: redisReadiness([redis]),
+    });
   });
   logger.info({ port: node.port, mode: "directory", placement: config.placement, failureTimeoutMs: config.failureTimeoutMs }, "listening");
   runUntilSignalled(node, logger);

@@ -34,9 +34,9 @@ export class HeartbeatLoop {
   }
 
   /** Sends a heartbeat now (e.g. the moment draining starts). */
-  beat(): void {
+  beat(extra: Partial<Heartbeat> = {}): void {
     try {
-      const hb = this.o.describe();
+      const hb = { ...this.o.describe(), ...extra };
       this.o.transport.publish(subjects.heartbeat(hb.id), { id: newMessageId(), kind: "host.heartbeat", from: hb.id, deadline: Date.now() + this.o.failureTimeoutMs, body: hb });
     } catch (e) {
       this.o.logger.warn({ err: errorMessage(e) }, "heartbeat not sent");
@@ -56,5 +56,15 @@ export class HeartbeatLoop {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /**
+   * The last heartbeat, saying this incarnation leaves: every directory
+   * replica hears it (a leave request reaches only one of them), so none of
+   * them takes the silence that follows for a death.
+   */
+  farewell(): void {
+    this.stop();
+    this.beat({ leaving: true, agents: 0, load: 0 });
   }
 }

@@ -30,6 +30,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
     placement: "least-loaded",
     stallFence: false,
     modelConcurrency: 8,
+    connectTimeoutMs: 10_000,
     ...overrides,
   };
 }
