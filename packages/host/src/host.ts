@@ -24,6 +24,7 @@ import type { AgentEventHub } from "./observability/events.ts";
 import type { LocalAgents, SendOutcome } from "./routing/local.ts";
 import { getReplySchema } from "./routing/wire.ts";
 import type { AgentRouter } from "./routing/router.ts";
+import type { ChildActivity } from "./delegation/delegate-tool.ts";
 
 export type { SendOutcome };
 
@@ -101,8 +102,13 @@ export class HostService {
 
   /** Live state from the host running the agent; its last snapshot if it runs nowhere. */
   async get(id: AgentId): Promise<AgentView> {
-    const live = await this.deps.router.liveView(id);
-    if (live) return live;
+    const view = (await this.deps.router.liveView(id)) ?? (await this.storedView(id));
+    // A deleted worker leaves the list at once; the supervisor's state drops it at its next delegation.
+    const activity = await this.childActivity(view.children);
+    return { ...view, children: view.children.filter((c) => activity.get(c) !== "gone") };
+  }
+
+  private async storedView(id: AgentId): Promise<AgentView> {
     const state = await this.deps.store.readState(id);
     if (!state) throw new NotFoundError(`agent ${id} does not exist`);
     return toView(state, null);
@@ -178,6 +184,25 @@ export class HostService {
       throw new NotFoundError(`supervisor ${req.parent} was deleted`);
     }
     if (created) this.deps.logger.info({ agent: id, parent: req.parent, depth: req.depth }, "worker spawned");
+  }
+
+  /**
+   * What became of each worker, from its last snapshot and inbox: `gone`
+   * (deleted), `busy` (a turn in flight or a message not yet run) or
+   * `finished`. A turn that ends without a tool call is durable only at its
+   * commit, so the unprocessed inbox entry is what marks it busy.
+   */
+  async childActivity(ids: readonly string[]): Promise<Map<string, ChildActivity>> {
+    const rows = await Promise.all(
+      ids.map(async (id): Promise<[string, ChildActivity]> => {
+        const state = await this.deps.store.readState(id as AgentId);
+        if (!state) return [id, "gone"];
+        if (state.turn !== null || state.status === "running" || state.status === "awaiting_approval") return [id, "busy"];
+        const queued = await this.deps.store.inboxMessage(state.id, state.lastSeq + 1);
+        return [id, queued ? "busy" : "finished"];
+      }),
+    );
+    return new Map(rows);
   }
 
   /**

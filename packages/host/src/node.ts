@@ -169,6 +169,7 @@ export class HostNode {
       tools.register(
         delegateTool({
           spawnChild: (req) => this.service.spawnChild(req),
+          childActivity: (ids) => this.service.childActivity(ids),
           ask: async (id, req) => {
             const out = await this.service.send(id, { content: req.content, idempotencyKey: req.idempotencyKey, waitMs: req.waitMs, ...(req.traceparent ? { traceparent: req.traceparent } : {}) });
             return out.kind === "completed" ? out.result : null;
