@@ -120,6 +120,26 @@ describe("budgets", () => {
     expect((await conversation(host, "assistant/wordy")).at(-1).content[0].text).toContain("limits.maxTokensPerTurn");
   });
 
+  it("fails a turn whose one model call passed limits.maxTokensPerTurn, and caps max_tokens by what the limit has left", async () => {
+    const asked: number[] = [];
+    const model: ModelProvider = {
+      name: "plain",
+      async complete(req: ModelRequest): Promise<ModelResponse> {
+        asked.push(req.maxTokens);
+        return { content: [{ type: "text", text: "a long answer" }], stopReason: "end_turn", usage: usage(60, 10, 0), model: req.model };
+      },
+    };
+    cluster = await startTestCluster({ model });
+    const host = cluster.hosts[0]!;
+    await call(host, "POST", "/v1/agents", { type: "assistant", key: "tiny", config: { limits: { maxTokensPerTurn: 10 } } });
+    const res = await call(host, "POST", "/v1/agents/assistant/tiny/messages", { content: "hello" });
+    expect(res.body.status).toBe("failed");
+    expect(res.body.error.code).toBe("turn_token_limit");
+    expect(res.body.reply).toContain("it used 70 tokens, the limit per turn is 10");
+    expect(asked).toEqual([10]);
+    expect((await call(host, "GET", "/v1/agents/assistant/tiny")).body.lastError.code).toBe("turn_token_limit");
+  });
+
   it("refuses model calls once the lifetime token budget is spent", async () => {
     const model = new ScriptedModel();
     let calls = 0;

@@ -121,6 +121,9 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       const results = await runToolBatch(toolUses, message, deps, { get: () => state, update }, reportChild);
       const { toolResults: _done, ...rest } = state.turn!;
       update({ ...state, status: "running", messages: [...state.messages, { role: "user", content: results }], turn: { ...rest, awaiting: [] } });
+      // A worker's spend counts against the turn too.
+      const over = turnTokensPassed(state);
+      if (over) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${over.message}`, code: over.code });
       await deps.checkpoint(state);
       continue;
     }
@@ -155,6 +158,8 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       turn: { ...turn, iterations: turn.iterations + 1, usage: addUsage(turn.usage, usage) },
     });
     const asked = content.filter((b): b is ToolUseBlock => b.type === "tool_use");
+    const over = turnTokensPassed(state);
+    if (over) return finish(withNotRun(state, asked, over.message), deps, { status: "failed", reply: `Turn stopped: ${over.message}`, code: over.code });
     if (asked.length === 0) continue; // the final answer: made durable by the turn's commit
     const loop = repeatedCall(state);
     if (loop) return suspend(state, deps, asked, loop);
@@ -163,6 +168,31 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
 }
 
 const tokens = (u: Usage) => u.inputTokens + u.outputTokens;
+
+/** The turn's token limit, once its usage has gone past it (checked after every step). */
+function turnTokensPassed(state: AgentState): { code: string; message: string } | null {
+  const limit = state.config.limits.maxTokensPerTurn;
+  const used = tokens(state.turn!.usage);
+  if (limit === undefined || used <= limit) return null;
+  return { code: "turn_token_limit", message: `it used ${used} tokens, the limit per turn is ${limit} (limits.maxTokensPerTurn).` };
+}
+
+/** Answers tool calls that will not run, so the transcript stays valid for the next turn. */
+function withNotRun(state: AgentState, asked: ToolUseBlock[], why: string): AgentState {
+  if (asked.length === 0) return state;
+  const notRun: ChatMessage = {
+    role: "user",
+    content: asked.map((u): ToolResultBlock => ({ type: "tool_result", toolUseId: u.id, content: `not run: ${why}`, isError: true })),
+  };
+  return { ...state, messages: [...state.messages, notRun] };
+}
+
+/** What the next response may write: the default, less what the turn's token limit has left. */
+function responseTokens(state: AgentState): number {
+  const limit = state.config.limits.maxTokensPerTurn;
+  if (limit === undefined) return DEFAULT_MAX_RESPONSE_TOKENS;
+  return Math.max(1, Math.min(DEFAULT_MAX_RESPONSE_TOKENS, limit - tokens(state.turn!.usage)));
+}
 
 /** The limit or budget that forbids another model call, if any. */
 function limitReached(state: AgentState): { code: string; message: string } | null {
@@ -255,7 +285,7 @@ async function callModel(state: AgentState, deps: TurnDeps, emit: (e: AgentEvent
         system: state.config.systemPrompt,
         messages: state.messages,
         tools: deps.tools.specsFor(state.config.tools),
-        maxTokens: DEFAULT_MAX_RESPONSE_TOKENS,
+        maxTokens: responseTokens(state),
       },
       {
         ...(deps.signal ? { signal: deps.signal } : {}),
