@@ -42,6 +42,8 @@ export interface SendRequest {
   traceparent?: string;
   /** How long a waiting send waits (default waitTimeoutMs); used by delegation. */
   waitMs?: number;
+  /** A waiting send answers as soon as the turn pauses for approval (the API's); delegation waits on. */
+  untilPause?: boolean;
 }
 
 export interface HostServiceDeps {
@@ -215,7 +217,7 @@ export class HostService {
     const traceparent = req.traceparent && isTraceparent(req.traceparent) ? childTraceparent(req.traceparent) : newTraceparent();
     const message: InboxMessage = { messageId: newMessageId(now), content: req.content, acceptedAt: now, traceparent };
     if (req.idempotencyKey !== undefined) message.idempotencyKey = req.idempotencyKey;
-    return this.deps.router.send(id, message, req.wait === false ? null : (req.waitMs ?? this.deps.waitTimeoutMs));
+    return this.deps.router.send(id, message, req.wait === false ? null : (req.waitMs ?? this.deps.waitTimeoutMs), req.untilPause ?? false);
   }
 
   /** The agent's execution trace (from any host): every step of its turns, oldest first. */

@@ -114,8 +114,9 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     const id = idFrom(c);
     const body = parseInput(sendBodySchema, await jsonBody(c), "body");
     const traceparent = c.req.header("traceparent");
-    const out = await service.send(id, { ...body, ...(traceparent ? { traceparent } : {}) });
+    const out = await service.send(id, { ...body, untilPause: true, ...(traceparent ? { traceparent } : {}) });
     if (out.kind === "accepted") return c.json({ messageId: out.messageId, status: "accepted", duplicate: out.duplicate }, 202);
+    if (out.kind === "awaiting_approval") return c.json({ messageId: out.messageId, status: "awaiting_approval", awaiting: out.awaiting, duplicate: out.duplicate }, 200);
     const r = out.result;
     return c.json(
       { messageId: out.messageId, status: r.status, reply: r.reply, usage: r.usage, duplicate: out.duplicate, ...(r.error ? { error: r.error } : {}) },

@@ -157,6 +157,17 @@ export const sendCompletedResponseSchema = z
     error: z.object({ code: z.string(), message: z.string() }).optional().describe("why the turn failed"),
   });
 
+/** 200 of POST …/messages with wait when the turn paused for a person's approval. */
+export const sendAwaitingResponseSchema = z.object({
+  messageId: z.string(),
+  status: z.literal("awaiting_approval"),
+  awaiting: z.array(z.string()).describe("call ids waiting; decide them with POST …/approvals/{callId}"),
+  duplicate: z.boolean(),
+});
+
+/** 200 of POST …/messages with wait: the turn finished, or paused for approval. */
+export const sendReplyResponseSchema = z.union([sendCompletedResponseSchema, sendAwaitingResponseSchema]);
+
 /** 202 of POST …/messages: stored durably, the turn runs (or is still running). */
 export const sendAcceptedResponseSchema = z
   .object({

@@ -296,6 +296,11 @@ function printSendReply(out: { print(t: string): void; note(t: string): void }, 
     out.note(`the message is stored and its turn will run; see it with: colony agents get ${id}`);
     return;
   }
+  if (reply.status === "awaiting_approval") {
+    out.print(`awaiting approval ${reply.messageId}`);
+    for (const callId of reply.awaiting) out.note(`a tool call waits for approval: colony agents approve ${id} ${callId}`);
+    return;
+  }
   if (reply.reply) out.print(reply.reply);
   if (reply.status === "failed") out.note(`colony agents send: turn failed: ${reply.error?.code ?? "failed"}: ${reply.error?.message ?? "no reason given"}`);
   if (reply.duplicate) out.note(`(a duplicate of message ${reply.messageId}: this is the original's answer)`);

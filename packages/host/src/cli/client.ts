@@ -50,7 +50,8 @@ export interface SendInput {
 
 export type SendReply =
   | { messageId: string; status: "completed" | "failed"; reply: string; usage: AgentView["usage"]; duplicate: boolean; error?: { code: string; message: string } }
-  | { messageId: string; status: "accepted"; duplicate: boolean };
+  | { messageId: string; status: "accepted"; duplicate: boolean }
+  | { messageId: string; status: "awaiting_approval"; awaiting: string[]; duplicate: boolean };
 
 export interface AgentList {
   agents: AgentSummary[];
