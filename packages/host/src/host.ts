@@ -8,6 +8,7 @@ import type {
   HostId,
   InboxMessage,
   Logger,
+  ModelProvider,
   PendingApproval,
   Subscription,
   ToolRegistry,
@@ -15,7 +16,7 @@ import type {
   TraceStore,
   TraceQuery,
 } from "@colony/actors";
-import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
+import { AlreadyExistsError, NotFoundError, ValidationError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";
 import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-view.ts";
@@ -58,6 +59,8 @@ export interface HostServiceDeps {
   local: LocalAgents;
   types: AgentTypeRegistry;
   tools: ToolRegistry;
+  /** This host's model provider: spawns check their models against it, views name it. */
+  model: ModelProvider;
   clock: Clock;
   logger: Logger;
   /** How long a `wait: true` send waits for its reply before answering 202. */
@@ -95,11 +98,22 @@ export class HostService {
     const config = this.deps.types.resolve(def.type, req.config);
     this.deps.tools.assertKnown(config.tools, "config.tools");
     for (const [name, w] of Object.entries(config.workers)) this.deps.tools.assertKnown(w.tools ?? [], `config.workers.${name}.tools`);
+    this.assertServed(config.model, "config.model");
+    for (const [name, w] of Object.entries(config.workers)) if (w.model !== undefined) this.assertServed(w.model, `config.workers.${name}.model`);
     const id = agentId(def.type, key);
     const state = initialState(id, def.type, key, config, this.deps.clock.now());
     if (!(await this.deps.store.create(state))) throw new AlreadyExistsError(`agent ${id} already exists`, { field: "key" });
-    this.deps.logger.info({ agent: id }, "agent spawned");
-    return toView(state, null);
+    const provider = this.deps.model.name;
+    if (provider === "scripted") {
+      this.deps.logger.warn({ agent: id, model: config.model, provider }, "agent spawned: its model runs as the offline scripted model (ANTHROPIC_API_KEY is unset)");
+    } else this.deps.logger.info({ agent: id, model: config.model, provider }, "agent spawned");
+    return toView(state, null, provider);
+  }
+
+  /** A model name this host's provider cannot serve is a 400 naming the field, not a turn that fails later. */
+  private assertServed(model: string, field: string): void {
+    const why = this.deps.model.refuses?.(model);
+    if (why) throw new ValidationError(`${field}: ${why}`, { field });
   }
 
   /** Live state from the host running the agent; its last snapshot if it runs nowhere. */
@@ -113,7 +127,7 @@ export class HostService {
   private async storedView(id: AgentId): Promise<AgentView> {
     const state = await this.deps.store.readState(id);
     if (!state) throw new NotFoundError(`agent ${id} does not exist`);
-    return toView(state, null);
+    return toView(state, null, this.deps.model.name);
   }
 
   /** A page of the agent's conversation: live from the host running it, else from its last snapshot. */

@@ -135,6 +135,7 @@ export class HostNode {
       local,
       types: opts.types ?? new AgentTypeRegistry(),
       tools,
+      model: opts.model,
       clock,
       logger,
       waitTimeoutMs: config.waitTimeoutMs,

@@ -132,7 +132,7 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
     if (stop) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${stop.message}`, code: stop.code });
     if (state.status !== "running") update({ ...state, status: "running" });
 
-    emit({ kind: "model_request", iteration: turn.iterations + 1, model: state.config.model, messages: state.messages.length });
+    emit({ kind: "model_request", iteration: turn.iterations + 1, model: state.config.model, provider: deps.model.name, messages: state.messages.length });
     const calledAt = deps.clock.now();
     const response = await callModel(state, deps, emit);
     const durationMs = deps.clock.now() - calledAt;

@@ -109,6 +109,7 @@ export const agentViewSchema = z
     turns: z.number().int().nonnegative(),
     usage: usageSchema,
     config: resolvedConfigResponseSchema,
+    provider: z.string().describe("the model provider serving config.model: anthropic, or scripted (offline: ANTHROPIC_API_KEY is unset)"),
     parent: z.string().nullable(),
     children: z.array(z.string()),
     memory: z.record(z.string(), z.string()),

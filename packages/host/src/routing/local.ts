@@ -65,7 +65,7 @@ export class LocalAgents {
   /** The agent's live state, if it is active here. */
   view(id: AgentId): AgentView | null {
     const a = this.catalog.get(id);
-    return a ? toView(a.view(), this.hostId) : null;
+    return a ? toView(a.view(), this.hostId, this.model.name) : null;
   }
 
   /** A page of the agent's live conversation, if it is active here. */
@@ -88,7 +88,7 @@ export class LocalAgents {
   async resume(id: AgentId, epoch: number): Promise<AgentView> {
     const activation = await this.active(id, epoch);
     await activation.resume();
-    return toView(activation.view(), this.hostId);
+    return toView(activation.view(), this.hostId, this.model.name);
   }
 
   private async active(id: AgentId, epoch: number) {
