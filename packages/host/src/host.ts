@@ -16,7 +16,7 @@ import type {
   TraceStore,
   TraceQuery,
 } from "@colony/actors";
-import { AlreadyExistsError, NotFoundError, ValidationError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
+import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";
 import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-view.ts";
@@ -26,6 +26,7 @@ import type { LocalAgents, SendOutcome } from "./routing/local.ts";
 import { getReplySchema } from "./routing/wire.ts";
 import type { AgentRouter } from "./routing/router.ts";
 import type { ChildActivity } from "./delegation/delegate-tool.ts";
+import type { AgentTypes } from "./agent-types.ts";
 
 export type { SendOutcome };
 
@@ -59,8 +60,10 @@ export interface HostServiceDeps {
   local: LocalAgents;
   types: AgentTypeRegistry;
   tools: ToolRegistry;
-  /** This host's model provider: spawns check their models against it, views name it. */
+  /** This host's model provider: views name it. */
   model: ModelProvider;
+  /** Every agent type a spawn may name, with its defaults. */
+  agentTypes: AgentTypes;
   clock: Clock;
   logger: Logger;
   /** How long a `wait: true` send waits for its reply before answering 202. */
@@ -88,20 +91,20 @@ export class HostService {
     this.draining = true;
   }
 
+  /** Agent types and their defaults (GET/PUT /v1/types). */
+  get agentTypes(): AgentTypes {
+    return this.deps.agentTypes;
+  }
+
   get isDraining(): boolean {
     return this.draining;
   }
 
   async spawn(req: SpawnRequest): Promise<AgentView> {
-    const def = this.deps.types.get(req.type);
+    const { type, config } = await this.deps.agentTypes.resolve(req.type, req.config);
     const key = req.key === undefined ? newAgentKey() : parseAgentKey(req.key);
-    const config = this.deps.types.resolve(def.type, req.config);
-    this.deps.tools.assertKnown(config.tools, "config.tools");
-    for (const [name, w] of Object.entries(config.workers)) this.deps.tools.assertKnown(w.tools ?? [], `config.workers.${name}.tools`);
-    this.assertServed(config.model, "config.model");
-    for (const [name, w] of Object.entries(config.workers)) if (w.model !== undefined) this.assertServed(w.model, `config.workers.${name}.model`);
-    const id = agentId(def.type, key);
-    const state = initialState(id, def.type, key, config, this.deps.clock.now());
+    const id = agentId(type, key);
+    const state = initialState(id, type, key, config, this.deps.clock.now());
     if (!(await this.deps.store.create(state))) throw new AlreadyExistsError(`agent ${id} already exists`, { field: "key" });
     const provider = this.deps.model.name;
     if (provider === "scripted") {
@@ -110,11 +113,6 @@ export class HostService {
     return toView(state, null, provider);
   }
 
-  /** A model name this host's provider cannot serve is a 400 naming the field, not a turn that fails later. */
-  private assertServed(model: string, field: string): void {
-    const why = this.deps.model.refuses?.(model);
-    if (why) throw new ValidationError(`${field}: ${why}`, { field });
-  }
 
   /** Live state from the host running the agent; its last snapshot if it runs nowhere. */
   async get(id: AgentId): Promise<AgentView> {

@@ -11,7 +11,7 @@ import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
 import { BoundedEventBuffer } from "../observability/event-buffer.ts";
-import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
+import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema, typeBodySchema } from "./schemas.ts";
 
 /** Comment lines sent on an idle event stream, so proxies keep it open. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -177,6 +177,16 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
         sub.unsubscribe();
       }
     });
+  });
+
+  app.get("/v1/types", async (c) => c.json({ types: await service.agentTypes.list() }));
+  app.get("/v1/types/:type", async (c) => c.json(await service.agentTypes.view(parseAgentType(c.req.param("type")))));
+  app.put("/v1/types/:type", async (c) => {
+    const type = parseAgentType(c.req.param("type"));
+    const body = parseInput(typeBodySchema, await jsonBody(c), "body");
+    const view = await service.agentTypes.put(type, body.config);
+    opts.logger.info({ type }, "agent type defaults stored");
+    return c.json(view);
   });
 
   app.get("/v1/approvals", async (c) => c.json({ approvals: await service.approvals() }));

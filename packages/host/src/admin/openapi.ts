@@ -6,6 +6,9 @@ import {
   agentSummarySchema,
   agentViewSchema,
   approvalsResponseSchema,
+  agentTypeListSchema,
+  agentTypeViewSchema,
+  typeBodySchema,
   decisionBodySchema,
   decisionResponseSchema,
   errorResponseSchema,
@@ -46,6 +49,8 @@ const RESPONSES = {
   SendReply: sendReplyResponseSchema,
   SendAccepted: sendAcceptedResponseSchema,
   Approvals: approvalsResponseSchema,
+  AgentType: agentTypeViewSchema,
+  AgentTypeList: agentTypeListSchema,
   Trace: traceResponseSchema,
   Decision: decisionResponseSchema,
   Hosts: hostsResponseSchema,
@@ -63,10 +68,13 @@ const spawnRequestSchema = spawnBodySchema.extend({
   config: agentConfigSchema.optional().describe("spawn-time config; unknown fields are rejected"),
 });
 
+const typeRequestSchema = typeBodySchema.extend({ config: agentConfigSchema.optional().describe("any field of a spawn config") });
+
 const REQUESTS = {
   SpawnRequest: spawnRequestSchema,
   SendRequest: sendBodySchema,
   DecisionRequest: decisionBodySchema,
+  TypeRequest: typeRequestSchema,
 } as const;
 
 type ResponseName = keyof typeof RESPONSES;
@@ -81,12 +89,12 @@ interface Reply {
 }
 
 interface Operation {
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "put" | "delete";
   /** Hono's path, e.g. /v1/agents/:type/:key (converted to {type}). */
   path: string;
   operationId: string;
   summary: string;
-  tag: "agents" | "approvals" | "cluster" | "probes" | "meta";
+  tag: "agents" | "types" | "approvals" | "cluster" | "probes" | "meta";
   body?: RequestName;
   query?: z.ZodObject;
   responses: Record<number, Reply>;
@@ -241,6 +249,31 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: "get",
+    path: "/v1/types",
+    operationId: "listTypes",
+    summary: "Agent types with defaults: defined in code (defineAgent) or by operators (PUT /v1/types/{type}). Any valid type name can be spawned.",
+    tag: "types",
+    responses: { 200: { json: "AgentTypeList", description: "every type with defaults" } },
+  },
+  {
+    method: "get",
+    path: "/v1/types/:type",
+    operationId: "getType",
+    summary: "One agent type's defaults.",
+    tag: "types",
+    responses: { 200: { json: "AgentType", description: "the type" }, 400: E400, 404: err("not_found: the type has no defaults") },
+  },
+  {
+    method: "put",
+    path: "/v1/types/:type",
+    operationId: "putType",
+    summary: "Store a type's defaults (replacing earlier ones), seen by every host. A spawn's config overrides them field by field; they override code defaults the same way.",
+    tag: "types",
+    body: "TypeRequest",
+    responses: { 200: { json: "AgentType", description: "stored" }, ...BODY_ERRORS },
+  },
+  {
+    method: "get",
     path: "/v1/approvals",
     operationId: "listApprovals",
     summary: "Tool calls waiting for a person, cluster-wide, oldest first.",
@@ -341,6 +374,7 @@ function build(): JsonSchema {
     servers: [{ url: "/" }],
     tags: [
       { name: "agents", description: "spawn, read, message and delete agents" },
+      { name: "types", description: "agent types and their defaults" },
       { name: "approvals", description: "tool calls waiting for a person" },
       { name: "cluster", description: "membership" },
       { name: "probes", description: "liveness, readiness, metrics (no token needed)" },

@@ -33,6 +33,22 @@ export const sendBodySchema = z.strictObject({
   wait: z.boolean().optional(),
 });
 
+/** An agent type as GET /v1/types lists it. */
+export const agentTypeViewSchema = z.object({
+  type: z.string(),
+  source: z.enum(["code", "api", "code+api"]).describe("defined in code (defineAgent), through PUT /v1/types, or both layered"),
+  description: z.string(),
+  config: z.record(z.string(), z.unknown()).describe("the operator's defaults as stored (empty for a type defined in code only)"),
+  resolved: z.record(z.string(), z.unknown()).describe("what a spawn without a config gets"),
+  updatedAt: z.string().nullable(),
+});
+export const agentTypeListSchema = z.object({ types: z.array(agentTypeViewSchema) });
+
+/** PUT /v1/types/{type}: the type's defaults, any field of a spawn config. */
+export const typeBodySchema = z.strictObject({
+  config: z.unknown().optional(),
+});
+
 export const decisionBodySchema = z.strictObject({
   approve: z.boolean(),
   reason: z.string().max(2000).optional(),

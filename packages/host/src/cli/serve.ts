@@ -1,5 +1,5 @@
 import type { Logger, ModelProvider } from "@colony/actors";
-import { AnthropicModel, ModelCallLimiter, NatsTransport, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
+import { AnthropicModel, ModelCallLimiter, NatsTransport, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, RedisTypeStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -78,6 +78,7 @@ export async function runHost(): Promise<void> {
     registry: new RedisPlacementRegistry(redisFor(config, logger, "registry")),
     approvals: new RedisApprovalIndex(redisFor(config, logger, "approvals")),
     traces: new RedisTraceStore(redisFor(config, logger, "traces")),
+    typeStore: new RedisTypeStore(redisFor(config, logger, "types")),
     transport,
     model: modelFor(config, logger, metrics),
     logger,
