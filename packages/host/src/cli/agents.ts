@@ -270,7 +270,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function parseConfig(text: string | undefined): Record<string, unknown> {
+export function parseConfig(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
   let source = text;
   if (text.startsWith("@")) {
