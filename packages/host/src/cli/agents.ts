@@ -323,7 +323,7 @@ export function renderAgent(v: AgentView, messages?: MessagePage["messages"]): s
     ["host", v.host ?? "- (not active)"],
     ["turns", String(v.turns)],
     ["usage", `${u.inputTokens} input + ${u.outputTokens} output tokens, $${u.costUsd.toFixed(4)}`],
-    ["model", v.config.model],
+    ["model", v.provider === "scripted" ? `${v.config.model} (runs as the offline scripted model: ANTHROPIC_API_KEY is unset)` : v.config.model],
     ["tools", v.config.tools.length ? v.config.tools.join(", ") : "-"],
   ];
   const perms = Object.entries(v.config.permissions ?? {});
