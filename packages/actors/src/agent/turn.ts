@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import type { AgentMetrics } from "../metrics.ts";
-import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock, Usage } from "../model/messages.ts";
+import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock } from "../model/messages.ts";
 import { addUsage, textOf, zeroUsage } from "../model/messages.ts";
 import type { ModelEvent, ModelProvider, ModelResponse } from "../model/provider.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
@@ -9,6 +9,7 @@ import { DEFAULT_COMPACTION, compact, estimateTokens } from "./compaction.ts";
 import type { AgentEvent } from "./events.ts";
 import { preview } from "./events.ts";
 import { MAX_ESCALATIONS, runToolBatch, tierOf } from "./tool-batch.ts";
+import { limitReached, responseTokens, turnTokensPassed } from "./limits.ts";
 import type { AgentState, ApprovalRequest, PendingMessage, TurnResult } from "./state.ts";
 
 /** Upper bound on tokens the model may write in one response. */
@@ -167,16 +168,6 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
   }
 }
 
-const tokens = (u: Usage) => u.inputTokens + u.outputTokens;
-
-/** The turn's token limit, once its usage has gone past it (checked after every step). */
-function turnTokensPassed(state: AgentState): { code: string; message: string } | null {
-  const limit = state.config.limits.maxTokensPerTurn;
-  const used = tokens(state.turn!.usage);
-  if (limit === undefined || used <= limit) return null;
-  return { code: "turn_token_limit", message: `it used ${used} tokens, the limit per turn is ${limit} (limits.maxTokensPerTurn).` };
-}
-
 /** Answers tool calls that will not run, so the transcript stays valid for the next turn. */
 function withNotRun(state: AgentState, asked: ToolUseBlock[], why: string): AgentState {
   if (asked.length === 0) return state;
@@ -185,35 +176,6 @@ function withNotRun(state: AgentState, asked: ToolUseBlock[], why: string): Agen
     content: asked.map((u): ToolResultBlock => ({ type: "tool_result", toolUseId: u.id, content: `not run: ${why}`, isError: true })),
   };
   return { ...state, messages: [...state.messages, notRun] };
-}
-
-/** What the next response may write: the default, less what the turn's token limit has left. */
-function responseTokens(state: AgentState): number {
-  const limit = state.config.limits.maxTokensPerTurn;
-  if (limit === undefined) return DEFAULT_MAX_RESPONSE_TOKENS;
-  return Math.max(1, Math.min(DEFAULT_MAX_RESPONSE_TOKENS, limit - tokens(state.turn!.usage)));
-}
-
-/** The limit or budget that forbids another model call, if any. */
-function limitReached(state: AgentState): { code: string; message: string } | null {
-  const turn = state.turn!;
-  const l = state.config.limits;
-  if (turn.iterations >= l.maxIterationsPerTurn) {
-    return { code: "iteration_limit", message: `it reached the limit of ${l.maxIterationsPerTurn} model calls (limits.maxIterationsPerTurn).` };
-  }
-  if (l.maxTokensPerTurn !== undefined && tokens(turn.usage) >= l.maxTokensPerTurn) {
-    return { code: "turn_token_limit", message: `it used ${tokens(turn.usage)} tokens, the limit per turn is ${l.maxTokensPerTurn} (limits.maxTokensPerTurn).` };
-  }
-  if (l.tokenBudget !== undefined && tokens(state.usage) >= l.tokenBudget) {
-    return { code: "token_budget_exhausted", message: `the agent has used ${tokens(state.usage)} tokens of its budget of ${l.tokenBudget} (limits.tokenBudget).` };
-  }
-  if (l.costBudgetUsd !== undefined && state.usage.costUsd >= l.costBudgetUsd) {
-    return {
-      code: "cost_budget_exhausted",
-      message: `the agent has spent $${state.usage.costUsd.toFixed(4)} of its budget of $${l.costBudgetUsd} (limits.costBudgetUsd).`,
-    };
-  }
-  return null;
 }
 
 /** Canonical JSON (sorted keys), so equal arguments compare equal whatever their key order. */
@@ -285,7 +247,7 @@ async function callModel(state: AgentState, deps: TurnDeps, emit: (e: AgentEvent
         system: state.config.systemPrompt,
         messages: state.messages,
         tools: deps.tools.specsFor(state.config.tools),
-        maxTokens: responseTokens(state),
+        maxTokens: responseTokens(state, DEFAULT_MAX_RESPONSE_TOKENS),
       },
       {
         ...(deps.signal ? { signal: deps.signal } : {}),
