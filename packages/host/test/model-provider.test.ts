@@ -1,7 +1,20 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AnthropicModel } from "@colony/actors";
-import type { EmbeddedCluster } from "../src/index.ts";
-import { call, eventually, startTestCluster } from "../src/testing/index.ts";
+import type { LogFields, Logger } from "@colony/actors";
+import { AnthropicModel, ScriptedModel } from "@colony/actors";
+import { EmbeddedCluster } from "../src/embedded.ts";
+import { call, eventually, startTestCluster, testConfig } from "../src/testing/index.ts";
+
+/** A logger that keeps the warnings it is given. */
+function warningsLogger(lines: { fields: LogFields; msg: string }[]): Logger {
+  const logger: Logger = {
+    debug() {},
+    info() {},
+    warn: (fields, msg) => void lines.push({ fields, msg }),
+    error() {},
+    child: () => logger,
+  };
+  return logger;
+}
 
 let cluster: EmbeddedCluster | undefined;
 afterEach(async () => {
@@ -39,6 +52,16 @@ describe("the model provider an agent really runs on", () => {
       return found.event;
     });
     expect(request).toMatchObject({ model: "claude-opus-4-1", provider: "scripted" });
+  });
+
+  it("warns at spawn when the configured model runs as the offline scripted model", async () => {
+    const warnings: { fields: LogFields; msg: string }[] = [];
+    cluster = await EmbeddedCluster.start({ config: testConfig(), model: new ScriptedModel(), logger: warningsLogger(warnings), defaultMetrics: false });
+    await call(cluster.hosts[0]!, "POST", "/v1/agents", { type: "assistant", key: "offline", config: { model: "claude-opus-4-1" } });
+    expect(warnings).toContainEqual({
+      fields: { agent: "assistant/offline", model: "claude-opus-4-1", provider: "scripted" },
+      msg: expect.stringContaining("offline scripted model"),
+    });
   });
 
   it("the Anthropic provider serves claude-* models only", () => {
