@@ -118,8 +118,8 @@ export class HostService {
   async get(id: AgentId): Promise<AgentView> {
     const view = (await this.deps.router.liveView(id)) ?? (await this.storedView(id));
     // A deleted worker leaves the list at once; the supervisor's state drops it at its next delegation.
-    const activity = await this.childActivity(view.children);
-    return { ...view, children: view.children.filter((c) => activity.get(c) !== "gone") };
+    const present = await Promise.all(view.children.map(async (c) => (await this.deps.store.driver.readSnapshot(c)) !== null));
+    return { ...view, children: view.children.filter((_, i) => present[i]) };
   }
 
   private async storedView(id: AgentId): Promise<AgentView> {
