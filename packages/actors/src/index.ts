@@ -32,6 +32,8 @@ export { agentKeys, AGENT_INDEX_KEY, hostAgentsKey } from "./store/redis-keys.ts
 export { AgentStore } from "./store/agent-store.ts";
 export { MemoryApprovalIndex, RedisApprovalIndex, pendingApprovalSchema } from "./store/approval-index.ts";
 export type { ApprovalIndex, PendingApproval } from "./store/approval-index.ts";
+export { MemoryTypeStore, RedisTypeStore, typeDefaultsSchema } from "./store/type-store.ts";
+export type { TypeDefaults, TypeStore } from "./store/type-store.ts";
 export type { LoadedState, CommitOptions } from "./store/agent-store.ts";
 export type { ActorRef, ActorRuntime } from "./runtime/actor-runtime.ts";
 export { NactRuntime } from "./runtime/nact-runtime.ts";

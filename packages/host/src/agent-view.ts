@@ -15,6 +15,8 @@ export interface AgentView {
   turns: number;
   usage: AgentState["usage"];
   config: AgentState["config"];
+  /** The model provider that serves `config.model` here: `anthropic`, or `scripted` (offline, no ANTHROPIC_API_KEY). */
+  provider: string;
   parent: string | null;
   children: string[];
   memory: Record<string, string>;
@@ -41,7 +43,7 @@ export interface AgentSummary {
   turns: number;
 }
 
-export function toView(s: AgentState, host: string | null): AgentView {
+export function toView(s: AgentState, host: string | null, provider: string): AgentView {
   return {
     id: s.id,
     type: s.type,
@@ -51,6 +53,7 @@ export function toView(s: AgentState, host: string | null): AgentView {
     turns: s.turns,
     usage: s.usage,
     config: s.config,
+    provider,
     parent: s.parent,
     children: s.children,
     memory: s.memory,

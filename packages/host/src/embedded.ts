@@ -1,7 +1,7 @@
 import type { Clock, Logger, ModelProvider, ToolRegistry } from "@colony/actors";
-import type { AgentTypeRegistry, ApprovalIndex, StoreDriver, TraceStore } from "@colony/actors";
+import type { AgentTypeRegistry, ApprovalIndex, StoreDriver, TraceStore, TypeStore } from "@colony/actors";
 import type { PlacementRegistry } from "@colony/directory";
-import { MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, MemoryTraceStore, randomToken } from "@colony/actors";
+import { MemoryTypeStore, MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, MemoryTraceStore, randomToken } from "@colony/actors";
 import { DirectoryNode, MemoryPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "./config.ts";
 import type { ColonyMetrics } from "./metrics/metrics.ts";
@@ -19,7 +19,7 @@ export interface EmbeddedOptions {
   defaultMetrics?: boolean;
   metrics?: ColonyMetrics;
   /** Where agents and placements live; default: in memory. Tests pass Redis-backed ones. */
-  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex; traces: TraceStore };
+  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex; traces: TraceStore; typeStore?: TypeStore };
 }
 
 /**
@@ -37,6 +37,7 @@ export class EmbeddedCluster {
     private readonly registry: PlacementRegistry,
     private readonly approvals: ApprovalIndex,
     private readonly traces: TraceStore,
+    private readonly typeStore: TypeStore,
   ) {}
 
   static async start(o: EmbeddedOptions): Promise<EmbeddedCluster> {
@@ -60,7 +61,7 @@ export class EmbeddedCluster {
       defaultMetrics: false,
       ownsConnections: false,
     });
-    const cluster = new EmbeddedCluster(directory, [], bus, driver, o, registry, approvals, traces);
+    const cluster = new EmbeddedCluster(directory, [], bus, driver, o, registry, approvals, traces, o.storage?.typeStore ?? new MemoryTypeStore());
     for (let i = 0; i < (o.hosts ?? 1); i++) await cluster.addHost();
     return cluster;
   }
@@ -81,6 +82,7 @@ export class EmbeddedCluster {
       registry: this.registry,
       approvals: this.approvals,
       traces: this.traces,
+      typeStore: this.typeStore,
       transport: this.bus.connect(config.hostId),
       model: this.o.model,
       logger: this.o.logger,

@@ -8,6 +8,7 @@ import type {
   HostId,
   InboxMessage,
   Logger,
+  ModelProvider,
   PendingApproval,
   Subscription,
   ToolRegistry,
@@ -24,6 +25,8 @@ import type { AgentEventHub } from "./observability/events.ts";
 import type { LocalAgents, SendOutcome } from "./routing/local.ts";
 import { getReplySchema } from "./routing/wire.ts";
 import type { AgentRouter } from "./routing/router.ts";
+import type { ChildActivity } from "./delegation/delegate-tool.ts";
+import type { AgentTypes } from "./agent-types.ts";
 
 export type { SendOutcome };
 
@@ -41,6 +44,8 @@ export interface SendRequest {
   traceparent?: string;
   /** How long a waiting send waits (default waitTimeoutMs); used by delegation. */
   waitMs?: number;
+  /** A waiting send answers as soon as the turn pauses for approval (the API's); delegation waits on. */
+  untilPause?: boolean;
 }
 
 export interface HostServiceDeps {
@@ -55,6 +60,10 @@ export interface HostServiceDeps {
   local: LocalAgents;
   types: AgentTypeRegistry;
   tools: ToolRegistry;
+  /** This host's model provider: views name it. */
+  model: ModelProvider;
+  /** Every agent type a spawn may name, with its defaults. */
+  agentTypes: AgentTypes;
   clock: Clock;
   logger: Logger;
   /** How long a `wait: true` send waits for its reply before answering 202. */
@@ -82,30 +91,41 @@ export class HostService {
     this.draining = true;
   }
 
+  /** Agent types and their defaults (GET/PUT /v1/types). */
+  get agentTypes(): AgentTypes {
+    return this.deps.agentTypes;
+  }
+
   get isDraining(): boolean {
     return this.draining;
   }
 
   async spawn(req: SpawnRequest): Promise<AgentView> {
-    const def = this.deps.types.get(req.type);
+    const { type, config } = await this.deps.agentTypes.resolve(req.type, req.config);
     const key = req.key === undefined ? newAgentKey() : parseAgentKey(req.key);
-    const config = this.deps.types.resolve(def.type, req.config);
-    this.deps.tools.assertKnown(config.tools, "config.tools");
-    for (const [name, w] of Object.entries(config.workers)) this.deps.tools.assertKnown(w.tools ?? [], `config.workers.${name}.tools`);
-    const id = agentId(def.type, key);
-    const state = initialState(id, def.type, key, config, this.deps.clock.now());
+    const id = agentId(type, key);
+    const state = initialState(id, type, key, config, this.deps.clock.now());
     if (!(await this.deps.store.create(state))) throw new AlreadyExistsError(`agent ${id} already exists`, { field: "key" });
-    this.deps.logger.info({ agent: id }, "agent spawned");
-    return toView(state, null);
+    const provider = this.deps.model.name;
+    if (provider === "scripted") {
+      this.deps.logger.warn({ agent: id, model: config.model, provider }, "agent spawned: its model runs as the offline scripted model (ANTHROPIC_API_KEY is unset)");
+    } else this.deps.logger.info({ agent: id, model: config.model, provider }, "agent spawned");
+    return toView(state, null, provider);
   }
+
 
   /** Live state from the host running the agent; its last snapshot if it runs nowhere. */
   async get(id: AgentId): Promise<AgentView> {
-    const live = await this.deps.router.liveView(id);
-    if (live) return live;
+    const view = (await this.deps.router.liveView(id)) ?? (await this.storedView(id));
+    // A deleted worker leaves the list at once; the supervisor's state drops it at its next delegation.
+    const present = await Promise.all(view.children.map(async (c) => (await this.deps.store.driver.readSnapshot(c)) !== null));
+    return { ...view, children: view.children.filter((_, i) => present[i]) };
+  }
+
+  private async storedView(id: AgentId): Promise<AgentView> {
     const state = await this.deps.store.readState(id);
     if (!state) throw new NotFoundError(`agent ${id} does not exist`);
-    return toView(state, null);
+    return toView(state, null, this.deps.model.name);
   }
 
   /** A page of the agent's conversation: live from the host running it, else from its last snapshot. */
@@ -181,6 +201,25 @@ export class HostService {
   }
 
   /**
+   * What became of each worker, from its last snapshot and inbox: `gone`
+   * (deleted), `busy` (a turn in flight or a message not yet run) or
+   * `finished`. A turn that ends without a tool call is durable only at its
+   * commit, so the unprocessed inbox entry is what marks it busy.
+   */
+  async childActivity(ids: readonly string[]): Promise<Map<string, ChildActivity>> {
+    const rows = await Promise.all(
+      ids.map(async (id): Promise<[string, ChildActivity]> => {
+        const state = await this.deps.store.readState(id as AgentId);
+        if (!state) return [id, "gone"];
+        if (state.turn !== null || state.status === "running" || state.status === "awaiting_approval") return [id, "busy"];
+        const queued = await this.deps.store.inboxMessage(state.id, state.lastSeq + 1);
+        return [id, queued ? "busy" : "finished"];
+      }),
+    );
+    return new Map(rows);
+  }
+
+  /**
    * Stores the message durably in the agent's inbox, wherever it lives (the
    * acknowledgement), then, with `wait`, waits up to waitTimeoutMs for the
    * reply. A repeated idempotency key answers with the original's outcome.
@@ -190,7 +229,7 @@ export class HostService {
     const traceparent = req.traceparent && isTraceparent(req.traceparent) ? childTraceparent(req.traceparent) : newTraceparent();
     const message: InboxMessage = { messageId: newMessageId(now), content: req.content, acceptedAt: now, traceparent };
     if (req.idempotencyKey !== undefined) message.idempotencyKey = req.idempotencyKey;
-    return this.deps.router.send(id, message, req.wait === false ? null : (req.waitMs ?? this.deps.waitTimeoutMs));
+    return this.deps.router.send(id, message, req.wait === false ? null : (req.waitMs ?? this.deps.waitTimeoutMs), req.untilPause ?? false);
   }
 
   /** The agent's execution trace (from any host): every step of its turns, oldest first. */

@@ -2,11 +2,12 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { AgentId, ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, TraceStore, Transport } from "@colony/actors";
+import type { AgentId, ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, TraceStore, Transport, TypeStore } from "@colony/actors";
 import {
   AgentNotHereError,
   AgentStore,
   AgentTypeRegistry,
+  MemoryTypeStore,
   NactRuntime,
   ToolRegistry,
   errorMessage,
@@ -23,6 +24,7 @@ import { HeartbeatLoop } from "./cluster/heartbeat.ts";
 import type { HostConfig } from "./config.ts";
 import { delegateTool } from "./delegation/delegate-tool.ts";
 import { HostService } from "./host.ts";
+import { AgentTypes } from "./agent-types.ts";
 import { AgentEventHub } from "./observability/events.ts";
 import { ColonyMetrics } from "./metrics/metrics.ts";
 import { serveInbound } from "./routing/inbound.ts";
@@ -44,6 +46,8 @@ export interface HostNodeOptions {
   /** Time for passivation and turns; liveness (heartbeats) always uses the wall clock. */
   clock?: Clock;
   types?: AgentTypeRegistry;
+  /** Operators' type defaults (PUT /v1/types), shared by every host: Redis in a cluster; default in memory. */
+  typeStore?: TypeStore;
   tools?: ToolRegistry;
   /** Skip prom-client's default process metrics (tests running many hosts in one process). */
   defaultMetrics?: boolean;
@@ -105,6 +109,7 @@ export class HostNode {
     this.metrics = opts.metrics ?? new ColonyMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.store = new AgentStore(opts.driver, this.metrics);
     const tools = opts.tools ?? builtinTools();
+    const types = opts.types ?? new AgentTypeRegistry();
     this.events = new AgentEventHub({ hostId: this.hostId, traces: opts.traces, transport, logger });
     this.directory = new DirectoryClient({ hostId: this.hostId, transport, clock, onLookup: (result) => this.metrics.directoryLookups.inc({ result }) });
     this.catalog = new Catalog({
@@ -135,8 +140,10 @@ export class HostNode {
       traces: opts.traces,
       events: this.events,
       local,
-      types: opts.types ?? new AgentTypeRegistry(),
+      types,
       tools,
+      model: opts.model,
+      agentTypes: new AgentTypes({ registry: types, store: opts.typeStore ?? new MemoryTypeStore(), tools, model: opts.model, clock }),
       clock,
       logger,
       waitTimeoutMs: config.waitTimeoutMs,
@@ -176,6 +183,7 @@ export class HostNode {
       tools.register(
         delegateTool({
           spawnChild: (req) => this.service.spawnChild(req),
+          childActivity: (ids) => this.service.childActivity(ids),
           ask: async (id, req) => {
             const out = await this.service.send(id, { content: req.content, idempotencyKey: req.idempotencyKey, waitMs: req.waitMs, ...(req.traceparent ? { traceparent: req.traceparent } : {}) });
             return out.kind === "completed" ? out.result : null;

@@ -70,6 +70,17 @@ describe("colony agents", { timeout: 120_000 }, () => {
     expect((await http(dev.url, "GET", "/v1/agents/assistant/alice")).status).toBe(404);
   });
 
+  it("a plain send to an agent whose tool waits for approval answers at once and prints the approve command", async () => {
+    const config = '{"tools":["remember"],"permissions":{"remember":"approval"}}';
+    expect((await cli("agents", "spawn", "assistant/asker", "--config", config)).code).toBe(0);
+    const sent = await cli("agents", "send", "assistant/asker", "remember pin = 42");
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toMatch(/^awaiting approval \S+$/m);
+    const pending = (await http(dev.url, "GET", "/v1/approvals")).body.approvals.find((a: { agent: string }) => a.agent === "assistant/asker");
+    expect(sent.stderr).toContain(`colony agents approve assistant/asker ${pending.callId}`);
+    expect((await cli("agents", "rm", "assistant/asker")).code).toBe(0);
+  });
+
   it("lists tool calls waiting for approval, approves one and denies another", async () => {
     const config = '{"tools":["remember"],"permissions":{"remember":"approval"}}';
     expect((await cli("agents", "spawn", "assistant/gated", "--config", config)).code).toBe(0);

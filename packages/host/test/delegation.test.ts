@@ -106,6 +106,29 @@ describe("delegation to worker agents", () => {
     expect(deep.body.reply).toContain("depth limit");
   });
 
+  it("bounds live workers, not a lifetime total: finished workers free their place and a deleted one leaves children", async () => {
+    const host = await supervisor("steady", { delegation: { maxChildren: 2 } });
+    for (let i = 0; i < 4; i++) {
+      const res = await call(host, "POST", "/v1/agents/assistant/steady/messages", { content: `fanout 2 researcher,writer round ${i}` });
+      expect(res.body.status).toBe("completed");
+      expect(res.body.reply).not.toContain("fan-out limit");
+    }
+    const boss = (await call(host, "GET", "/v1/agents/assistant/steady")).body;
+    expect(boss.children).toHaveLength(8);
+    // Three at once exceed two live workers; the error counts what is live.
+    const wide = await call(host, "POST", "/v1/agents/assistant/steady/messages", { content: "fanout 3 researcher too wide" });
+    expect(wide.body.reply).toContain("at most 2 live workers (delegation.maxChildren); 2 are working now");
+    const [gone] = boss.children as string[];
+    expect((await call(host, "DELETE", `/v1/agents/${gone}`)).status).toBe(204);
+    const after = (await call(host, "GET", "/v1/agents/assistant/steady")).body;
+    expect(after.children).not.toContain(gone);
+    expect(after.children.length).toBeGreaterThanOrEqual(9);
+    // The supervisor's own state drops it at its next delegation.
+    await call(host, "POST", "/v1/agents/assistant/steady/messages", { content: "delegate writer one more" });
+    const stored = await host.store.readState("assistant/steady" as never);
+    expect(stored?.children).not.toContain(gone);
+  });
+
   it("deletes a supervisor's workers with it, recursively", async () => {
     const host = await supervisor("tree", { workers: { researcher: { tools: ["delegate"] }, writer: {} } });
     await call(host, "POST", "/v1/agents/assistant/tree/messages", { content: "delegate researcher delegate writer leaf task" });
@@ -133,6 +156,7 @@ describe("delegation to worker agents", () => {
     const { delegateTool } = await import("../src/delegation/delegate-tool.ts");
     const tool = delegateTool({
       spawnChild: (req) => host.service.spawnChild(req),
+      childActivity: (ids) => host.service.childActivity(ids),
       ask: async (id, req) => {
         const out = await host.service.send(id, { content: req.content, idempotencyKey: req.idempotencyKey, waitMs: req.waitMs });
         return out.kind === "completed" ? out.result : null;

@@ -120,6 +120,26 @@ describe("budgets", () => {
     expect((await conversation(host, "assistant/wordy")).at(-1).content[0].text).toContain("limits.maxTokensPerTurn");
   });
 
+  it("fails a turn whose one model call passed limits.maxTokensPerTurn, and caps max_tokens by what the limit has left", async () => {
+    const asked: number[] = [];
+    const model: ModelProvider = {
+      name: "plain",
+      async complete(req: ModelRequest): Promise<ModelResponse> {
+        asked.push(req.maxTokens);
+        return { content: [{ type: "text", text: "a long answer" }], stopReason: "end_turn", usage: usage(60, 10, 0), model: req.model };
+      },
+    };
+    cluster = await startTestCluster({ model });
+    const host = cluster.hosts[0]!;
+    await call(host, "POST", "/v1/agents", { type: "assistant", key: "tiny", config: { limits: { maxTokensPerTurn: 10 } } });
+    const res = await call(host, "POST", "/v1/agents/assistant/tiny/messages", { content: "hello" });
+    expect(res.body.status).toBe("failed");
+    expect(res.body.error.code).toBe("turn_token_limit");
+    expect(res.body.reply).toContain("it used 70 tokens, the limit per turn is 10");
+    expect(asked).toEqual([10]);
+    expect((await call(host, "GET", "/v1/agents/assistant/tiny")).body.lastError.code).toBe("turn_token_limit");
+  });
+
   it("refuses model calls once the lifetime token budget is spent", async () => {
     const model = new ScriptedModel();
     let calls = 0;
@@ -175,18 +195,38 @@ describe("approval gates", () => {
     expect((await call(a, "POST", `/v1/agents/assistant/gated/approvals/${listed.callId}`, { approve: true })).status).toBe(404);
   });
 
+  it("a plain send answers as soon as the turn pauses for approval, from any host, with the waiting call ids", async () => {
+    cluster = await startTestCluster({ hosts: 2, config: { waitTimeoutMs: 60_000 } });
+    const [a, b] = cluster.hosts as [NonNullable<(typeof cluster.hosts)[0]>, NonNullable<(typeof cluster.hosts)[0]>];
+    await spawnGated(a, "prompt");
+    const send = { content: "remember door = open", idempotencyKey: "door" };
+    const started = Date.now();
+    const first = await call(a, "POST", "/v1/agents/assistant/prompt/messages", send);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: "awaiting_approval", awaiting: [expect.any(String)] });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const listed = (await call(b, "GET", "/v1/approvals")).body.approvals;
+    expect(listed.map((x: { callId: string }) => x.callId)).toEqual(first.body.awaiting);
+    // Asked again (one of the two hosts forwards to the other): the same answer, at once.
+    for (const h of [a, b]) {
+      const again = await call(h, "POST", "/v1/agents/assistant/prompt/messages", send);
+      expect(again.body).toMatchObject({ messageId: first.body.messageId, status: "awaiting_approval", awaiting: first.body.awaiting, duplicate: true });
+    }
+    expect((await call(b, "POST", `/v1/agents/assistant/prompt/approvals/${first.body.awaiting[0]}`, { approve: true })).status).toBe(200);
+    const done = await call(b, "POST", "/v1/agents/assistant/prompt/messages", send);
+    expect(done.body).toMatchObject({ status: "completed", duplicate: true });
+  });
+
   it("a denial goes back to the model as a tool error", async () => {
     cluster = await startTestCluster();
     const host = cluster.hosts[0]!;
     await spawnGated(host, "denied");
-    const waiting = call(host, "POST", "/v1/agents/assistant/denied/messages", { content: "remember safe = 1234" });
-    const [pending] = await eventually(async () => {
-      const list = (await call(host, "GET", "/v1/approvals")).body.approvals;
-      expect(list).toHaveLength(1);
-      return list;
-    });
-    expect((await call(host, "POST", `/v1/agents/assistant/denied/approvals/${pending.callId}`, { approve: false, reason: "not that" })).status).toBe(200);
-    const reply = (await waiting).body;
+    const send = { content: "remember safe = 1234", idempotencyKey: "safe" };
+    const paused = (await call(host, "POST", "/v1/agents/assistant/denied/messages", send)).body;
+    expect(paused.status).toBe("awaiting_approval");
+    expect((await call(host, "POST", `/v1/agents/assistant/denied/approvals/${paused.awaiting[0]}`, { approve: false, reason: "not that" })).status).toBe(200);
+    // The same idempotency key waits for the original's outcome.
+    const reply = (await call(host, "POST", "/v1/agents/assistant/denied/messages", send)).body;
     expect(reply.status).toBe("completed");
     expect(reply.reply).toContain("denied");
     expect(reply.reply).toContain("not that");

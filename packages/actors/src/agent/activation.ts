@@ -61,6 +61,7 @@ export class Activation {
   private state: AgentState;
   private readonly queue: InboxQueue;
   private readonly waiters = new Map<string, Waiter[]>();
+  private readonly pauseWaiters = new Map<string, Set<(callIds: string[]) => void>>();
   private readonly actor: ActorRef<ActorMessage>;
   private readonly abort = new AbortController();
   private readonly log: Logger;
@@ -201,6 +202,25 @@ export class Activation {
   }
 
   /**
+   * Calls `listener` with the waiting call ids once the turn of `messageId`
+   * pauses for approval (at once if it is paused now). Returns the unsubscribe.
+   */
+  onPause(messageId: string, listener: (callIds: string[]) => void): () => void {
+    const turn = this.state.turn;
+    if (turn?.messageId === messageId && turn.awaiting.length) {
+      listener(turn.awaiting.map((a) => a.callId));
+      return () => {};
+    }
+    const set = this.pauseWaiters.get(messageId) ?? new Set();
+    set.add(listener);
+    this.pauseWaiters.set(messageId, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.pauseWaiters.get(messageId) === set) this.pauseWaiters.delete(messageId);
+    };
+  }
+
+  /**
    * Ends this activation after its accepted messages have run or, with
    * `handoff`, after the running turn only: the rest stay in the durable
    * inbox for the next activation, wherever it is. With `abortAfterMs`, a
@@ -309,6 +329,8 @@ export class Activation {
       this.dirty = true;
       if (outcome.kind === "paused") {
         this.watchApprovals();
+        const callIds = outcome.state.turn?.awaiting.map((a) => a.callId) ?? [];
+        for (const listener of [...(this.pauseWaiters.get(head.message.messageId) ?? [])]) listener(callIds);
         return false;
       }
       // From here the turn is done in memory: a failed commit is retried as

@@ -43,6 +43,11 @@ export class AgentTypeRegistry {
     this.defs.set(def.type, def);
   }
 
+  /** The type's definition in code, if there is one. */
+  find(type: string): AgentDefinition | undefined {
+    return this.defs.get(type);
+  }
+
   get(type: string): AgentDefinition {
     const def = this.defs.get(type);
     if (!def) {
@@ -60,7 +65,11 @@ export class AgentTypeRegistry {
    * `config.<path>`) and layers it over the type's defaults.
    */
   resolve(type: string, input: unknown): AgentConfig {
-    const def = this.get(type);
+    return this.resolveOver(this.get(type).defaults, input);
+  }
+
+  /** Like {@link resolve}, over the given defaults (a type's code defaults layered with an operator's). */
+  resolveOver(defaults: AgentConfigInput, input: unknown): AgentConfig {
     const parsed = agentConfigSchema.optional().safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -68,6 +77,6 @@ export class AgentTypeRegistry {
       const keys = issue.code === "unrecognized_keys" ? `: ${issue.keys.join(", ")}` : "";
       throw new ValidationError(`${path}: ${issue.message}${keys}`, { field: issue.code === "unrecognized_keys" ? `${path}.${issue.keys[0]}` : path });
     }
-    return resolveConfig(def.defaults, parsed.data);
+    return resolveConfig(defaults, parsed.data);
   }
 }

@@ -12,7 +12,7 @@ export const preview = (text: string): string => (text.length > EVENT_TEXT_LIMIT
  */
 export const agentEventSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("turn_started"), content: z.string() }),
-  z.object({ kind: z.literal("model_request"), iteration: z.number(), model: z.string(), messages: z.number() }),
+  z.object({ kind: z.literal("model_request"), iteration: z.number(), model: z.string(), provider: z.string().optional(), messages: z.number() }),
   z.object({
     kind: z.literal("model_response"),
     iteration: z.number(),

@@ -78,7 +78,7 @@ function apply(st: BatchState, block: ToolResultBlock, effects: ToolEffects | un
   st.update({
     ...state,
     memory,
-    children: [...new Set([...state.children, ...(effects?.children ?? [])])],
+    children: [...new Set([...state.children, ...(effects?.children ?? [])])].filter((c) => !effects?.removedChildren?.includes(c)),
     usage: spent ? addUsage(state.usage, spent) : state.usage,
     escalations: [...state.escalations, ...escalation].slice(-MAX_ESCALATIONS),
     turn: { ...turn, usage: spent ? addUsage(turn.usage, spent) : turn.usage, toolResults: { ...turn.toolResults, [block.toolUseId]: block } },

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import type { AgentMetrics } from "../metrics.ts";
-import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock, Usage } from "../model/messages.ts";
+import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock } from "../model/messages.ts";
 import { addUsage, textOf, zeroUsage } from "../model/messages.ts";
 import type { ModelEvent, ModelProvider, ModelResponse } from "../model/provider.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
@@ -9,6 +9,7 @@ import { DEFAULT_COMPACTION, compact, estimateTokens } from "./compaction.ts";
 import type { AgentEvent } from "./events.ts";
 import { preview } from "./events.ts";
 import { MAX_ESCALATIONS, runToolBatch, tierOf } from "./tool-batch.ts";
+import { limitReached, responseTokens, turnTokensPassed } from "./limits.ts";
 import type { AgentState, ApprovalRequest, PendingMessage, TurnResult } from "./state.ts";
 
 /** Upper bound on tokens the model may write in one response. */
@@ -121,6 +122,9 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       const results = await runToolBatch(toolUses, message, deps, { get: () => state, update }, reportChild);
       const { toolResults: _done, ...rest } = state.turn!;
       update({ ...state, status: "running", messages: [...state.messages, { role: "user", content: results }], turn: { ...rest, awaiting: [] } });
+      // A worker's spend counts against the turn too.
+      const over = turnTokensPassed(state);
+      if (over) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${over.message}`, code: over.code });
       await deps.checkpoint(state);
       continue;
     }
@@ -129,7 +133,7 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
     if (stop) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${stop.message}`, code: stop.code });
     if (state.status !== "running") update({ ...state, status: "running" });
 
-    emit({ kind: "model_request", iteration: turn.iterations + 1, model: state.config.model, messages: state.messages.length });
+    emit({ kind: "model_request", iteration: turn.iterations + 1, model: state.config.model, provider: deps.model.name, messages: state.messages.length });
     const calledAt = deps.clock.now();
     const response = await callModel(state, deps, emit);
     const durationMs = deps.clock.now() - calledAt;
@@ -155,6 +159,8 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       turn: { ...turn, iterations: turn.iterations + 1, usage: addUsage(turn.usage, usage) },
     });
     const asked = content.filter((b): b is ToolUseBlock => b.type === "tool_use");
+    const over = turnTokensPassed(state);
+    if (over) return finish(withNotRun(state, asked, over.message), deps, { status: "failed", reply: `Turn stopped: ${over.message}`, code: over.code });
     if (asked.length === 0) continue; // the final answer: made durable by the turn's commit
     const loop = repeatedCall(state);
     if (loop) return suspend(state, deps, asked, loop);
@@ -162,28 +168,14 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
   }
 }
 
-const tokens = (u: Usage) => u.inputTokens + u.outputTokens;
-
-/** The limit or budget that forbids another model call, if any. */
-function limitReached(state: AgentState): { code: string; message: string } | null {
-  const turn = state.turn!;
-  const l = state.config.limits;
-  if (turn.iterations >= l.maxIterationsPerTurn) {
-    return { code: "iteration_limit", message: `it reached the limit of ${l.maxIterationsPerTurn} model calls (limits.maxIterationsPerTurn).` };
-  }
-  if (l.maxTokensPerTurn !== undefined && tokens(turn.usage) >= l.maxTokensPerTurn) {
-    return { code: "turn_token_limit", message: `it used ${tokens(turn.usage)} tokens, the limit per turn is ${l.maxTokensPerTurn} (limits.maxTokensPerTurn).` };
-  }
-  if (l.tokenBudget !== undefined && tokens(state.usage) >= l.tokenBudget) {
-    return { code: "token_budget_exhausted", message: `the agent has used ${tokens(state.usage)} tokens of its budget of ${l.tokenBudget} (limits.tokenBudget).` };
-  }
-  if (l.costBudgetUsd !== undefined && state.usage.costUsd >= l.costBudgetUsd) {
-    return {
-      code: "cost_budget_exhausted",
-      message: `the agent has spent $${state.usage.costUsd.toFixed(4)} of its budget of $${l.costBudgetUsd} (limits.costBudgetUsd).`,
-    };
-  }
-  return null;
+/** Answers tool calls that will not run, so the transcript stays valid for the next turn. */
+function withNotRun(state: AgentState, asked: ToolUseBlock[], why: string): AgentState {
+  if (asked.length === 0) return state;
+  const notRun: ChatMessage = {
+    role: "user",
+    content: asked.map((u): ToolResultBlock => ({ type: "tool_result", toolUseId: u.id, content: `not run: ${why}`, isError: true })),
+  };
+  return { ...state, messages: [...state.messages, notRun] };
 }
 
 /** Canonical JSON (sorted keys), so equal arguments compare equal whatever their key order. */
@@ -255,7 +247,7 @@ async function callModel(state: AgentState, deps: TurnDeps, emit: (e: AgentEvent
         system: state.config.systemPrompt,
         messages: state.messages,
         tools: deps.tools.specsFor(state.config.tools),
-        maxTokens: DEFAULT_MAX_RESPONSE_TOKENS,
+        maxTokens: responseTokens(state, DEFAULT_MAX_RESPONSE_TOKENS),
       },
       {
         ...(deps.signal ? { signal: deps.signal } : {}),

@@ -15,6 +15,7 @@ import type { Usage } from "./messages.ts";
 import type { PriceTable } from "./pricing.ts";
 import { mergePrices } from "./pricing.ts";
 import type { ModelCallOptions, ModelEvent, ModelProvider, ModelRequest, ModelResponse } from "./provider.ts";
+import { CLAUDE_MODEL_PATTERN } from "./provider.ts";
 
 export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com";
 /** Retries the SDK makes itself (408/409/429/5xx/529, connection errors). */
@@ -125,6 +126,10 @@ export class AnthropicModel implements ModelProvider {
       maxRetries: o.maxRetries ?? DEFAULT_SDK_MAX_RETRIES,
       timeout: this.timeoutMs,
     });
+  }
+
+  refuses(model: string): string | null {
+    return CLAUDE_MODEL_PATTERN.test(model) ? null : `the Anthropic API serves claude-* models only, not "${model}"`;
   }
 
   availability(): { available: true } | { available: false; reason: string; retryAfterMs: number } {

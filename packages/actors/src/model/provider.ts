@@ -32,6 +32,9 @@ export interface ModelCallOptions {
   onEvent?: (event: ModelEvent) => void;
 }
 
+/** Model names the Anthropic Messages API serves. */
+export const CLAUDE_MODEL_PATTERN = /^claude-[a-z0-9.-]+$/;
+
 /**
  * Where an agent's reasoning comes from: the Anthropic Messages API in
  * production, the offline scripted model in `colony dev` without a key.
@@ -44,5 +47,7 @@ export interface ModelProvider {
    * instead of being accepted only to fail.
    */
   availability?(): { available: true } | { available: false; reason: string; retryAfterMs: number };
+  /** Null if this provider can serve the model name, else why not (spawns with such a model are refused). */
+  refuses?(model: string): string | null;
   complete(request: ModelRequest, options?: ModelCallOptions): Promise<ModelResponse>;
 }

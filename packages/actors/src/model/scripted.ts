@@ -1,6 +1,7 @@
 import type { ChatMessage, ContentBlock, ToolUseBlock } from "./messages.ts";
 import { textOf } from "./messages.ts";
 import type { ModelCallOptions, ModelProvider, ModelRequest, ModelResponse } from "./provider.ts";
+import { CLAUDE_MODEL_PATTERN } from "./provider.ts";
 import { COMPACTION_SYSTEM_PROMPT } from "../agent/compaction.ts";
 import { parseJsonOrUndefined } from "../json.ts";
 
@@ -25,6 +26,12 @@ export const SCRIPTED_MAX_DELAY_MS = 60_000;
  */
 export class ScriptedModel implements ModelProvider {
   readonly name = "scripted";
+
+  /** Stands in, offline, for the Claude models (and names starting with `scripted`); nothing else. */
+  refuses(model: string): string | null {
+    if (CLAUDE_MODEL_PATTERN.test(model) || model.startsWith("scripted")) return null;
+    return `this host runs the offline scripted model (ANTHROPIC_API_KEY is unset), which stands in for claude-* models only, not "${model}"`;
+  }
 
   async complete(request: ModelRequest, options: ModelCallOptions = {}): Promise<ModelResponse> {
     const last = request.messages[request.messages.length - 1];

@@ -35,6 +35,8 @@ export interface ToolContext {
 export interface ToolEffects {
   /** Agents the call created as this agent's children (delegation). */
   children?: string[];
+  /** Children found deleted: they leave the agent's `children`. */
+  removedChildren?: string[];
   /** Spend incurred on this agent's behalf (a worker's usage counts against its supervisor's budget). */
   usage?: Usage;
   /** Something a person should look at. */

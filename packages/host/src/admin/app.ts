@@ -11,7 +11,7 @@ import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
 import { BoundedEventBuffer } from "../observability/event-buffer.ts";
-import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema } from "./schemas.ts";
+import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema, typeBodySchema } from "./schemas.ts";
 
 /** Comment lines sent on an idle event stream, so proxies keep it open. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -115,8 +115,9 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     const id = idFrom(c);
     const body = parseInput(sendBodySchema, await jsonBody(c), "body");
     const traceparent = c.req.header("traceparent");
-    const out = await service.send(id, { ...body, ...(traceparent ? { traceparent } : {}) });
+    const out = await service.send(id, { ...body, untilPause: true, ...(traceparent ? { traceparent } : {}) });
     if (out.kind === "accepted") return c.json({ messageId: out.messageId, status: "accepted", duplicate: out.duplicate }, 202);
+    if (out.kind === "awaiting_approval") return c.json({ messageId: out.messageId, status: "awaiting_approval", awaiting: out.awaiting, duplicate: out.duplicate }, 200);
     const r = out.result;
     return c.json(
       { messageId: out.messageId, status: r.status, reply: r.reply, usage: r.usage, duplicate: out.duplicate, ...(r.error ? { error: r.error } : {}) },
@@ -177,6 +178,16 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
         sub.unsubscribe();
       }
     });
+  });
+
+  app.get("/v1/types", async (c) => c.json({ types: await service.agentTypes.list() }));
+  app.get("/v1/types/:type", async (c) => c.json(await service.agentTypes.view(parseAgentType(c.req.param("type")))));
+  app.put("/v1/types/:type", async (c) => {
+    const type = parseAgentType(c.req.param("type"));
+    const body = parseInput(typeBodySchema, await jsonBody(c), "body");
+    const view = await service.agentTypes.put(type, body.config);
+    opts.logger.info({ type }, "agent type defaults stored");
+    return c.json(view);
   });
 
   app.get("/v1/approvals", async (c) => c.json({ approvals: await service.approvals() }));

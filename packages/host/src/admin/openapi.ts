@@ -6,6 +6,9 @@ import {
   agentSummarySchema,
   agentViewSchema,
   approvalsResponseSchema,
+  agentTypeListSchema,
+  agentTypeViewSchema,
+  typeBodySchema,
   decisionBodySchema,
   decisionResponseSchema,
   errorResponseSchema,
@@ -18,7 +21,7 @@ import {
   resolvedConfigResponseSchema,
   sendAcceptedResponseSchema,
   sendBodySchema,
-  sendCompletedResponseSchema,
+  sendReplyResponseSchema,
   spawnBodySchema,
   traceResponseSchema,
   traceQuerySchema,
@@ -43,9 +46,11 @@ const RESPONSES = {
   AgentSummary: agentSummarySchema,
   AgentList: agentListResponseSchema,
   MessagePage: messagePageResponseSchema,
-  SendCompleted: sendCompletedResponseSchema,
+  SendReply: sendReplyResponseSchema,
   SendAccepted: sendAcceptedResponseSchema,
   Approvals: approvalsResponseSchema,
+  AgentType: agentTypeViewSchema,
+  AgentTypeList: agentTypeListSchema,
   Trace: traceResponseSchema,
   Decision: decisionResponseSchema,
   Hosts: hostsResponseSchema,
@@ -63,10 +68,13 @@ const spawnRequestSchema = spawnBodySchema.extend({
   config: agentConfigSchema.optional().describe("spawn-time config; unknown fields are rejected"),
 });
 
+const typeRequestSchema = typeBodySchema.extend({ config: agentConfigSchema.optional().describe("any field of a spawn config") });
+
 const REQUESTS = {
   SpawnRequest: spawnRequestSchema,
   SendRequest: sendBodySchema,
   DecisionRequest: decisionBodySchema,
+  TypeRequest: typeRequestSchema,
 } as const;
 
 type ResponseName = keyof typeof RESPONSES;
@@ -81,12 +89,12 @@ interface Reply {
 }
 
 interface Operation {
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "put" | "delete";
   /** Hono's path, e.g. /v1/agents/:type/:key (converted to {type}). */
   path: string;
   operationId: string;
   summary: string;
-  tag: "agents" | "approvals" | "cluster" | "probes" | "meta";
+  tag: "agents" | "types" | "approvals" | "cluster" | "probes" | "meta";
   body?: RequestName;
   query?: z.ZodObject;
   responses: Record<number, Reply>;
@@ -224,7 +232,7 @@ const OPERATIONS: Operation[] = [
     tag: "agents",
     body: "SendRequest",
     responses: {
-      200: { json: "SendCompleted", description: "the turn finished (completed or failed)" },
+      200: { json: "SendReply", description: "the turn finished (completed or failed), or paused for a person's approval (awaiting_approval, with the call ids)" },
       202: { json: "SendAccepted", description: "stored durably; the turn runs (wait=false, or the wait timed out)" },
       ...BODY_ERRORS,
       404: E404,
@@ -238,6 +246,31 @@ const OPERATIONS: Operation[] = [
     summary: "Cluster membership: hosts, their load and agents.",
     tag: "cluster",
     responses: { 200: { json: "Hosts", description: "the membership" } },
+  },
+  {
+    method: "get",
+    path: "/v1/types",
+    operationId: "listTypes",
+    summary: "Agent types with defaults: defined in code (defineAgent) or by operators (PUT /v1/types/{type}). Any valid type name can be spawned.",
+    tag: "types",
+    responses: { 200: { json: "AgentTypeList", description: "every type with defaults" } },
+  },
+  {
+    method: "get",
+    path: "/v1/types/:type",
+    operationId: "getType",
+    summary: "One agent type's defaults.",
+    tag: "types",
+    responses: { 200: { json: "AgentType", description: "the type" }, 400: E400, 404: err("not_found: the type has no defaults") },
+  },
+  {
+    method: "put",
+    path: "/v1/types/:type",
+    operationId: "putType",
+    summary: "Store a type's defaults (replacing earlier ones), seen by every host. A spawn's config overrides them field by field; they override code defaults the same way.",
+    tag: "types",
+    body: "TypeRequest",
+    responses: { 200: { json: "AgentType", description: "stored" }, ...BODY_ERRORS },
   },
   {
     method: "get",
@@ -341,6 +374,7 @@ function build(): JsonSchema {
     servers: [{ url: "/" }],
     tags: [
       { name: "agents", description: "spawn, read, message and delete agents" },
+      { name: "types", description: "agent types and their defaults" },
       { name: "approvals", description: "tool calls waiting for a person" },
       { name: "cluster", description: "membership" },
       { name: "probes", description: "liveness, readiness, metrics (no token needed)" },

@@ -33,6 +33,22 @@ export const sendBodySchema = z.strictObject({
   wait: z.boolean().optional(),
 });
 
+/** An agent type as GET /v1/types lists it. */
+export const agentTypeViewSchema = z.object({
+  type: z.string(),
+  source: z.enum(["code", "api", "code+api"]).describe("defined in code (defineAgent), through PUT /v1/types, or both layered"),
+  description: z.string(),
+  config: z.record(z.string(), z.unknown()).describe("the operator's defaults as stored (empty for a type defined in code only)"),
+  resolved: z.record(z.string(), z.unknown()).describe("what a spawn without a config gets"),
+  updatedAt: z.string().nullable(),
+});
+export const agentTypeListSchema = z.object({ types: z.array(agentTypeViewSchema) });
+
+/** PUT /v1/types/{type}: the type's defaults, any field of a spawn config. */
+export const typeBodySchema = z.strictObject({
+  config: z.unknown().optional(),
+});
+
 export const decisionBodySchema = z.strictObject({
   approve: z.boolean(),
   reason: z.string().max(2000).optional(),
@@ -109,6 +125,7 @@ export const agentViewSchema = z
     turns: z.number().int().nonnegative(),
     usage: usageSchema,
     config: resolvedConfigResponseSchema,
+    provider: z.string().describe("the model provider serving config.model: anthropic, or scripted (offline: ANTHROPIC_API_KEY is unset)"),
     parent: z.string().nullable(),
     children: z.array(z.string()),
     memory: z.record(z.string(), z.string()),
@@ -156,6 +173,17 @@ export const sendCompletedResponseSchema = z
     duplicate: z.boolean().describe("true when an earlier message with this id or idempotencyKey answered"),
     error: z.object({ code: z.string(), message: z.string() }).optional().describe("why the turn failed"),
   });
+
+/** 200 of POST …/messages with wait when the turn paused for a person's approval. */
+export const sendAwaitingResponseSchema = z.object({
+  messageId: z.string(),
+  status: z.literal("awaiting_approval"),
+  awaiting: z.array(z.string()).describe("call ids waiting; decide them with POST …/approvals/{callId}"),
+  duplicate: z.boolean(),
+});
+
+/** 200 of POST …/messages with wait: the turn finished, or paused for approval. */
+export const sendReplyResponseSchema = z.union([sendCompletedResponseSchema, sendAwaitingResponseSchema]);
 
 /** 202 of POST …/messages: stored durably, the turn runs (or is still running). */
 export const sendAcceptedResponseSchema = z

@@ -270,7 +270,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function parseConfig(text: string | undefined): Record<string, unknown> {
+export function parseConfig(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
   let source = text;
   if (text.startsWith("@")) {
@@ -296,6 +296,11 @@ function printSendReply(out: { print(t: string): void; note(t: string): void }, 
     out.note(`the message is stored and its turn will run; see it with: colony agents get ${id}`);
     return;
   }
+  if (reply.status === "awaiting_approval") {
+    out.print(`awaiting approval ${reply.messageId}`);
+    for (const callId of reply.awaiting) out.note(`a tool call waits for approval: colony agents approve ${id} ${callId}`);
+    return;
+  }
   if (reply.reply) out.print(reply.reply);
   if (reply.status === "failed") out.note(`colony agents send: turn failed: ${reply.error?.code ?? "failed"}: ${reply.error?.message ?? "no reason given"}`);
   if (reply.duplicate) out.note(`(a duplicate of message ${reply.messageId}: this is the original's answer)`);
@@ -318,7 +323,7 @@ export function renderAgent(v: AgentView, messages?: MessagePage["messages"]): s
     ["host", v.host ?? "- (not active)"],
     ["turns", String(v.turns)],
     ["usage", `${u.inputTokens} input + ${u.outputTokens} output tokens, $${u.costUsd.toFixed(4)}`],
-    ["model", v.config.model],
+    ["model", v.provider === "scripted" ? `${v.config.model} (runs as the offline scripted model: ANTHROPIC_API_KEY is unset)` : v.config.model],
     ["tools", v.config.tools.length ? v.config.tools.join(", ") : "-"],
   ];
   const perms = Object.entries(v.config.permissions ?? {});

@@ -1,3 +1,4 @@
+import type { AgentTypeView } from "../agent-types.ts";
 import { agentEventRecordSchema } from "@colony/actors/events";
 import type { PendingApproval, AgentEventRecord } from "@colony/actors";
 import type { HostsReply } from "@colony/directory";
@@ -50,7 +51,8 @@ export interface SendInput {
 
 export type SendReply =
   | { messageId: string; status: "completed" | "failed"; reply: string; usage: AgentView["usage"]; duplicate: boolean; error?: { code: string; message: string } }
-  | { messageId: string; status: "accepted"; duplicate: boolean };
+  | { messageId: string; status: "accepted"; duplicate: boolean }
+  | { messageId: string; status: "awaiting_approval"; awaiting: string[]; duplicate: boolean };
 
 export interface AgentList {
   agents: AgentSummary[];
@@ -225,6 +227,18 @@ export class ColonyClient {
 
   resume(agent: AgentRef): Promise<AgentView> {
     return this.request("POST", `${path(agent)}/resume`);
+  }
+
+  types(): Promise<{ types: AgentTypeView[] }> {
+    return this.request("GET", "/v1/types");
+  }
+
+  type(name: string): Promise<AgentTypeView> {
+    return this.request("GET", `/v1/types/${encodeURIComponent(name)}`);
+  }
+
+  putType(name: string, config: Record<string, unknown>): Promise<AgentTypeView> {
+    return this.request("PUT", `/v1/types/${encodeURIComponent(name)}`, { config });
   }
 
   hosts(): Promise<HostsReply> {

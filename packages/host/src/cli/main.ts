@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerAgentsCommands } from "./agents.ts";
 import { runHosts } from "./hosts.ts";
+import { registerTypesCommands } from "./types.ts";
 
 // The server stack loads only for the commands that serve, so CLI calls start fast.
 const program = new Command()
@@ -35,5 +36,6 @@ program
   .action(runHosts);
 
 registerAgentsCommands(program);
+registerTypesCommands(program);
 
 await program.parseAsync(process.argv);

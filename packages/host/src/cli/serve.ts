@@ -1,5 +1,5 @@
 import type { Logger, ModelProvider } from "@colony/actors";
-import { AnthropicModel, ModelCallLimiter, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
+import { AnthropicModel, ModelCallLimiter, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, RedisTypeStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -85,8 +85,8 @@ export async function runHost(): Promise<void> {
   const metrics = new ColonyMetrics();
   const host = await starting("host", config, async () => {
     const transport = await connectNats(config, logger, { name: `colony-host-${config.hostId}`, onMessage: (direction) => metrics.transportMessages.inc({ direction }) });
-    const [store, registry, approvals, traces] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces")];
-    const redis = [store, registry, approvals, traces];
+    const [store, registry, approvals, traces, types] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces"), redisFor(config, logger, "types")];
+    const redis = [store, registry, approvals, traces, types];
     await awaitRedis(store, config, logger);
     return HostNode.start({
       config,
@@ -94,6 +94,7 @@ export async function runHost(): Promise<void> {
       registry: new RedisPlacementRegistry(registry),
       approvals: new RedisApprovalIndex(approvals),
       traces: new RedisTraceStore(traces),
+      typeStore: new RedisTypeStore(types),
       transport,
       model: modelFor(config, logger, metrics),
       logger,

@@ -7,7 +7,7 @@ import { ColonyError, addUsage, agentId, childTraceparent, defineTool, errorMess
 export const DEFAULT_DELEGATE_TIMEOUT_MS = 5 * 60_000;
 /** Supervisor → worker → worker … at most this deep (a person's agent is depth 0). */
 export const DEFAULT_MAX_DEPTH = 3;
-/** Children one supervisor may have. */
+/** Live workers (their task still running) one supervisor may have at a time. */
 export const DEFAULT_MAX_CHILDREN = 32;
 /** Extra attempts after a worker's turn fails, before the failure escalates. */
 export const DEFAULT_DELEGATE_RETRIES = 1;
@@ -18,7 +18,12 @@ export interface DelegationHost {
   spawnChild(req: { type: string; key: string; config: AgentConfigInput; parent: AgentId; depth: number }): Promise<void>;
   /** Sends the task and waits up to waitMs: the turn's result, or null if it did not finish in time. */
   ask(id: AgentId, req: { content: string; idempotencyKey: string; waitMs: number; traceparent?: string }): Promise<TurnResult | null>;
+  /** What became of each worker: deleted (`gone`), still working on a task (`busy`) or done (`finished`). */
+  childActivity(ids: readonly string[]): Promise<Map<string, ChildActivity>>;
 }
+
+/** A worker as its supervisor's fan-out limit sees it. */
+export type ChildActivity = "gone" | "busy" | "finished";
 
 const input = z.strictObject({
   worker: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "a worker profile name from this agent's config.workers"),
@@ -55,10 +60,16 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
       }
       const key = `${worker}-${createHash("sha256").update(ctx.idempotencyKey).digest("hex").slice(0, 24)}`;
       const child = agentId("assistant" as never, key as never);
+      // Only live workers count: a finished one frees its place, a deleted one leaves `children`.
+      const activity = await host.childActivity(sup.children.filter((c) => c !== child));
+      const gone = [...activity].filter(([, a]) => a === "gone").map(([id]) => id);
+      const busy = [...activity.values()].filter((a) => a === "busy").length;
       // Parallel calls of one response count too: they all start from the same state.
-      const planned = sup.children.length + (ctx.siblingsBefore ?? 0);
+      const planned = busy + (ctx.siblingsBefore ?? 0);
+      // A re-run call re-attaches to its own worker: it takes no new place.
       if (!sup.children.includes(child) && planned >= limits.maxChildren) {
-        return { isError: true, content: `fan-out limit: this agent may have at most ${limits.maxChildren} workers (delegation.maxChildren); ${planned} are taken` };
+        const content = `fan-out limit: this agent may have at most ${limits.maxChildren} live workers (delegation.maxChildren); ${planned} are working now; wait for one to finish`;
+        return { isError: true, content, ...(gone.length ? { effects: { removedChildren: gone } } : {}) };
       }
       await host.spawnChild({
         type: "assistant",
@@ -98,21 +109,21 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
           if (ctx.signal.aborted) throw e;
           if (e instanceof ColonyError && e.code === "wrong_state") {
             const reason = `worker ${worker} (${child}) is suspended: ${errorMessage(e)}`;
-            return { isError: true, content: reason, effects: { children: [child], escalation: { code: "worker_suspended", reason } } };
+            return { isError: true, content: reason, effects: { children: [child], removedChildren: gone, escalation: { code: "worker_suspended", reason } } };
           }
           why = `could not be reached: ${errorMessage(e)}`;
           continue;
         }
         if (!result) {
           // Still running: retrying would queue the task twice. The model may wait or replan.
-          return { isError: true, content: `worker ${worker} (${child}) timed out after ${waitMs} ms; the task is still running`, effects: { children: [child] } };
+          return { isError: true, content: `worker ${worker} (${child}) timed out after ${waitMs} ms; the task is still running`, effects: { children: [child], removedChildren: gone } };
         }
         spent = spent ? addUsage(spent, result.usage) : result.usage;
-        if (result.status === "completed") return { content: result.reply, effects: { children: [child], usage: spent } };
+        if (result.status === "completed") return { content: result.reply, effects: { children: [child], removedChildren: gone, usage: spent } };
         why = `failed: ${result.reply}`;
       }
       const reason = `worker ${worker} (${child}) ${why} (${limits.retries + 1} attempts)`;
-      return { isError: true, content: reason, effects: { children: [child], escalation: { code: "worker_failed", reason }, ...(spent ? { usage: spent } : {}) } };
+      return { isError: true, content: reason, effects: { children: [child], removedChildren: gone, escalation: { code: "worker_failed", reason }, ...(spent ? { usage: spent } : {}) } };
     },
   });
 }

@@ -18,7 +18,7 @@ export function serveInbound(o: { hostId: string; transport: Transport; local: L
     switch (env.kind) {
       case HOST.send: {
         const req = sendRequestSchema.parse(env.body);
-        return o.local.send(id, req.epoch, req.message as never, req.waitMs);
+        return o.local.send(id, req.epoch, req.message as never, req.waitMs, req.untilPause ?? false);
       }
       case HOST.get: {
         const { page } = getRequestSchema.parse(env.body ?? {});

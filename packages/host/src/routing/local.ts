@@ -7,7 +7,8 @@ import type { Catalog } from "../catalog/catalog.ts";
 /** What a send produced: the turn's result, or only the acknowledgement. */
 export type SendOutcome =
   | { kind: "completed"; messageId: string; duplicate: boolean; result: TurnResult }
-  | { kind: "accepted"; messageId: string; duplicate: boolean };
+  | { kind: "accepted"; messageId: string; duplicate: boolean }
+  | { kind: "awaiting_approval"; messageId: string; duplicate: boolean; awaiting: string[] };
 
 /**
  * Agents active on this host, at the epoch their placement granted: the
@@ -23,9 +24,10 @@ export class LocalAgents {
 
   /**
    * Accepts the message into the agent's durable inbox (the acknowledgement)
-   * and, with `waitMs`, waits that long for its turn's result.
+   * and, with `waitMs`, waits that long for its turn's result or, with
+   * `untilPause`, until the turn pauses for a person's approval.
    */
-  async send(id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
+  async send(id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null, untilPause = false): Promise<SendOutcome> {
     const model = this.model.availability?.();
     if (model && !model.available) throw new UnavailableError(`cannot take messages now: ${model.reason}`, { retryAfterMs: model.retryAfterMs });
     const activation = await this.active(id, epoch);
@@ -47,14 +49,23 @@ export class LocalAgents {
     const ownRetry = accepted.kind === "duplicate" && !duplicate;
     if (!ownRetry) this.metrics.message(activation.view().type, duplicate ? "duplicate" : "accepted");
     if (waitMs === null) return { kind: "accepted", messageId, duplicate };
-    const result = await withTimeout(activation.result(messageId), waitMs);
-    return result ? { kind: "completed", messageId, duplicate, result } : { kind: "accepted", messageId, duplicate };
+    let off = () => {};
+    const paused = new Promise<{ awaiting: string[] }>((resolve) => {
+      if (untilPause) off = activation.onPause(messageId, (awaiting) => resolve({ awaiting }));
+    });
+    try {
+      const out = await withTimeout(Promise.race([activation.result(messageId), paused]), waitMs);
+      if (out && "awaiting" in out) return { kind: "awaiting_approval", messageId, duplicate, awaiting: out.awaiting };
+      return out ? { kind: "completed", messageId, duplicate, result: out } : { kind: "accepted", messageId, duplicate };
+    } finally {
+      off();
+    }
   }
 
   /** The agent's live state, if it is active here. */
   view(id: AgentId): AgentView | null {
     const a = this.catalog.get(id);
-    return a ? toView(a.view(), this.hostId) : null;
+    return a ? toView(a.view(), this.hostId, this.model.name) : null;
   }
 
   /** A page of the agent's live conversation, if it is active here. */
@@ -77,7 +88,7 @@ export class LocalAgents {
   async resume(id: AgentId, epoch: number): Promise<AgentView> {
     const activation = await this.active(id, epoch);
     await activation.resume();
-    return toView(activation.view(), this.hostId);
+    return toView(activation.view(), this.hostId, this.model.name);
   }
 
   private async active(id: AgentId, epoch: number) {

@@ -45,7 +45,7 @@ export class AgentRouter {
     this.deadlineMs = o.routeDeadlineMs ?? DEFAULT_ROUTE_DEADLINE_MS;
   }
 
-  async send(id: AgentId, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
+  async send(id: AgentId, message: InboxMessage, waitMs: number | null, untilPause = false): Promise<SendOutcome> {
     const start = Date.now();
     const giveUpAt = start + this.deadlineMs + (waitMs ?? 0);
     for (let attempt = 0; ; attempt++) {
@@ -53,12 +53,12 @@ export class AgentRouter {
       if (!placement) throw new NotFoundError(`agent ${id} does not exist`);
       const remainingWait = waitMs === null ? null : Math.max(0, waitMs - (Date.now() - start));
       try {
-        if (placement.host === this.o.hostId) return await this.o.local.send(id, placement.epoch, message, remainingWait);
+        if (placement.host === this.o.hostId) return await this.o.local.send(id, placement.epoch, message, remainingWait, untilPause);
         // A long wait is forwarded in slices: if the owner dies mid-wait, the
         // slice times out and the message (same id: deduplicated) follows
         // its agent to the new owner instead of waiting on a dead host.
         const slice = remainingWait === null ? null : Math.min(remainingWait, WAIT_SLICE_MS);
-        const out = await this.forward(placement.host, id, placement.epoch, message, slice);
+        const out = await this.forward(placement.host, id, placement.epoch, message, slice, untilPause);
         if (out.kind === "accepted" && remainingWait !== null && remainingWait > WAIT_SLICE_MS) continue;
         return out;
       } catch (e) {
@@ -69,9 +69,9 @@ export class AgentRouter {
     }
   }
 
-  private async forward(host: string, id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null): Promise<SendOutcome> {
+  private async forward(host: string, id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null, untilPause: boolean): Promise<SendOutcome> {
     const timeout = (waitMs ?? 0) + FORWARD_MARGIN_MS * 2;
-    const reply = await this.request(host, { id: message.messageId, kind: HOST.send, from: this.o.hostId, target: id, deadline: this.o.clock.now() + timeout, body: { epoch, message, waitMs } }, timeout);
+    const reply = await this.request(host, { id: message.messageId, kind: HOST.send, from: this.o.hostId, target: id, deadline: this.o.clock.now() + timeout, body: { epoch, message, waitMs, ...(untilPause ? { untilPause } : {}) } }, timeout);
     return sendReplySchema.parse(reply);
   }
 

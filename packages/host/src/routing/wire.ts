@@ -7,11 +7,14 @@ export const sendRequestSchema = z.object({
   message: inboxMessageSchema,
   /** How long the owner may wait for the turn's result; null: do not wait. */
   waitMs: z.number().int().nonnegative().nullable(),
+  /** Answer as soon as the turn pauses for approval instead of waiting for its result. */
+  untilPause: z.boolean().optional(),
 });
 
 export const sendReplySchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("completed"), messageId: z.string(), duplicate: z.boolean(), result: turnResultSchema }),
   z.object({ kind: z.literal("accepted"), messageId: z.string(), duplicate: z.boolean() }),
+  z.object({ kind: z.literal("awaiting_approval"), messageId: z.string(), duplicate: z.boolean(), awaiting: z.array(z.string()) }),
 ]);
 
 /** A command for an agent's activation, carrying the epoch the sender looked up. */
