@@ -35,14 +35,18 @@ describe("a supervisor stopped in the middle of a delegation, on real host proce
   it("DELETE of the supervisor reaches every worker spawned in the running turn (not yet in its snapshot)", async () => {
     await using fake = await startFakeAnthropic();
     script(fake, 60_000);
-    await using c = await startProcessCluster({ hosts: 2, env: { ANTHROPIC_API_KEY: FAKE_ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL: fake.url } });
-    expect((await http(c.url(), "POST", "/v1/agents", { type: "assistant", key: "lead", config: leadConfig })).status).toBe(201);
-    expect((await http(c.url(), "POST", "/v1/agents/assistant/lead/messages", { content: "split it", wait: false })).status).toBe(202);
+    await using c = await startProcessCluster({ hosts: 3, env: { ANTHROPIC_API_KEY: FAKE_ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL: fake.url } });
+    const [front] = [...c.hosts.keys()] as [string];
+    expect((await http(c.url(front), "POST", "/v1/agents", { type: "assistant", key: "lead", config: leadConfig })).status).toBe(201);
+    expect((await http(c.url(front), "POST", "/v1/agents/assistant/lead/messages", { content: "split it", wait: false })).status).toBe(202);
     await waitFor(() => fake.requests.filter(isWorker).length === PARTS, { timeoutMs: 30_000, message: "every worker to be asking the model" });
-    const children = (await http(c.url(), "GET", "/v1/agents/assistant/lead")).body.children as string[];
+    const lead = (await http(c.url(front), "GET", "/v1/agents/assistant/lead")).body;
+    const children = lead.children as string[];
     expect(children).toHaveLength(PARTS);
 
-    expect((await http(c.url(), "DELETE", "/v1/agents/assistant/lead")).status).toBe(204);
+    // Through a host that neither runs the supervisor nor ever routed to it: no cached route to read its live view by.
+    const cold = [...c.hosts.keys()].find((h) => h !== front && h !== lead.host)!;
+    expect((await http(c.url(cold), "DELETE", "/v1/agents/assistant/lead")).status).toBe(204);
     for (const child of children) expect((await http(c.url(), "GET", `/v1/agents/${child}`)).status, child).toBe(404);
     expect((await http(c.url(), "GET", "/v1/agents")).body.agents).toEqual([]);
   });

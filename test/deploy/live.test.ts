@@ -231,7 +231,14 @@ describe("deployment files against a live cluster and a real Prometheus", () => 
     const victimInstance = hostport(cluster.url(victim));
     await cluster.kill(victim);
     const survivor = hostIds.find((id) => id !== victim)!;
-    // The agent comes back on the survivor (a failover activation there).
+    // Once the directory has declared the victim dead, its sweep has moved the agent (a failover activation
+    // on the survivor). A request racing the sweep can start the agent first, counted as a restore: the
+    // alert is about the sweep's failovers, so wait for it.
+    await waitFor(
+      async () => ((await http(cluster.url(survivor), "GET", "/v1/hosts")).body.hosts as any[]).some((h) => h.id === victim && h.status === "dead"),
+      { timeoutMs: 15_000, intervalMs: 100, message: `${victim} to be declared dead` },
+    );
+    // The agent answers on the survivor.
     const back = await http(cluster.url(survivor), "POST", "/v1/agents/assistant/deploy-check/messages", { content: "still there?" });
     expect([200, 202], JSON.stringify(back.body)).toContain(back.status);
     await waitFor(

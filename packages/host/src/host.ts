@@ -165,7 +165,8 @@ export class HostService {
     const [placement] = await this.deps.registry.getMany([id]);
     const stored = (await this.deps.store.readState(id))?.children ?? [];
     if (!(await this.deps.store.delete(id))) throw new NotFoundError(`agent ${id} does not exist`);
-    const live = (await this.deps.router.liveView(id).catch(() => null))?.children ?? [];
+    // From the placement read before the delete: the delete removed it, and this host's cache may never have had it.
+    const live = (await this.deps.router.liveView(id, placement ?? undefined).catch(() => null))?.children ?? [];
     this.deps.directory.invalidate(id);
     if (placement) await this.deps.router.evict(id, placement.host);
     // After the evict: a stopped activation adds no entry behind this.

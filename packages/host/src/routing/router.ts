@@ -1,6 +1,6 @@
 import type { AgentId, Clock, Envelope, HostId, InboxMessage, Transport } from "@colony/actors";
 import { ColonyError, NotFoundError, newMessageId, subjects } from "@colony/actors";
-import type { DirectoryClient } from "@colony/directory";
+import type { DirectoryClient, Placement } from "@colony/directory";
 import { HOST } from "@colony/directory";
 import type { AgentView, MessagePage } from "../agent-view.ts";
 import type { LocalAgents, SendOutcome } from "./local.ts";
@@ -114,8 +114,8 @@ export class AgentRouter {
   }
 
   /** The agent's live state from the host it is active on, or null if it is active nowhere reachable. */
-  liveView(id: AgentId): Promise<AgentView | null> {
-    return this.liveRead(id, () => this.o.local.view(id), {}, (reply) => getReplySchema.parse(reply).view as unknown as AgentView);
+  liveView(id: AgentId, at?: Placement): Promise<AgentView | null> {
+    return this.liveRead(id, () => this.o.local.view(id), {}, (reply) => getReplySchema.parse(reply).view as unknown as AgentView, at);
   }
 
   /** A page of the agent's live conversation from the host it is active on, or null if it is active nowhere reachable. */
@@ -124,10 +124,11 @@ export class AgentRouter {
   }
 
   /** A read of the live activation (never activates): here, or a HOST.get to its owner with `body`. */
-  private async liveRead<T>(id: AgentId, local: () => T | null, body: Record<string, unknown>, parse: (reply: unknown) => T): Promise<T | null> {
+  /** `at`: the placement to read from, when the caller knows it (e.g. read before a delete removed it). */
+  private async liveRead<T>(id: AgentId, local: () => T | null, body: Record<string, unknown>, parse: (reply: unknown) => T, at?: Placement): Promise<T | null> {
     const here = local();
     if (here) return here;
-    const placement = await this.o.directory.lookup(id, false).catch(() => null);
+    const placement = at ?? (await this.o.directory.lookup(id, false).catch(() => null));
     if (!placement || placement.host === this.o.hostId) return null;
     try {
       const reply = await this.request(
