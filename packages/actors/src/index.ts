@@ -19,6 +19,7 @@ export * from "./model/provider.ts";
 export { ScriptedModel } from "./model/scripted.ts";
 export * from "./tools/tool.ts";
 export { ToolRegistry, DEFAULT_TOOL_TIMEOUT_MS } from "./tools/registry.ts";
+export type { ToolSource } from "./tools/registry.ts";
 export type { ToolCallResult } from "./tools/registry.ts";
 export { WindowCounter } from "./tools/rate-limit.ts";
 export type { ToolRateLimit } from "./tools/rate-limit.ts";

@@ -310,3 +310,55 @@ describe("tool rate limits", () => {
     expect(await outcomes("a/1", 1)).toEqual(["ok"]);
   });
 });
+
+describe("ToolRegistry: tools from runtime sources", () => {
+  function mutableSource() {
+    const tools = new Map<string, ToolDefinition<unknown>>();
+    return { tools, source: { get: (n: string) => tools.get(n), names: () => [...tools.keys()] } };
+  }
+  const declared = (content: string): ToolDefinition<unknown> =>
+    defineTool({
+      name: "weather",
+      description: "Weather by city.",
+      input: z.object({ city: z.string() }),
+      inputSchema: { type: "object", properties: { city: { type: "string", description: "as the operator wrote it" } }, required: ["city"] },
+      run: () => ({ content }),
+    }) as ToolDefinition<unknown>;
+
+  it("sees a source's tools as they come and go, with the JSON Schema they were declared with", async () => {
+    const registry = new ToolRegistry([echo]);
+    const { tools, source } = mutableSource();
+    registry.addSource(source);
+    expect(() => registry.assertKnown(["weather"], "config.tools")).toThrow(ValidationError);
+    tools.set("weather", declared("sunny"));
+    registry.assertKnown(["echo", "weather"], "config.tools");
+    expect(registry.names()).toEqual(["echo", "weather"]);
+    expect(registry.specsFor(["weather"])[0]!.inputSchema).toEqual(tools.get("weather")!.inputSchema);
+    expect(await registry.call("weather", { city: "Oslo" }, ["weather"], context())).toMatchObject({ content: "sunny", outcome: "ok" });
+    expect(await registry.call("weather", { town: "Oslo" }, ["weather"], context())).toMatchObject({ outcome: "invalid" });
+    tools.set("weather", declared("rainy")); // redeclared: the next call reaches the new definition
+    expect(await registry.call("weather", { city: "Oslo" }, ["weather"], context())).toMatchObject({ content: "rainy" });
+    tools.delete("weather");
+    expect(await registry.call("weather", { city: "Oslo" }, ["weather"], context())).toMatchObject({ outcome: "denied" });
+    expect(registry.specsFor(["weather"])).toEqual([]);
+  });
+
+  it("lets a code-registered tool win over a source's tool of the same name", async () => {
+    const registry = new ToolRegistry([echo]);
+    const { tools, source } = mutableSource();
+    registry.addSource(source);
+    tools.set("echo", { ...declared("shadow"), name: "echo" });
+    expect(await registry.call("echo", { text: "hi" }, ["echo"], context())).toMatchObject({ content: "hi", outcome: "ok" });
+  });
+
+  it("applies a source tool's rate limit, and starts new windows when it is redeclared with other limits", async () => {
+    const registry = new ToolRegistry();
+    const { tools, source } = mutableSource();
+    registry.addSource(source);
+    tools.set("weather", { ...declared("x"), rateLimit: { perAgentPerMinute: 1 } });
+    const outcome = async () => (await registry.call("weather", { city: "a" }, ["weather"], context())).outcome;
+    expect([await outcome(), await outcome()]).toEqual(["ok", "rate_limited"]);
+    tools.set("weather", { ...declared("x"), rateLimit: { perAgentPerMinute: 2 } });
+    expect([await outcome(), await outcome(), await outcome()]).toEqual(["ok", "ok", "rate_limited"]);
+  });
+});

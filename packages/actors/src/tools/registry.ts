@@ -12,11 +12,27 @@ export type ToolCallResult = ToolOutput & { outcome: ToolOutcome };
 
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 
-/** The tools a host offers; an agent sees only those its config lists. */
+/**
+ * Tools that come and go while the host runs (declared through the API,
+ * discovered on MCP servers). Lookups are synchronous because they sit on
+ * every turn's path: a source keeps its own in-memory view current.
+ */
+export interface ToolSource {
+  get(name: string): ToolDefinition<unknown> | undefined;
+  names(): string[];
+}
+
+type Windows = { perAgent?: WindowCounter; perHost?: WindowCounter };
+
+/**
+ * The tools a host offers; an agent sees only those its config lists.
+ * Tools registered in code come first; then each source, in the order added.
+ */
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition<unknown>>();
   private readonly specs = new Map<string, ToolSpec>();
-  private readonly limits = new Map<string, { perAgent?: WindowCounter; perHost?: WindowCounter }>();
+  private readonly limits = new Map<string, Windows>();
+  private readonly sources: ToolSource[] = [];
   private readonly clock: Clock;
 
   /** @param opts.clock the clock rate-limit windows run on (tests pass a ManualClock). */
@@ -28,29 +44,37 @@ export class ToolRegistry {
   register(tool: ToolDefinition<any>): void {
     if (this.tools.has(tool.name)) throw new Error(`tool ${tool.name} is registered twice`);
     this.tools.set(tool.name, tool);
-    const rl = tool.rateLimit;
-    if (rl) {
-      this.limits.set(tool.name, {
-        ...(rl.perAgentPerMinute ? { perAgent: new WindowCounter(rl.perAgentPerMinute, this.clock) } : {}),
-        ...(rl.perHostPerMinute ? { perHost: new WindowCounter(rl.perHostPerMinute, this.clock) } : {}),
-      });
+    this.specs.set(tool.name, specOf(tool));
+  }
+
+  /** Adds tools that change at runtime; a code-registered tool of the same name wins. */
+  addSource(source: ToolSource): void {
+    this.sources.push(source);
+  }
+
+  /** The tool an agent's call of `name` reaches now, wherever it comes from. */
+  private lookup(name: string): ToolDefinition<unknown> | undefined {
+    const own = this.tools.get(name);
+    if (own) return own;
+    for (const source of this.sources) {
+      const tool = source.get(name);
+      if (tool) return tool;
     }
-    const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>;
-    this.specs.set(tool.name, { name: tool.name, description: tool.description, inputSchema });
+    return undefined;
   }
 
   has(name: string): boolean {
-    return this.tools.has(name);
+    return this.lookup(name) !== undefined;
   }
 
   names(): string[] {
-    return [...this.tools.keys()];
+    return [...new Set([...this.tools.keys(), ...this.sources.flatMap((s) => s.names())])];
   }
 
   /** Throws a ValidationError naming `field[i]` for the first unknown tool. */
   assertKnown(names: readonly string[], field: string): void {
     names.forEach((name, i) => {
-      if (!this.tools.has(name)) {
+      if (!this.has(name)) {
         throw new ValidationError(`${field}[${i}]: unknown tool "${name}"; this host offers: ${this.names().join(", ") || "none"}`, {
           field: `${field}[${i}]`,
         });
@@ -60,7 +84,7 @@ export class ToolRegistry {
 
   /** Takes a slot from the tool's windows; the refusal message if one is full. */
   private overLimit(tool: ToolDefinition<unknown>, agent: string): string | null {
-    const l = this.limits.get(tool.name);
+    const l = this.windowsOf(tool);
     if (!l) return null;
     if (l.perAgent && !l.perAgent.take(agent)) {
       return `rate limited: ${tool.name} allows ${tool.rateLimit!.perAgentPerMinute} calls per minute per agent; try again later`;
@@ -69,16 +93,37 @@ export class ToolRegistry {
     return null;
   }
 
+  /**
+   * The tool's rate windows. A runtime tool's windows are keyed by its
+   * limits too, so redeclaring it with other limits starts new windows.
+   */
+  private windowsOf(tool: ToolDefinition<unknown>): Windows | undefined {
+    const rl = tool.rateLimit;
+    if (!rl || (!rl.perAgentPerMinute && !rl.perHostPerMinute)) return undefined;
+    const key = `${tool.name}\u0000${rl.perAgentPerMinute ?? 0}\u0000${rl.perHostPerMinute ?? 0}`;
+    let w = this.limits.get(key);
+    if (!w) {
+      w = {
+        ...(rl.perAgentPerMinute ? { perAgent: new WindowCounter(rl.perAgentPerMinute, this.clock) } : {}),
+        ...(rl.perHostPerMinute ? { perHost: new WindowCounter(rl.perHostPerMinute, this.clock) } : {}),
+      };
+      this.limits.set(key, w);
+    }
+    return w;
+  }
+
   /** The tool's own permission tier (an agent's config may override it). */
   permissionOf(name: string): PermissionTier {
-    return this.tools.get(name)?.permission ?? "auto";
+    return this.lookup(name)?.permission ?? "auto";
   }
 
   /** JSON-Schema specs for the model, limited to what the agent may call. */
   specsFor(allowed: readonly string[]): ToolSpec[] {
     return allowed.flatMap((n) => {
-      const s = this.specs.get(n);
-      return s ? [s] : [];
+      const own = this.specs.get(n);
+      if (own) return [own];
+      const tool = this.lookup(n);
+      return tool ? [specOf(tool)] : [];
     });
   }
 
@@ -87,7 +132,7 @@ export class ToolRegistry {
    * throw, a timeout) becomes an error result for the model, never a crash.
    */
   async call(name: string, rawInput: unknown, allowed: readonly string[], ctx: ToolContext): Promise<ToolCallResult> {
-    const tool = this.tools.get(name);
+    const tool = this.lookup(name);
     if (!tool || !allowed.includes(name)) {
       return { isError: true, content: `tool "${name}" is not available to this agent`, outcome: "denied" };
     }
@@ -146,6 +191,13 @@ export class ToolRegistry {
       ctx.signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+/** What the model is told about a tool: the JSON Schema it was declared with, or its zod schema's. */
+function specOf(tool: ToolDefinition<unknown>): ToolSpec {
+  if (tool.inputSchema) return { name: tool.name, description: tool.description, inputSchema: tool.inputSchema };
+  const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>;
+  return { name: tool.name, description: tool.description, inputSchema };
 }
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {

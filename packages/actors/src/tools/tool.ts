@@ -58,6 +58,12 @@ export interface ToolDefinition<I = unknown> {
   name: string;
   description: string;
   input: z.ZodType<I>;
+  /**
+   * The JSON Schema the model sees, when the tool was declared in JSON
+   * Schema (an HTTP or MCP tool): given as written instead of regenerated
+   * from `input`. `input` still validates every call.
+   */
+  inputSchema?: Record<string, unknown>;
   permission?: PermissionTier;
   timeoutMs?: number;
   /** Calls per minute, per agent and per host; calls over it get a rate-limited error result. */
