@@ -44,36 +44,98 @@ export function describeValue(name: string, value: string | undefined): string {
   return JSON.stringify(redactUrls(value));
 }
 
-const envSchema = z.object({
-  COLONY_HTTP_HOST: z.string().min(1).default(DEFAULTS.httpHost),
-  COLONY_HTTP_PORT: int(0, 65535).default(DEFAULTS.httpPort),
-  COLONY_HOST_ID: z.string().regex(TOKEN_PATTERN, "must match ^[A-Za-z0-9_-]{1,128}$").optional(),
-  COLONY_IDLE_MS: int(1, MAX_IDLE_MS).default(DEFAULTS.idleMs),
-  COLONY_DRAIN_MS: int(0, 10 * 60_000).default(DEFAULTS.drainMs),
-  COLONY_WAIT_TIMEOUT_MS: int(1, 60 * 60_000).default(DEFAULTS.waitTimeoutMs),
-  COLONY_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
-  REDIS_URL: z
-    .string()
-    .refine((v) => urlWithScheme(v, REDIS_SCHEMES), "must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379")
-    .optional(),
-  NATS_URL: z
-    .string()
-    .refine((v) => v.split(",").every((u) => urlWithScheme(u.trim(), NATS_SCHEMES)), "must be nats:// or tls:// URLs (comma-separated for a cluster), e.g. nats://127.0.0.1:4222")
-    .optional(),
-  COLONY_CONNECT_TIMEOUT_MS: int(100, 10 * 60_000).default(DEFAULTS.connectTimeoutMs),
-  ANTHROPIC_API_KEY: z.string().min(1).optional(),
-  ANTHROPIC_BASE_URL: z.string().url().optional(),
-  COLONY_HEARTBEAT_MS: int(10, 60_000).default(DEFAULTS.heartbeatMs),
-  COLONY_FAILURE_TIMEOUT_MS: int(20, 10 * 60_000).default(DEFAULTS.failureTimeoutMs),
-  COLONY_SUSPECT_AFTER_MS: int(10, 10 * 60_000).optional(),
+/** The processes a variable applies to; `colony dev` reads the host's settings except the servers'. */
+type Process = "dev" | "host" | "directory";
+const ALL: readonly Process[] = ["dev", "host", "directory"];
+const SERVED: readonly Process[] = ["dev", "host"];
+const CLUSTER: readonly Process[] = ["host", "directory"];
+
+interface Setting {
+  schema: z.ZodType;
+  /** One line for `--help` (the README's config table says more). */
+  help: string;
+  /** The commands whose `--help` lists it; empty for test-only hooks. */
+  for: readonly Process[];
+}
+
+/**
+ * Every variable the processes read: the parser and `--help` are both made
+ * from this one table, so neither can forget one.
+ */
+const SETTINGS = {
+  NATS_URL: {
+    schema: z
+      .string()
+      .refine((v) => v.split(",").every((u) => urlWithScheme(u.trim(), NATS_SCHEMES)), "must be nats:// or tls:// URLs (comma-separated for a cluster), e.g. nats://127.0.0.1:4222")
+      .optional(),
+    help: "the message bus (required): nats:// or tls:// URLs, comma-separated for a cluster",
+    for: CLUSTER,
+  },
+  REDIS_URL: {
+    schema: z
+      .string()
+      .refine((v) => urlWithScheme(v, REDIS_SCHEMES), "must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379")
+      .optional(),
+    help: "where agents and placements are kept (required): redis:// or rediss://",
+    for: CLUSTER,
+  },
+  COLONY_CONNECT_TIMEOUT_MS: {
+    schema: int(100, 10 * 60_000).default(DEFAULTS.connectTimeoutMs),
+    help: `how long to retry NATS and Redis at start before exiting 2 (default ${DEFAULTS.connectTimeoutMs})`,
+    for: CLUSTER,
+  },
+  COLONY_HOST_ID: { schema: z.string().regex(TOKEN_PATTERN, "must match ^[A-Za-z0-9_-]{1,128}$").optional(), help: "this process's id (default: hostname + random suffix)", for: ALL },
+  COLONY_HTTP_HOST: { schema: z.string().min(1).default(DEFAULTS.httpHost), help: `bind address (default ${DEFAULTS.httpHost}; others need COLONY_ADMIN_TOKEN)`, for: ALL },
+  COLONY_HTTP_PORT: { schema: int(0, 65535).default(DEFAULTS.httpPort), help: `HTTP port (default ${DEFAULTS.httpPort}; 0 picks a free one)`, for: ALL },
+  COLONY_ADVERTISE_URL: { schema: z.string().url().optional(), help: "the admin URL others should use for this host", for: ["host"] },
+  COLONY_ADMIN_TOKEN: { schema: z.string().min(16, "must be at least 16 characters").optional(), help: "bearer token required on /v1/* (16+ characters)", for: ALL },
+  COLONY_IDLE_MS: { schema: int(1, MAX_IDLE_MS).default(DEFAULTS.idleMs), help: `passivate an agent after this long idle (default ${DEFAULTS.idleMs})`, for: SERVED },
+  COLONY_DRAIN_MS: { schema: int(0, 10 * 60_000).default(DEFAULTS.drainMs), help: `on SIGTERM, how long running turns may finish (default ${DEFAULTS.drainMs})`, for: SERVED },
+  COLONY_WAIT_TIMEOUT_MS: {
+    schema: int(1, 60 * 60_000).default(DEFAULTS.waitTimeoutMs),
+    help: `how long a wait:true send waits before answering 202 (default ${DEFAULTS.waitTimeoutMs})`,
+    for: SERVED,
+  },
+  COLONY_HEARTBEAT_MS: { schema: int(10, 60_000).default(DEFAULTS.heartbeatMs), help: `heartbeat interval (default ${DEFAULTS.heartbeatMs})`, for: CLUSTER },
+  COLONY_SUSPECT_AFTER_MS: { schema: int(10, 10 * 60_000).optional(), help: "silence before a host is suspected and probed (default 2 heartbeats)", for: CLUSTER },
+  COLONY_FAILURE_TIMEOUT_MS: {
+    schema: int(20, 10 * 60_000).default(DEFAULTS.failureTimeoutMs),
+    help: `silence before a connected but silent host is dead (default ${DEFAULTS.failureTimeoutMs})`,
+    for: CLUSTER,
+  },
+  COLONY_PLACEMENT: {
+    schema: z.enum(["least-loaded", "random", "prefer-local", "consistent-hash"]).default(DEFAULTS.placement),
+    help: `placement strategy: least-loaded (default), random, prefer-local, consistent-hash`,
+    for: ["dev", "directory"],
+  },
+  COLONY_STALL_FENCE: { schema: z.enum(["true", "false"]).default("true"), help: "drop activations after a freeze past the failure timeout (default true)", for: ["host"] },
+  COLONY_MODEL_CONCURRENCY: { schema: int(1, 10_000).default(8), help: "model calls in flight at once on this host (default 8)", for: SERVED },
+  ANTHROPIC_API_KEY: { schema: z.string().min(1).optional(), help: "use Claude; unset means the offline scripted model", for: SERVED },
+  ANTHROPIC_BASE_URL: { schema: z.string().url().optional(), help: "another Messages API endpoint", for: SERVED },
+  LOG_LEVEL: {
+    schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(DEFAULTS.logLevel),
+    help: `trace, debug, info (default), warn, error, fatal, silent`,
+    for: ALL,
+  },
   /** Test only: SIGUSR2 busy-loops the event loop this long (a GC pause, a big parse). Unset: no handler. */
-  COLONY_TEST_BLOCK_ON_SIGUSR2_MS: int(1, 60_000).optional(),
-  COLONY_PLACEMENT: z.enum(["least-loaded", "random", "prefer-local", "consistent-hash"]).default(DEFAULTS.placement),
-  COLONY_ADVERTISE_URL: z.string().url().optional(),
-  COLONY_STALL_FENCE: z.enum(["true", "false"]).default("true"),
-  COLONY_MODEL_CONCURRENCY: int(1, 10_000).default(8),
-  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(DEFAULTS.logLevel),
-});
+  COLONY_TEST_BLOCK_ON_SIGUSR2_MS: { schema: int(1, 60_000).optional(), help: "test only", for: [] },
+} satisfies Record<string, Setting>;
+
+type Schemas<T extends Record<string, Setting>> = { [K in keyof T]: T[K]["schema"] };
+const schemaOf = <T extends Record<string, Setting>>(table: T) =>
+  z.object(Object.fromEntries(Object.entries(table).map(([name, s]) => [name, s.schema])) as Schemas<T>);
+
+const envSchema = schemaOf(SETTINGS);
+
+/** The variables `colony <command>` reads, one per line, for its `--help`. */
+export function envHelp(command: Process): string {
+  const rows = Object.entries(SETTINGS as Record<string, Setting>).filter(([, s]) => s.for.includes(command));
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return `\nEnvironment:\n${rows.map(([name, s]) => `  ${name.padEnd(width)}  ${s.help}`).join("\n")}`;
+}
+
+/** Every variable a process reads (for tests that hold the README to the code). */
+export const ENV_NAMES: readonly string[] = Object.keys(SETTINGS);
 
 /** A process's settings, parsed once from the environment. */
 export interface HostConfig {

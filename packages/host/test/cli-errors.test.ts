@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ColonyProcess } from "../../../test/harness/colony-process.ts";
 import { http, startColony } from "../../../test/harness/colony-process.ts";
@@ -84,6 +86,28 @@ describe("colony agents: exit codes and help", { timeout: 120_000 }, () => {
     expect(runs[3]!.stdout).toContain("--no-wait");
     expect(runs[3]!.stdout).toContain("--idempotency-key");
     expect(runs[8]!.stdout).toContain("--deny");
+    const spawnHelp = runs[2]!.stdout;
+    expect(spawnHelp.indexOf("Usage:")).toBe(0);
+    expect(spawnHelp.indexOf("Examples:")).toBeGreaterThan(spawnHelp.indexOf("Options:"));
+  });
+
+  it("lists in each server command's --help every variable that command reads, from the config parser's own table", async () => {
+    const { ENV_NAMES, envHelp } = await import("../src/config.ts");
+    const [dev, host, directory] = await Promise.all(["dev", "host", "directory"].map((c) => colony([c, "--help"])));
+    for (const [name, run] of [["dev", dev], ["host", host], ["directory", directory]] as const) {
+      expect(run!.code).toBe(0);
+      expect(run!.stdout).toContain(envHelp(name));
+    }
+    // The variables the issue found missing, and the ones each command needs.
+    for (const name of ["COLONY_WAIT_TIMEOUT_MS", "COLONY_STALL_FENCE", "NATS_URL", "REDIS_URL", "COLONY_MODEL_CONCURRENCY"]) expect(host!.stdout).toContain(name);
+    expect(directory!.stdout).toContain("COLONY_PLACEMENT");
+    expect(directory!.stdout).not.toContain("ANTHROPIC_API_KEY");
+    // Every variable but the test hooks is documented for some command, and in the README's table.
+    const readme = readFileSync(fileURLToPath(new URL("../../../README.md", import.meta.url)), "utf8");
+    for (const name of ENV_NAMES.filter((n) => !n.startsWith("COLONY_TEST_"))) {
+      expect([dev, host, directory].some((r) => r!.stdout.includes(`  ${name} `)), name).toBe(true);
+      expect(readme, name).toContain(`| \`${name}\` |`);
+    }
   });
 });
 

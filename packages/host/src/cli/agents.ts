@@ -31,7 +31,7 @@ export function registerAgentsCommands(program: Command): Command {
     .option("--system-prompt <text>", "the system prompt (sets config.systemPrompt)")
     .option("--model <name>", "the model (sets config.model)")
     .addOption(json())
-    .addHelpText("before", "Examples:\n  colony agents spawn assistant/alice --tools remember,recall\n  colony agents spawn --type assistant --config '{\"tools\":[\"remember\"],\"permissions\":{\"remember\":\"approval\"}}'\n")
+    .addHelpText("after", "\nExamples:\n  colony agents spawn assistant/alice --tools remember,recall\n  colony agents spawn --type assistant --config '{\"tools\":[\"remember\"],\"permissions\":{\"remember\":\"approval\"}}'")
     .action(
       action(
         "agents spawn",

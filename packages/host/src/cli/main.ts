@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { registerAgentsCommands } from "./agents.ts";
 import { runHosts } from "./hosts.ts";
 import { registerTypesCommands } from "./types.ts";
+import { envHelp } from "../config.ts";
 
 // The server stack loads only for the commands that serve, so CLI calls start fast.
 const program = new Command()
@@ -13,20 +14,19 @@ const program = new Command()
 program
   .command("dev")
   .description("The embedded default: one host with an in-memory store on 127.0.0.1:8080 (COLONY_HTTP_PORT overrides); the offline scripted model unless ANTHROPIC_API_KEY is set.")
+  .addHelpText("after", envHelp("dev"))
   .action(async () => (await import("./serve.ts")).runDev());
 
 program
   .command("host")
-  .description(
-    "One host of a cluster: runs agents, serves the admin API for any agent. Env: NATS_URL, REDIS_URL (required), COLONY_CONNECT_TIMEOUT_MS, COLONY_HOST_ID, COLONY_HTTP_HOST, COLONY_HTTP_PORT, COLONY_ADVERTISE_URL, COLONY_ADMIN_TOKEN, COLONY_IDLE_MS, COLONY_DRAIN_MS, COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, LOG_LEVEL.",
-  )
+  .description("One host of a cluster: runs agents, serves the admin API for any agent (NATS_URL and REDIS_URL required).")
+  .addHelpText("after", envHelp("host"))
   .action(async () => (await import("./serve.ts")).runHost());
 
 program
   .command("directory")
-  .description(
-    "A directory replica: membership from heartbeats, placement, failover. Env: NATS_URL, REDIS_URL (required), COLONY_CONNECT_TIMEOUT_MS, COLONY_HOST_ID, COLONY_HTTP_PORT (probes and /metrics), COLONY_HEARTBEAT_MS, COLONY_FAILURE_TIMEOUT_MS, COLONY_PLACEMENT, LOG_LEVEL.",
-  )
+  .description("A directory replica: membership from heartbeats, placement, failover; its HTTP port serves probes and /metrics (NATS_URL and REDIS_URL required).")
+  .addHelpText("after", envHelp("directory"))
   .action(async () => (await import("./serve.ts")).runDirectory());
 
 program
