@@ -139,7 +139,8 @@ describe("colony agents", { timeout: 120_000 }, () => {
     expect(trace.stdout).toContain("tool_call");
     expect(trace.stdout).toMatch(/tool_result\s+remember ok in \d+ ms/);
     const json = JSON.parse((await cli("agents", "trace", "assistant/watch", "--json")).stdout);
-    expect(new Set(json.map((e: { turn: number }) => e.turn))).toEqual(new Set([1, 2]));
+    expect(json.nextCursor).toBeNull(); // the API's {entries, nextCursor}, with every page read
+    expect(new Set(json.entries.map((e: { turn: number }) => e.turn))).toEqual(new Set([1, 2]));
     expect((await cli("agents", "trace", "assistant/nobody")).code).toBe(1);
   });
 

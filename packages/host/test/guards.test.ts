@@ -81,6 +81,8 @@ describe("the stuttering check", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe("wrong_state");
     expect(refused.body.error.message).toContain("suspended");
+    expect(refused.body.error.message).toContain("colony agents resume assistant/loopy"); // the CLI command as well as the route
+    expect(refused.body.error.message).toContain("POST /v1/agents/assistant/loopy/resume");
     expect(refused.body.error.details.reason).toContain("ping 4 times");
 
     const resumed = await call(host, "POST", "/v1/agents/assistant/loopy/resume");

@@ -65,3 +65,29 @@ describe("token-less mode refuses cross-site requests", () => {
     expect(res.status).toBe(201);
   });
 });
+
+describe("a wrong method", () => {
+  it("answers 405 with Allow naming the methods the path takes, and 404 only for a path no route takes", async () => {
+    host = await startTestHost();
+    const cases: [string, string, string][] = [
+      ["PUT", "/v1/agents", "GET, HEAD, POST"],
+      ["PATCH", "/v1/agents/assistant/a1", "DELETE, GET, HEAD"],
+      ["GET", "/v1/agents/assistant/a1/resume", "POST"],
+      ["DELETE", "/v1/types/researcher", "GET, HEAD, PUT"],
+      ["POST", "/healthz", "GET, HEAD"],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await host.app.request(path, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get("allow"), `${method} ${path}`).toBe(allow);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("method_not_allowed");
+      expect(body.error.message).toContain(allow);
+    }
+    const missing = await host.app.request("/v1/nothing-here", { method: "GET" });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("allow")).toBeNull();
+    // A wrong method creates nothing.
+    expect((await call(host, "GET", "/v1/agents/assistant/a1")).status).toBe(404);
+  });
+});

@@ -7,6 +7,7 @@ import type { Registry } from "prom-client";
 import type { AgentId, Logger, MessageId, TraceQuery } from "@colony/actors";
 import { ValidationError, agentId, parseAgentKey, parseAgentType, parseToken } from "@colony/actors";
 import type { HostService } from "../host.ts";
+import { allowedMethods } from "./allowed-methods.ts";
 import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
@@ -42,7 +43,13 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     if (mapped.retryAfterMs !== undefined) c.header("Retry-After", String(Math.ceil(mapped.retryAfterMs / 1000)));
     return c.json(mapped.body, mapped.status as never);
   });
-  app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    const methods = allowed(c.req.path);
+    if (methods.length === 0) return c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}`), 404);
+    c.header("Allow", methods.join(", "));
+    return c.json(errorBody("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; allowed: ${methods.join(", ")}`, { allow: methods }), 405);
+  });
 
   app.get("/healthz", (c) => c.json({ status: "ok", host: service.hostId }));
   app.get("/readyz", (c) => {

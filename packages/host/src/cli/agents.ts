@@ -100,7 +100,8 @@ export function registerAgentsCommands(program: Command): Command {
           entries.push(...page.entries);
           cursor = page.nextCursor ?? undefined;
         } while (cursor);
-        if (o.json) out.json(entries);
+        // The API's own shape; every page has been read, so there is no next one.
+        if (o.json) out.json({ entries, nextCursor: null });
         else if (entries.length === 0) out.print("no trace entries");
         else out.print(table(["TIME", "TURN", "HOST", "STEP", "DETAIL"], entries.map((e) => [new Date(e.at).toISOString(), String(e.turn), e.host ?? "", e.event.kind, clip(describeEvent(e.event), 100)])));
       }),

@@ -33,7 +33,7 @@ export class LocalAgents {
     const activation = await this.active(id, epoch);
     const suspension = activation.view().suspension;
     if (suspension) {
-      throw new WrongStateError(`agent ${id} is suspended: ${suspension.reason}. Resume it with POST /v1/agents/${id}/resume`, {
+      throw new WrongStateError(`agent ${id} is suspended: ${suspension.reason}. Resume it with \`colony agents resume ${id}\` or POST /v1/agents/${id}/resume`, {
         field: "status",
         suspension: suspension.code,
         reason: suspension.reason,
