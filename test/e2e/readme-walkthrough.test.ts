@@ -37,6 +37,10 @@ describe("the README's examples parse", () => {
     expect(steps.filter((s) => s.expected.length > 0).length).toBeGreaterThan(20);
   });
 
+  it("cites nothing a reader of the repository cannot open", () => {
+    expect(README).not.toContain("DESIGN.md"); // the design contract lives outside the repository
+  });
+
   it("tells a wrong answer from a right one", () => {
     const expected = ['{"messageId":"m…","status":"completed","reply":"colour is green.",…}'];
     expect(showsExpected('{"messageId":"mx1","status":"completed","reply":"colour is green.","usage":{}}', expected)).toBe(true);
