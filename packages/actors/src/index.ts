@@ -5,6 +5,8 @@
 export * from "./ids.ts";
 export * from "./errors.ts";
 export { redactUrls } from "./redact.ts";
+export { messageTiming, serverTiming } from "./message-timing.ts";
+export type { Stages } from "./message-timing.ts";
 export * from "./clock.ts";
 export * from "./logger.ts";
 export * from "./metrics.ts";

@@ -14,6 +14,7 @@ import type { ToolRegistry } from "../tools/registry.ts";
 import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
 import { InboxQueue } from "./inbox-queue.ts";
 import { runTurn } from "./turn.ts";
+import { messageTiming } from "../message-timing.ts";
 
 export interface ActivationDeps {
   hostId: HostId;
@@ -308,6 +309,7 @@ export class Activation {
     const started = this.deps.clock.now();
     const turnNo = this.state.turns + 1;
     const traceId = head.message.traceparent?.split("-")[1];
+    messageTiming.mark(head.message.messageId, "turn");
     this.log.debug({ messageId: head.message.messageId, traceId, turn: turnNo }, "turn starts");
     try {
       const outcome = await runTurn(this.state, head, {
@@ -365,7 +367,10 @@ export class Activation {
    */
   private async commit(state: AgentState): Promise<void> {
     const finished = this.unsaved;
+    const messageId = state.turn?.messageId ?? finished?.result.messageId;
+    if (messageId) messageTiming.mark(messageId, "commit");
     await this.deps.store.commit(this.id, this.epoch, state, finished ? { processedSeq: finished.seq, results: [finished.result] } : {});
+    if (messageId) messageTiming.mark(messageId, "committed");
     if (state === this.state) this.dirty = false;
     if (finished && this.unsaved === finished) this.completed(finished);
   }
@@ -477,6 +482,7 @@ export class Activation {
   }
 
   private emit(event: AgentEvent, turn: number, messageId?: string, traceId?: string): void {
+    if (messageId && (event.kind === "model_response" || event.kind === "tool_result")) messageTiming.mark(messageId, event.kind);
     const sink = this.deps.onEvent;
     if (!sink) return;
     try {

@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import type { Registry } from "prom-client";
 import type { AgentId, Logger, MessageId, TraceQuery } from "@colony/actors";
-import { ValidationError, agentId, parseAgentKey, parseAgentType, parseToken } from "@colony/actors";
+import { ValidationError, agentId, messageTiming, parseAgentKey, parseAgentType, parseToken, serverTiming } from "@colony/actors";
 import type { HostService } from "../host.ts";
 import { allowedMethods } from "./allowed-methods.ts";
 import { errorBody, toHttpError } from "./errors.ts";
@@ -123,6 +123,8 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     const body = parseInput(sendBodySchema, await jsonBody(c), "body");
     const traceparent = c.req.header("traceparent");
     const out = await service.send(id, { ...body, untilPause: true, ...(traceparent ? { traceparent } : {}) });
+    const stages = messageTiming.take(out.messageId);
+    if (stages) c.header("Server-Timing", serverTiming(stages));
     if (out.kind === "accepted") return c.json({ messageId: out.messageId, status: "accepted", duplicate: out.duplicate }, 202);
     if (out.kind === "awaiting_approval") return c.json({ messageId: out.messageId, status: "awaiting_approval", awaiting: out.awaiting, duplicate: out.duplicate }, 200);
     const r = out.result;

@@ -1,5 +1,5 @@
 import type { AgentId, Envelope, Subscription, Transport } from "@colony/actors";
-import { AgentNotHereError, NotFoundError, parseAgentId, subjects } from "@colony/actors";
+import { AgentNotHereError, NotFoundError, messageTiming, parseAgentId, subjects } from "@colony/actors";
 import { z } from "zod";
 import type { Heartbeat } from "@colony/directory";
 import { HOST, activateRequestSchema, decideRequestSchema } from "@colony/directory";
@@ -17,8 +17,10 @@ export function serveInbound(o: { hostId: string; transport: Transport; local: L
     const id: AgentId = parseAgentId(env.target, "target");
     switch (env.kind) {
       case HOST.send: {
+        messageTiming.mark(env.id, "recv");
         const req = sendRequestSchema.parse(env.body);
-        return o.local.send(id, req.epoch, req.message as never, req.waitMs, req.untilPause ?? false);
+        const out = await o.local.send(id, req.epoch, req.message as never, req.waitMs, req.untilPause ?? false);
+        return messageTiming.enabled ? { ...out, timing: messageTiming.take(env.id) } : out;
       }
       case HOST.get: {
         const { page } = getRequestSchema.parse(env.body ?? {});

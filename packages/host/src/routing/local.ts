@@ -1,5 +1,5 @@
 import type { ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, ModelProvider, TurnResult } from "@colony/actors";
-import { NotFoundError, UnavailableError, WrongStateError } from "@colony/actors";
+import { NotFoundError, UnavailableError, WrongStateError, messageTiming } from "@colony/actors";
 import type { AgentView, MessagePage } from "../agent-view.ts";
 import { messagePage, toView } from "../agent-view.ts";
 import type { Catalog } from "../catalog/catalog.ts";
@@ -40,6 +40,7 @@ export class LocalAgents {
       });
     }
     const accepted = await activation.accept(message);
+    messageTiming.mark(message.messageId, "accepted");
     // Message ids are minted per client request, so an earlier append of this
     // very id is this request's own retry (a router resending after a timeout
     // or for the next wait slice, a resend after a lost Redis reply): only an
@@ -55,6 +56,7 @@ export class LocalAgents {
     });
     try {
       const out = await withTimeout(Promise.race([activation.result(messageId), paused]), waitMs);
+      messageTiming.mark(message.messageId, "result");
       if (out && "awaiting" in out) return { kind: "awaiting_approval", messageId, duplicate, awaiting: out.awaiting };
       return out ? { kind: "completed", messageId, duplicate, result: out } : { kind: "accepted", messageId, duplicate };
     } finally {

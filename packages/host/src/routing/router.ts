@@ -1,5 +1,5 @@
 import type { AgentId, Clock, Envelope, HostId, InboxMessage, Transport } from "@colony/actors";
-import { ColonyError, NotFoundError, newMessageId, subjects } from "@colony/actors";
+import { ColonyError, NotFoundError, messageTiming, newMessageId, subjects } from "@colony/actors";
 import type { DirectoryClient, Placement } from "@colony/directory";
 import { HOST } from "@colony/directory";
 import type { AgentView, MessagePage } from "../agent-view.ts";
@@ -48,9 +48,11 @@ export class AgentRouter {
   async send(id: AgentId, message: InboxMessage, waitMs: number | null, untilPause = false): Promise<SendOutcome> {
     const start = Date.now();
     const giveUpAt = start + this.deadlineMs + (waitMs ?? 0);
+    messageTiming.mark(message.messageId, "route");
     for (let attempt = 0; ; attempt++) {
       const placement = await this.o.directory.lookup(id, true);
       if (!placement) throw new NotFoundError(`agent ${id} does not exist`);
+      messageTiming.mark(message.messageId, "lookup");
       const remainingWait = waitMs === null ? null : Math.max(0, waitMs - (Date.now() - start));
       try {
         if (placement.host === this.o.hostId) return await this.o.local.send(id, placement.epoch, message, remainingWait, untilPause);
@@ -71,8 +73,12 @@ export class AgentRouter {
 
   private async forward(host: string, id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null, untilPause: boolean): Promise<SendOutcome> {
     const timeout = (waitMs ?? 0) + FORWARD_MARGIN_MS * 2;
+    messageTiming.mark(message.messageId, "sent");
     const reply = await this.request(host, { id: message.messageId, kind: HOST.send, from: this.o.hostId, target: id, deadline: this.o.clock.now() + timeout, body: { epoch, message, waitMs, ...(untilPause ? { untilPause } : {}) } }, timeout);
-    return sendReplySchema.parse(reply);
+    messageTiming.mark(message.messageId, "replied");
+    const parsed = sendReplySchema.parse(reply);
+    if (messageTiming.enabled) messageTiming.adopt(message.messageId, "owner.", parsed.timing);
+    return parsed;
   }
 
   /**

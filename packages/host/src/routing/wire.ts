@@ -11,10 +11,13 @@ export const sendRequestSchema = z.object({
   untilPause: z.boolean().optional(),
 });
 
+/** The owner's wall-clock stages of the message (COLONY_MESSAGE_TIMING=1 only). */
+const timing = z.array(z.tuple([z.string(), z.number()])).optional();
+
 export const sendReplySchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("completed"), messageId: z.string(), duplicate: z.boolean(), result: turnResultSchema }),
-  z.object({ kind: z.literal("accepted"), messageId: z.string(), duplicate: z.boolean() }),
-  z.object({ kind: z.literal("awaiting_approval"), messageId: z.string(), duplicate: z.boolean(), awaiting: z.array(z.string()) }),
+  z.object({ kind: z.literal("completed"), messageId: z.string(), duplicate: z.boolean(), result: turnResultSchema, timing }),
+  z.object({ kind: z.literal("accepted"), messageId: z.string(), duplicate: z.boolean(), timing }),
+  z.object({ kind: z.literal("awaiting_approval"), messageId: z.string(), duplicate: z.boolean(), awaiting: z.array(z.string()), timing }),
 ]);
 
 /** A command for an agent's activation, carrying the epoch the sender looked up. */
