@@ -95,6 +95,7 @@ function layer(code: AgentConfigInput, operator: AgentConfigInput): AgentConfigI
   if (code.limits || operator.limits) merged.limits = { ...code.limits, ...operator.limits };
   if (code.workers || operator.workers) merged.workers = { ...code.workers, ...operator.workers };
   if (code.permissions || operator.permissions) merged.permissions = { ...code.permissions, ...operator.permissions };
+  if (code.policies || operator.policies) merged.policies = { ...code.policies, ...operator.policies };
   if (code.delegation || operator.delegation) merged.delegation = { ...code.delegation, ...operator.delegation };
   return merged;
 }
