@@ -132,6 +132,7 @@ describe("argument-level policies", () => {
     ["a value of the wrong type", { pay: [{ when: { path: "amount", op: "gt", value: "100" }, tier: "approval" }] }, "config.policies.pay.0.when.value"],
     ["a regex that does not compile", { pay: [{ when: { path: "note", op: "matches", value: "[" }, tier: "deny" }] }, "config.policies.pay.0.when.value"],
     ["an unknown tier", { pay: [{ when: { path: "amount", op: "exists" }, tier: "ask" }] }, "config.policies.pay.0.tier"],
+    ["rules for a tool no host offers (a typo)", { payy: [{ when: { path: "amount", op: "exists" }, tier: "deny" }] }, "config.policies.payy"],
   ])("rejects %s with a 400 naming the field, at spawn and at PUT /v1/types, storing nothing", async (_what, bad, field) => {
     host = await startTestHost({ tools: testTools([]) });
     const spawned = await call(host, "POST", "/v1/agents", { type: "assistant", key: "bad", config: { tools: ["pay"], policies: bad } });
