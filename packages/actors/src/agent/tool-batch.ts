@@ -3,6 +3,8 @@ import { addUsage } from "../model/messages.ts";
 import type { PermissionTier, ToolEffects } from "../tools/tool.ts";
 import type { PolicyDecision } from "../tools/policy.ts";
 import { decideTier } from "../tools/policy.ts";
+import type { z } from "zod";
+import type { policyTraceSchema } from "./events.ts";
 import { preview } from "./events.ts";
 import type { AgentState, PendingMessage } from "./state.ts";
 import type { TurnDeps } from "./turn.ts";
@@ -16,12 +18,7 @@ export function tierOf(state: AgentState, deps: TurnDeps, tool: string): Permiss
 }
 
 /** How the trace shows an argument policy's decision: the deciding rule's index (null: none matched) and name. */
-export interface PolicyTrace {
-  tier: PermissionTier;
-  rule: number | null;
-  name?: string;
-  cautious?: true;
-}
+export type PolicyTrace = z.infer<typeof policyTraceSchema>;
 
 /**
  * The tier of one call: the agent's argument policies for the tool over the
