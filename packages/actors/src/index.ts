@@ -26,6 +26,8 @@ export type { ToolCallResult } from "./tools/registry.ts";
 export { WindowCounter } from "./tools/rate-limit.ts";
 export type { ToolRateLimit } from "./tools/rate-limit.ts";
 export { rememberTool, recallTool } from "./tools/memory-tools.ts";
+export { decideTier, policyRuleSchema, policyRulesSchema, POLICY_OPS } from "./tools/policy.ts";
+export type { PolicyRule, PolicyCondition, PolicyDecision, PolicyOp } from "./tools/policy.ts";
 export { codec, SNAPSHOT_VERSION } from "./snapshot/codec.ts";
 export * from "./store/driver.ts";
 export { MemoryStoreDriver } from "./store/memory-driver.ts";

@@ -76,6 +76,12 @@ export class AgentTypes {
   /** Tools that exist here and models the provider serves: a 400 naming the field, not a failing turn later. */
   private assertUsable(config: AgentConfig): void {
     this.o.tools.assertKnown(config.tools, "config.tools");
+    // A rule for a tool that does not exist (a typo) would guard nothing while looking like it does.
+    for (const name of Object.keys(config.policies ?? {})) {
+      if (!this.o.tools.has(name)) {
+        throw new ValidationError(`config.policies.${name}: unknown tool "${name}"; this host offers: ${this.o.tools.names().join(", ") || "none"}`, { field: `config.policies.${name}` });
+      }
+    }
     this.assertServed(config.model, "config.model");
     for (const [name, w] of Object.entries(config.workers)) {
       this.o.tools.assertKnown(w.tools ?? [], `config.workers.${name}.tools`);
@@ -95,6 +101,7 @@ function layer(code: AgentConfigInput, operator: AgentConfigInput): AgentConfigI
   if (code.limits || operator.limits) merged.limits = { ...code.limits, ...operator.limits };
   if (code.workers || operator.workers) merged.workers = { ...code.workers, ...operator.workers };
   if (code.permissions || operator.permissions) merged.permissions = { ...code.permissions, ...operator.permissions };
+  if (code.policies || operator.policies) merged.policies = { ...code.policies, ...operator.policies };
   if (code.delegation || operator.delegation) merged.delegation = { ...code.delegation, ...operator.delegation };
   return merged;
 }

@@ -144,6 +144,15 @@ describe("colony agents", { timeout: 120_000 }, () => {
     expect((await cli("agents", "trace", "assistant/nobody")).code).toBe(1);
   });
 
+  it("shows which argument-policy rule decided a call in the trace", async () => {
+    const config = { tools: ["remember"], policies: { remember: [{ name: "no secrets", when: { path: "key", op: "eq", value: "password" }, tier: "deny" }] } };
+    expect((await cli("agents", "spawn", "assistant/guarded", "--config", JSON.stringify(config))).code).toBe(0);
+    const sent = await cli("agents", "send", "assistant/guarded", "remember password = hunter2", "--json");
+    expect(JSON.parse(sent.stdout).reply).toContain('argument policy rule 0 ("no secrets") of remember chose deny');
+    const trace = await cli("agents", "trace", "assistant/guarded");
+    expect(trace.stdout).toMatch(/tool_result\s+remember denied in 0 ms: denied \[policy rule 0 "no secrets": deny\]/);
+  });
+
   it("shows the hosts", async () => {
     const [table, json] = await Promise.all([cli("hosts"), cli("hosts", "--json")]);
     expect(table.code, table.stderr).toBe(0);

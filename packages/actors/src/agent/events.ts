@@ -10,6 +10,15 @@ export const preview = (text: string): string => (text.length > EVENT_TEXT_LIMIT
  * except for text deltas, recorded in its execution trace — what an operator
  * reads to answer "why did the agent do that?".
  */
+/** Which argument-policy rule chose a call's tier (rule null: none matched, the default tier applied). */
+export const policyTraceSchema = z.object({
+  tier: z.enum(["auto", "approval", "deny"]),
+  rule: z.number().int().nullable(),
+  name: z.string().optional(),
+  /** The rule matched because its comparison could not be evaluated and its tier is the cautious one. */
+  cautious: z.literal(true).optional(),
+});
+
 export const agentEventSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("turn_started"), content: z.string() }),
   z.object({ kind: z.literal("model_request"), iteration: z.number(), model: z.string(), provider: z.string().optional(), messages: z.number() }),
@@ -24,7 +33,7 @@ export const agentEventSchema = z.discriminatedUnion("kind", [
   }),
   z.object({ kind: z.literal("model_error"), iteration: z.number(), error: z.string(), durationMs: z.number() }),
   z.object({ kind: z.literal("text_delta"), text: z.string() }),
-  z.object({ kind: z.literal("tool_call"), callId: z.string(), tool: z.string(), input: z.unknown() }),
+  z.object({ kind: z.literal("tool_call"), callId: z.string(), tool: z.string(), input: z.unknown(), policy: policyTraceSchema.optional() }),
   z.object({
     kind: z.literal("tool_result"),
     callId: z.string(),
@@ -33,8 +42,9 @@ export const agentEventSchema = z.discriminatedUnion("kind", [
     isError: z.boolean(),
     content: z.string(),
     durationMs: z.number(),
+    policy: policyTraceSchema.optional(),
   }),
-  z.object({ kind: z.literal("approval_requested"), callId: z.string(), tool: z.string(), input: z.unknown(), deadline: z.number() }),
+  z.object({ kind: z.literal("approval_requested"), callId: z.string(), tool: z.string(), input: z.unknown(), deadline: z.number(), policy: policyTraceSchema.optional() }),
   z.object({ kind: z.literal("approval_decided"), callId: z.string(), approve: z.boolean(), by: z.string(), reason: z.string().optional() }),
   z.object({ kind: z.literal("status"), status: z.string(), reason: z.string().optional() }),
   z.object({ kind: z.literal("compaction"), messagesBefore: z.number(), messagesAfter: z.number() }),

@@ -3,6 +3,8 @@ import { chatMessageSchema, toolResultBlockSchema, usageSchema, zeroUsage } from
 import type { AgentConfig } from "../config/agent-config.ts";
 import { limitsSchema, workerProfileSchema } from "../config/agent-config.ts";
 import type { AgentId, AgentKey, AgentType } from "../ids.ts";
+import { policyRulesSchema } from "../tools/policy.ts";
+import { policyTraceSchema } from "./events.ts";
 
 export const agentStatusSchema = z.enum(["idle", "running", "awaiting_approval", "suspended"]);
 export type AgentStatus = z.infer<typeof agentStatusSchema>;
@@ -10,6 +12,7 @@ export type AgentStatus = z.infer<typeof agentStatusSchema>;
 /** A config with every default applied, as an agent runs with it (snapshots, GET responses). */
 export const resolvedConfigSchema = z.object({
   permissions: z.record(z.string(), z.enum(["auto", "approval", "deny"])).optional(),
+  policies: z.record(z.string(), policyRulesSchema).optional(),
   approvalTimeoutMs: z.number().int().positive().optional(),
   compaction: z.object({ atTokens: z.number().int(), keepTurns: z.number().int() }).optional(),
   delegation: z.object({ maxDepth: z.number().int().optional(), maxChildren: z.number().int().optional(), retries: z.number().int().optional() }).optional(),
@@ -33,6 +36,8 @@ export const approvalRequestSchema = z.object({
   requestedAt: z.number(),
   /** Denied automatically after this (epoch ms). */
   deadline: z.number(),
+  /** The argument-policy rule that asked for approval, if one did. */
+  policy: policyTraceSchema.optional(),
 });
 export type ApprovalRequest = z.infer<typeof approvalRequestSchema>;
 

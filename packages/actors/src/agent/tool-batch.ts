@@ -1,6 +1,10 @@
 import type { ToolResultBlock, ToolUseBlock } from "../model/messages.ts";
 import { addUsage } from "../model/messages.ts";
 import type { PermissionTier, ToolEffects } from "../tools/tool.ts";
+import type { PolicyDecision } from "../tools/policy.ts";
+import { decideTier } from "../tools/policy.ts";
+import type { z } from "zod";
+import type { policyTraceSchema } from "./events.ts";
 import { preview } from "./events.ts";
 import type { AgentState, PendingMessage } from "./state.ts";
 import type { TurnDeps } from "./turn.ts";
@@ -8,8 +12,33 @@ import type { TurnDeps } from "./turn.ts";
 /** Escalations kept in an agent's state (the oldest are dropped). */
 export const MAX_ESCALATIONS = 50;
 
+/** The tier a tool has for this agent before its arguments are looked at. */
 export function tierOf(state: AgentState, deps: TurnDeps, tool: string): PermissionTier {
   return state.config.permissions?.[tool] ?? deps.tools.permissionOf(tool);
+}
+
+/** How the trace shows an argument policy's decision: the deciding rule's index (null: none matched) and name. */
+export type PolicyTrace = z.infer<typeof policyTraceSchema>;
+
+/**
+ * The tier of one call: the agent's argument policies for the tool over the
+ * arguments the tool would get, else {@link tierOf}. Used both to pause the
+ * turn for approval and to run or deny the call, so they always agree.
+ * `policy` is set only when the tool has policies (for the trace).
+ */
+export function callTier(state: AgentState, deps: TurnDeps, use: ToolUseBlock): { tier: PermissionTier; policy?: PolicyTrace } {
+  const fallback = tierOf(state, deps, use.name);
+  const rules = state.config.policies?.[use.name];
+  if (!rules || rules.length === 0) return { tier: fallback };
+  const d = decideTier(rules, deps.tools.argsFor(use.name, use.input), fallback);
+  return { tier: d.tier, policy: policyTrace(d) };
+}
+
+function policyTrace(d: PolicyDecision): PolicyTrace {
+  const t: PolicyTrace = { tier: d.tier, rule: d.rule?.index ?? null };
+  if (d.rule?.name !== undefined) t.name = d.rule.name;
+  if (d.cautious) t.cautious = true;
+  return t;
 }
 
 /** How a batch reads and changes the turn's state (runTurn's own `state`). */
@@ -96,15 +125,21 @@ async function runOne(
 ): Promise<{ block: ToolResultBlock; effects?: ToolEffects }> {
   const i = uses.indexOf(use);
   const siblingsBefore = uses.slice(0, i).filter((u) => u.name === use.name).length;
-  const tier = tierOf(state, deps, use.name);
+  const { tier, policy } = callTier(state, deps, use);
+  const traced = policy ? { policy } : {};
   const decision = state.turn!.decisions[use.id];
   if (tier === "deny" || (tier === "approval" && decision && !decision.approve)) {
     deps.metrics.toolCall(use.name, "denied");
-    deps.emit?.({ kind: "tool_result", callId: use.id, tool: use.name, outcome: "denied", isError: true, content: "denied", durationMs: 0 });
-    const why = tier === "deny" ? "its permission tier is deny" : `a person denied it${decision?.reason ? `: ${decision.reason}` : ""} (${decision!.by})`;
+    deps.emit?.({ kind: "tool_result", callId: use.id, tool: use.name, outcome: "denied", isError: true, content: "denied", durationMs: 0, ...traced });
+    const why =
+      tier !== "deny"
+        ? `a person denied it${decision?.reason ? `: ${decision.reason}` : ""} (${decision!.by})`
+        : policy && policy.rule !== null
+          ? `argument policy rule ${policy.rule}${policy.name ? ` ("${policy.name}")` : ""} of ${use.name} chose deny`
+          : "its permission tier is deny";
     return { block: { type: "tool_result", toolUseId: use.id, content: `tool call denied: ${why}`, isError: true } };
   }
-  deps.emit?.({ kind: "tool_call", callId: use.id, tool: use.name, input: use.input });
+  deps.emit?.({ kind: "tool_call", callId: use.id, tool: use.name, input: use.input, ...traced });
   const started = deps.clock.now();
   const out = await deps.tools.call(use.name, use.input, state.config.tools, {
     agentId: state.id,
@@ -127,6 +162,7 @@ async function runOne(
     isError: out.isError ?? false,
     content: preview(out.content),
     durationMs: deps.clock.now() - started,
+    ...traced,
   });
   const block: ToolResultBlock = { type: "tool_result", toolUseId: use.id, content: out.content, isError: out.isError ?? false };
   return out.effects ? { block, effects: out.effects } : { block };

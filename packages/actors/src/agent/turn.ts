@@ -8,7 +8,7 @@ import type { ToolRegistry } from "../tools/registry.ts";
 import { DEFAULT_COMPACTION, compact, estimateTokens } from "./compaction.ts";
 import type { AgentEvent } from "./events.ts";
 import { preview } from "./events.ts";
-import { MAX_ESCALATIONS, runToolBatch, tierOf } from "./tool-batch.ts";
+import { MAX_ESCALATIONS, callTier, runToolBatch } from "./tool-batch.ts";
 import { limitReached, responseTokens, turnTokensPassed } from "./limits.ts";
 import type { AgentState, ApprovalRequest, PendingMessage, TurnResult } from "./state.ts";
 
@@ -103,14 +103,18 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
     if (last.role === "assistant" && toolUses.length === 0) return finish(state, deps, { status: "completed", reply: textOf(last.content) });
 
     if (toolUses.length > 0) {
-      const undecided = toolUses.filter((u) => tierOf(state, deps, u.name) === "approval" && !turn.decisions[u.id]);
+      const undecided = toolUses.flatMap((u) => {
+        const { tier, policy } = callTier(state, deps, u);
+        return tier === "approval" && !turn.decisions[u.id] ? [{ use: u, policy }] : [];
+      });
       if (undecided.length > 0) {
         const timeoutMs = state.config.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
         const now = deps.clock.now();
         const awaiting: ApprovalRequest[] = undecided.map(
-          (u) => turn.awaiting.find((a) => a.callId === u.id) ?? { callId: u.id, tool: u.name, input: u.input, requestedAt: now, deadline: now + timeoutMs },
+          ({ use: u, policy }) =>
+            turn.awaiting.find((a) => a.callId === u.id) ?? { callId: u.id, tool: u.name, input: u.input, requestedAt: now, deadline: now + timeoutMs, ...(policy ? { policy } : {}) },
         );
-        for (const a of awaiting) emit({ kind: "approval_requested", callId: a.callId, tool: a.tool, input: a.input, deadline: a.deadline });
+        for (const a of awaiting) emit({ kind: "approval_requested", callId: a.callId, tool: a.tool, input: a.input, deadline: a.deadline, ...(a.policy ? { policy: a.policy } : {}) });
         emit({ kind: "status", status: "awaiting_approval" });
         update({ ...state, status: "awaiting_approval", turn: { ...turn, awaiting } });
         await deps.checkpoint(state);

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { PolicyRule } from "../tools/policy.ts";
+import { policyRulesSchema } from "../tools/policy.ts";
 
 /** Bounds the runtime enforces on an agent (see DESIGN.md "Agents, configs"). */
 export const limitsSchema = z.strictObject({
@@ -40,6 +42,12 @@ export const agentConfigSchema = z.strictObject({
   limits: limitsSchema.optional(),
   /** Per-tool permission tier for this agent, overriding the tool's own. */
   permissions: z.record(z.string().regex(TOOL_NAME_PATTERN, "tool names match ^[a-zA-Z0-9_-]{1,64}$"), permissionTierSchema).optional(),
+  /**
+   * Argument-level policies, by tool: rules that choose a call's tier from
+   * its arguments, the first matching rule deciding; `permissions` (or the
+   * tool's own tier) applies when none matches. See tools/policy.ts.
+   */
+  policies: z.record(z.string().regex(TOOL_NAME_PATTERN, "tool names match ^[a-zA-Z0-9_-]{1,64}$"), policyRulesSchema).optional(),
   /** Bounds on delegation: how deep a tree of workers may grow, how many children one agent may have, retries of a failed worker. */
   delegation: z
     .strictObject({
@@ -65,6 +73,8 @@ export interface AgentConfig {
   limits: Required<Pick<Limits, "maxIterationsPerTurn">> & Limits;
   workers: Record<string, WorkerProfile>;
   permissions?: Record<string, z.infer<typeof permissionTierSchema>>;
+  /** Argument-level policies by tool (a spawn's rules for a tool replace the type's rules for it). */
+  policies?: Record<string, PolicyRule[]>;
   approvalTimeoutMs?: number;
   compaction?: { atTokens: number; keepTurns: number };
   delegation?: { maxDepth?: number; maxChildren?: number; retries?: number };
@@ -88,6 +98,10 @@ export function resolveConfig(defaults: AgentConfigInput, overrides: AgentConfig
   if (idleMs !== undefined) resolved.idleMs = idleMs;
   const permissions = { ...defaults.permissions, ...o.permissions };
   if (Object.keys(permissions).length > 0) resolved.permissions = permissions;
+  // Per tool, not per rule: a tool's rules are read in order as one list,
+  // and interleaving two lists would change what the first match means.
+  const policies = { ...defaults.policies, ...o.policies };
+  if (Object.keys(policies).length > 0) resolved.policies = policies;
   const delegation = { ...defaults.delegation, ...o.delegation };
   if (Object.keys(delegation).length > 0) resolved.delegation = delegation;
   const compaction = o.compaction ?? defaults.compaction;

@@ -117,6 +117,18 @@ export class ToolRegistry {
     return this.lookup(name)?.permission ?? "auto";
   }
 
+  /**
+   * The arguments the tool would run with (its schema's output), or the raw
+   * input when they are invalid (the call will be refused as invalid anyway):
+   * argument policies decide on exactly what the tool gets.
+   */
+  argsFor(name: string, rawInput: unknown): unknown {
+    const tool = this.tools.get(name);
+    if (!tool || !isJsonObject(rawInput)) return rawInput;
+    const parsed = tool.input.safeParse(rawInput);
+    return parsed.success ? parsed.data : rawInput;
+  }
+
   /** JSON-Schema specs for the model, limited to what the agent may call. */
   specsFor(allowed: readonly string[]): ToolSpec[] {
     return allowed.flatMap((n) => {

@@ -193,6 +193,13 @@ export function registerAgentsCommands(program: Command): Command {
   return agents;
 }
 
+/** Which argument-policy rule chose the tier, for the trace listing. */
+function policyNote(p: { tier: string; rule: number | null; name?: string | undefined; cautious?: true | undefined } | undefined): string {
+  if (!p) return "";
+  if (p.rule === null) return ` [policy: no rule matched, ${p.tier}]`;
+  return ` [policy rule ${p.rule}${p.name ? ` "${p.name}"` : ""}: ${p.tier}${p.cautious ? ", argument not comparable" : ""}]`;
+}
+
 function describeEvent(e: TracePage["entries"][number]["event"]): string {
   switch (e.kind) {
     case "turn_started":
@@ -204,11 +211,11 @@ function describeEvent(e: TracePage["entries"][number]["event"]): string {
     case "model_error":
       return `#${e.iteration} failed after ${e.durationMs} ms: ${e.error}`;
     case "tool_call":
-      return `${e.tool} ${JSON.stringify(e.input)}`;
+      return `${e.tool} ${JSON.stringify(e.input)}${policyNote(e.policy)}`;
     case "tool_result":
-      return `${e.tool} ${e.outcome} in ${e.durationMs} ms: ${e.content}`;
+      return `${e.tool} ${e.outcome} in ${e.durationMs} ms: ${e.content}${policyNote(e.policy)}`;
     case "approval_requested":
-      return `${e.tool} ${JSON.stringify(e.input)} (call ${e.callId})`;
+      return `${e.tool} ${JSON.stringify(e.input)} (call ${e.callId})${policyNote(e.policy)}`;
     case "approval_decided":
       return `${e.approve ? "approved" : "denied"} by ${e.by}${e.reason ? `: ${e.reason}` : ""}`;
     case "status":
