@@ -145,3 +145,23 @@ describe("argument-level policies", () => {
     expect((await call(host, "GET", "/v1/types/payer")).status).toBe(404);
   });
 });
+
+describe("argument-level policies and delegation", () => {
+  it("hold a worker to its supervisor's rules: delegating a large payment still waits for a person", async () => {
+    const ran: string[] = [];
+    host = await startTestHost({ tools: testTools(ran), config: { waitTimeoutMs: 60_000 } });
+    const h = host;
+    const config = { tools: ["delegate"], workers: { payer: { tools: ["pay"] } }, policies };
+    expect((await call(h, "POST", "/v1/agents", { type: "assistant", key: "boss", config })).status).toBe(201);
+    const sent = await call(h, "POST", "/v1/agents/assistant/boss/messages", { content: 'delegate payer tool pay {"amount": 500}', wait: false });
+    expect(sent.status).toBe(202);
+    const waiting = await eventually(async () => {
+      const approvals = (await call(h, "GET", "/v1/approvals")).body.approvals as { agent: string; tool: string; policy?: { name?: string } }[];
+      expect(approvals).toHaveLength(1);
+      return approvals[0]!;
+    }, 30_000);
+    expect(waiting).toMatchObject({ tool: "pay", policy: { name: "large payment" } });
+    expect(waiting.agent).toMatch(/^assistant\/payer-/);
+    expect(ran).toEqual([]);
+  });
+});

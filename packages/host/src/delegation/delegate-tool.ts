@@ -83,6 +83,10 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
           ...(profile.limits ? { limits: profile.limits } : {}),
           // Workers may delegate in turn, with the same profiles, within the depth limit.
           workers: sup.config.workers,
+          // A worker is held to its supervisor's tiers and argument policies:
+          // delegating a call never loosens what would have guarded it.
+          ...(sup.config.permissions ? { permissions: sup.config.permissions } : {}),
+          ...(sup.config.policies ? { policies: sup.config.policies } : {}),
           ...(sup.config.delegation ? { delegation: sup.config.delegation } : {}),
         },
       });
