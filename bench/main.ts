@@ -3,12 +3,14 @@
  * same run (nact tell, ioredis SET, nats.js request/reply). Starts its own
  * redis-server and nats-server unless REDIS_URL / NATS_URL are set.
  * BENCH_QUICK=1 runs a short version; BENCH_ONLY=detection runs only the
- * failure-detection figures.
+ * failure-detection figures; BENCH_TRACE=1 only the wall-clock breakdown of
+ * one cross-host message.
  */
 import { startNats, startRedis } from "../test/harness/servers.ts";
 import { clusterBench } from "./cluster.ts";
 import { detectionBench } from "./detection.ts";
 import { hostThroughput } from "./host-throughput.ts";
+import { messageTrace } from "./message-trace.ts";
 import { placementBench } from "./placement.ts";
 import { snapshotWrite } from "./snapshot-write.ts";
 import { printTable } from "./stats.ts";
@@ -19,6 +21,10 @@ const quick = process.env.BENCH_QUICK === "1";
 console.log(`# Colony bench (${quick ? "quick" : "full"}), node ${process.version}, ${new Date().toISOString()}`);
 const detection = async () =>
   printTable("Failure detection (real processes: directory + 4 hosts, default timing)", await detectionBench({ agents: quick ? 10 : 30 }));
+if (process.env.BENCH_TRACE === "1") {
+  printTable("One cross-host message, stage by stage (p50 of each stage; % of the end-to-end p50)", await messageTrace({ messages: quick ? 200 : 1_000 }));
+  process.exit(0);
+}
 if (process.env.BENCH_ONLY === "detection") {
   await detection();
   process.exit(0);

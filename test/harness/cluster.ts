@@ -16,6 +16,8 @@ export interface ProcessClusterOptions {
   faultProxies?: boolean;
   /** How long a process may take to serve HTTP. Default 20 s (colony-process.ts). */
   startTimeoutMs?: number;
+  /** Node flags for the host processes (e.g. --cpu-prof for a bench). */
+  hostNodeArgs?: string[];
 }
 
 export interface ProcessCluster extends AsyncDisposable {
@@ -85,7 +87,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
     },
     async addHost(id = `h${hosts.size}-${tag}`, extra = {}) {
       if (hosts.has(id)) throw new Error(`host ${id} exists`);
-      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id }, o.startTimeoutMs);
+      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id }, o.startTimeoutMs, o.hostNodeArgs);
       started.push(p);
       hosts.set(id, p);
       hostEnv.set(id, extra);
@@ -96,7 +98,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
       if (!old) throw new Error(`no host ${hostId}`);
       old.signal(signal);
       await old.exited;
-      const p = await startColony(["host"], { ...env(), ...hostEnv.get(hostId), COLONY_HOST_ID: hostId }, o.startTimeoutMs);
+      const p = await startColony(["host"], { ...env(), ...hostEnv.get(hostId), COLONY_HOST_ID: hostId }, o.startTimeoutMs, o.hostNodeArgs);
       started.push(p);
       hosts.set(hostId, p);
       return p;

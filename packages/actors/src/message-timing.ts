@@ -16,10 +16,10 @@ class MessageTiming {
 
   constructor(readonly enabled: boolean) {}
 
-  /** Records that `messageId` reached `stage` now. */
-  mark(messageId: string, stage: string): void {
+  /** Records that `messageId` reached `stage` now (or at `at`, a `performance.now()` taken before its id was known). */
+  mark(messageId: string, stage: string, at?: number): void {
     if (!this.enabled) return;
-    const now = performance.now();
+    const now = at ?? performance.now();
     let m = this.marks.get(messageId);
     if (!m) {
       if (this.marks.size >= MAX_TRACKED) this.marks.delete(this.marks.keys().next().value!);
@@ -27,6 +27,7 @@ class MessageTiming {
       this.marks.set(messageId, m);
     }
     m.stages.push([stage, now - m.t0]);
+    if (at !== undefined) m.stages.sort((a, b) => a[1] - b[1]);
   }
 
   /**
@@ -57,7 +58,7 @@ class MessageTiming {
 
 export const messageTiming = new MessageTiming(process.env.COLONY_MESSAGE_TIMING === "1");
 
-/** `Server-Timing` value: each stage with the time since the one before it. */
+/** `Server-Timing` value: each stage with the time since the one before it (the first: 0). */
 export function serverTiming(stages: Stages): string {
-  return stages.map(([stage, at], i) => `${stage.replace(/[^A-Za-z0-9_.-]/g, "_")};dur=${(at - (i > 0 ? stages[i - 1]![1] : 0)).toFixed(3)}`).join(", ");
+  return stages.map(([stage, at], i) => `${stage.replace(/[^A-Za-z0-9_.-]/g, "_")};dur=${(i > 0 ? at - stages[i - 1]![1] : 0).toFixed(3)}`).join(", ");
 }

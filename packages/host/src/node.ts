@@ -281,6 +281,7 @@ export class HostNode {
       clearTimeout(cut);
       this.inbound.unsubscribe();
       this.membershipWatch.unsubscribe();
+      this.events.close();
       this.runtime.close();
       if (this.opts.ownsConnections !== false) {
         await this.opts.transport.close().catch((e) => log.warn({ err: errorMessage(e) }, "closing the transport failed"));

@@ -16,6 +16,8 @@ export const subjects = {
   /** Host heartbeats; every directory replica hears every host. */
   heartbeat: (hostId: string) => `colony.hb.${token(hostId, "host id")}`,
   heartbeats: "colony.hb.*",
+  /** Hosts announcing that they follow an agent's live events (AgentEventHub). */
+  eventWatch: "colony.evwatch",
   /** Live events of one agent (its type and key are each one token). */
   agentEvents: (agentId: string) => {
     const [type, key] = agentId.split("/");

@@ -63,6 +63,13 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     return c.body(await opts.registry.metrics());
   });
 
+  // COLONY_MESSAGE_TIMING: when the request reached the API, before any middleware.
+  if (messageTiming.enabled) {
+    app.use("/v1/*", async (c, next) => {
+      c.set("receivedAt" as never, performance.now() as never);
+      await next();
+    });
+  }
   app.use(
     "/v1/*",
     bodyLimit({
@@ -119,12 +126,19 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   });
 
   app.post("/v1/agents/:type/:key/messages", async (c) => {
+    const handlerAt = messageTiming.enabled ? performance.now() : 0;
     const id = idFrom(c);
     const body = parseInput(sendBodySchema, await jsonBody(c), "body");
     const traceparent = c.req.header("traceparent");
+    const parsedAt = messageTiming.enabled ? performance.now() : 0;
     const out = await service.send(id, { ...body, untilPause: true, ...(traceparent ? { traceparent } : {}) });
-    const stages = messageTiming.take(out.messageId);
-    if (stages) c.header("Server-Timing", serverTiming(stages));
+    if (messageTiming.enabled) {
+      messageTiming.mark(out.messageId, "http", c.get("receivedAt" as never) as number);
+      messageTiming.mark(out.messageId, "handler", handlerAt);
+      messageTiming.mark(out.messageId, "parsed", parsedAt);
+      const stages = messageTiming.take(out.messageId);
+      if (stages) c.header("Server-Timing", serverTiming(stages));
+    }
     if (out.kind === "accepted") return c.json({ messageId: out.messageId, status: "accepted", duplicate: out.duplicate }, 202);
     if (out.kind === "awaiting_approval") return c.json({ messageId: out.messageId, status: "awaiting_approval", awaiting: out.awaiting, duplicate: out.duplicate }, 200);
     const r = out.result;

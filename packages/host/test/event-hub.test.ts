@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { AgentEventRecord } from "@colony/actors";
+import { MemoryBus, MemoryTraceStore, silentLogger } from "@colony/actors";
+import { AgentEventHub, WATCH_TTL_MS } from "../src/observability/events.ts";
+import { eventually } from "../src/testing/index.ts";
+
+const open: { close(): void }[] = [];
+afterEach(() => {
+  for (const h of open.splice(0)) h.close();
+});
+
+/** Two hosts on one bus: `owner` runs the agent, `viewer` serves a live stream of it; `seen` counts what crosses the bus. */
+function twoHosts(now: () => number = Date.now) {
+  const bus = new MemoryBus();
+  const hub = (id: string) => {
+    const h = new AgentEventHub({ hostId: id, traces: new MemoryTraceStore(), transport: bus.connect(id), logger: silentLogger, now });
+    open.push(h);
+    return h;
+  };
+  const owner = hub("owner");
+  const viewer = hub("viewer");
+  const seen: string[] = [];
+  bus.connect("wire").subscribe("colony.ev.>", (env) => void seen.push((env.body as AgentEventRecord).event.kind));
+  return { owner, viewer, seen };
+}
+
+const step = (kind: "turn_started" | "turn_finished"): AgentEventRecord =>
+  ({ agent: "assistant/a1", at: Date.now(), turn: 1, host: "owner", event: kind === "turn_started" ? { kind, content: "hi" } : { kind, status: "completed", reply: "ok", usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 } } }) as AgentEventRecord;
+
+describe("AgentEventHub: live events only while someone follows", () => {
+  it("publishes nothing while nobody follows, everything while a host follows, nothing once it stops", async () => {
+    const { owner, viewer, seen } = twoHosts();
+    owner.record(step("turn_started"));
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([]); // nobody follows: nothing encoded or sent
+    const got: string[] = [];
+    const sub = await viewer.subscribe("assistant/a1", (rec) => got.push(rec.event.kind));
+    owner.record(step("turn_started"));
+    owner.record(step("turn_finished"));
+    await eventually(() => expect(got).toEqual(["turn_started", "turn_finished"]));
+    expect(seen).toEqual(["turn_started", "turn_finished"]);
+    sub.unsubscribe();
+    // Once the owner has heard that nobody follows any more, nothing crosses the bus.
+    await eventually(async () => {
+      const before = seen.length;
+      owner.record(step("turn_started"));
+      await new Promise((r) => setImmediate(r));
+      expect(seen.length).toBe(before);
+    });
+  });
+
+  it("keeps publishing while a second stream of the same agent stays open", async () => {
+    const { owner, viewer } = twoHosts();
+    const got: string[] = [];
+    const first = await viewer.subscribe("assistant/a1", () => {});
+    const second = await viewer.subscribe("assistant/a1", (rec) => got.push(rec.event.kind));
+    first.unsubscribe();
+    owner.record(step("turn_finished"));
+    await eventually(() => expect(got).toEqual(["turn_finished"]));
+    second.unsubscribe();
+  });
+
+  it("stops publishing for a follower that vanished without saying so, once its announcement expires", async () => {
+    let now = 1_000_000;
+    const { owner, viewer, seen } = twoHosts(() => now);
+    await viewer.subscribe("assistant/a1", () => {});
+    viewer.close(); // the viewer's host died: no more announcements, no unwatch
+    owner.record(step("turn_started"));
+    await eventually(() => expect(seen).toEqual(["turn_started"]));
+    now += WATCH_TTL_MS + 1;
+    owner.record(step("turn_finished"));
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual(["turn_started"]);
+  });
+});
