@@ -72,6 +72,11 @@ export const messagesQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
 });
 
+export const deadLettersQuerySchema = z.strictObject({
+  cursor: z.string().regex(/^\d{1,15}$/, "a cursor from a previous page").optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+});
+
 export const listQuerySchema = z.strictObject({
   type: z.string().optional(),
   cursor: z.string().optional(),

@@ -224,6 +224,8 @@ function describeEvent(e: TracePage["entries"][number]["event"]): string {
       return `${e.messagesBefore} → ${e.messagesAfter} messages`;
     case "escalation":
       return `${e.code}: ${e.reason}`;
+    case "dead_lettered":
+      return `after ${e.attempts} attempt(s), ${e.code}: ${e.message} (dead letter ${e.id})`;
     case "turn_finished":
       return `${e.status}: ${e.reply}`;
     case "text_delta":
