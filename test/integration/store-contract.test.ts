@@ -738,7 +738,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
           firstFailedAt: 1_700_000_001_000,
           deadLetteredAt: 1_700_000_003_000,
         };
-        const result: TurnResult = { ...turnResult(message.messageId, "dead-lettered"), status: "failed", error: { code: "dead_lettered", message: "x" } };
+        const result: TurnResult = { ...turnResult(message.messageId, "dead-lettered"), status: "failed", error: { code: "model_failed", message: "x" }, deadLetter: { id: message.messageId, reason: { code: "model_failed", message: "500 fake" }, attempts: 3 } };
         await store.commit(id, epoch, { ...state, lastSeq: a.seq }, { processedSeq: a.seq, results: [result], deadLetter: dead });
         expect((await store.load(id))!.pending).toEqual([]);
         expect(await store.deadLetters(id, { limit: 5 })).toEqual({ deadLetters: [dead], nextCursor: null, dropped: 0 });

@@ -190,7 +190,7 @@ export const turnResultSchema = z.object({
   reply: z.string(),
   usage: usageSchema,
   error: z.object({ code: z.string(), message: z.string() }).optional(),
-  /** Set when the message was moved to the dead-letter list (error.code is then "dead_lettered"). */
+  /** Set when the message was moved to the dead-letter list (error.code is the cause's: model_failed, token_budget_exhausted, ...). */
   deadLetter: z.object({ id: z.string(), reason: z.object({ code: z.string(), message: z.string() }), attempts: z.number().int() }).optional(),
 });
 export type TurnResult = z.infer<typeof turnResultSchema>;

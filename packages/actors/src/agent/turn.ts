@@ -148,6 +148,13 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
     if (stop) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${stop.message}`, code: stop.code });
     if (state.status !== "running") update({ ...state, status: "running" });
 
+    // The host's model is switched off (its circuit is open: the API keeps
+    // failing for everyone). Not this message's fault: wait, uncounted.
+    const availability = deps.model.availability?.();
+    if (availability && !availability.available) {
+      await pause(Math.min(MAX_RETRY_DELAY_MS, Math.max(50, availability.retryAfterMs)), deps);
+      continue;
+    }
     emit({ kind: "model_request", iteration: turn.iterations + 1, model: state.config.model, provider: deps.model.name, messages: state.messages.length });
     const calledAt = deps.clock.now();
     const response = await callModel(state, deps, emit);
@@ -331,7 +338,9 @@ function deadLetter(state: AgentState, deps: TurnDeps, pending: PendingMessage, 
   const times = attempts === 1 ? "1 attempt" : `${attempts} attempts in a row`;
   const reply = `Message dead-lettered after ${times} (${reason.code}: ${reason.message}). Replay it with POST /v1/agents/${state.id}/dead-letters/${id}/replay.`;
   deps.emit?.({ kind: "dead_lettered", id, code: reason.code, message: preview(reason.message), attempts });
-  const done = finish(state, deps, { status: "failed", reply, code: "dead_lettered" });
+  // The error keeps the cause's code (what a caller acts on: model_failed,
+  // token_budget_exhausted, ...); `deadLetter` says where the message went.
+  const done = finish(state, deps, { status: "failed", reply, code: reason.code });
   if (done.kind !== "done") return done;
   done.result.deadLetter = { id, reason, attempts };
   return { ...done, deadLetter: entry };

@@ -181,7 +181,7 @@ export const sendCompletedResponseSchema = z
     deadLetter: z
       .object({ id: z.string(), reason: z.object({ code: z.string(), message: z.string() }), attempts: z.number().int() })
       .optional()
-      .describe("set when the message was moved to the dead-letter list (error.code dead_lettered): replay or discard it by this id"),
+      .describe("set when the message was moved to the dead-letter list (error.code is the cause): replay or discard it by this id"),
   });
 
 /** 200 of POST …/messages with wait when the turn paused for a person's approval. */
