@@ -336,7 +336,7 @@ function deadLetter(state: AgentState, deps: TurnDeps, pending: PendingMessage, 
     deadLetteredAt: now,
   };
   const times = attempts === 1 ? "1 attempt" : `${attempts} attempts in a row`;
-  const reply = `Message dead-lettered after ${times} (${reason.code}: ${reason.message}). Replay it with POST /v1/agents/${state.id}/dead-letters/${id}/replay.`;
+  const reply = `Message dead-lettered after ${times} (${reason.code}: ${reason.message.replace(/\.$/, "")}). Replay it with POST /v1/agents/${state.id}/dead-letters/${id}/replay.`;
   deps.emit?.({ kind: "dead_lettered", id, code: reason.code, message: preview(reason.message), attempts });
   // The error keeps the cause's code (what a caller acts on: model_failed,
   // token_budget_exhausted, ...); `deadLetter` says where the message went.
