@@ -153,6 +153,27 @@ describe("dead letters", () => {
     expect((await call(host, "GET", `${path}/dead-letters?cursor=x`)).status).toBe(400);
   }, 60_000);
 
+  it("counts failures in a row: a model call that succeeds in between starts the count again", async () => {
+    // Fail, fail, a tool call, fail, fail, the answer: never 3 failures in a row.
+    const { model } = await startModel(() => boom());
+    let n = 0;
+    fake.respond(() => {
+      n++;
+      if (n === 3) return fakeSteps.toolUse("remember", { key: "k", value: "v" }, { id: "toolu_mid" });
+      if (n === 6) return fakeSteps.text("made it");
+      return boom();
+    });
+    await using c = await startTestCluster({ storage: storage(), model });
+    const host = c.hosts[0]!;
+    const k = key("row");
+    const path = `/v1/agents/assistant/${k}`;
+    await call(host, "POST", "/v1/agents", { type: "assistant", key: k, config: { model: MODEL, tools: ["remember"], deadLetter: { afterFailures: 3, retryDelayMs: 10 } } });
+    const res = await call(host, "POST", `${path}/messages`, { content: "keep trying" });
+    expect(res.body).toMatchObject({ status: "completed", reply: "made it" });
+    expect(n).toBe(6);
+    expect((await call(host, "GET", `${path}/dead-letters`)).body.deadLetters).toEqual([]);
+  }, 30_000);
+
   it("a spent budget dead-letters at once: retrying cannot help", async () => {
     const { model } = await startModel(() => boom());
     await using c = await startTestCluster({ storage: storage(), model });
