@@ -76,7 +76,8 @@ describe("turns on Claude through the real SDK", () => {
   it("opens the circuit when the model API keeps failing: 503 at once, then recovers by itself", async () => {
     const host = await start([], { failureThreshold: 2, openMs: 300 });
     fake.enqueue(fakeSteps.httpError(500), fakeSteps.httpError(500));
-    await call(host, "POST", "/v1/agents", { type: "assistant", key: "flaky", config: { model: MODEL } });
+    // One failed attempt dead-letters the message: this test is about the host-wide circuit, not per-message retries.
+    await call(host, "POST", "/v1/agents", { type: "assistant", key: "flaky", config: { model: MODEL, deadLetter: { afterFailures: 1 } } });
     for (let i = 0; i < 2; i++) {
       const res = await call(host, "POST", "/v1/agents/assistant/flaky/messages", { content: `try ${i}` });
       expect(res.body).toMatchObject({ status: "failed", error: { code: "model_failed" } });

@@ -6,7 +6,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentState, InboxMessage, TurnResult } from "../../packages/actors/src/agent/state.ts";
+import type { AgentState, DeadLetter, InboxMessage, TurnResult } from "../../packages/actors/src/agent/state.ts";
 import { initialState } from "../../packages/actors/src/agent/state.ts";
 import { AgentTypeRegistry } from "../../packages/actors/src/agent/define.ts";
 import { CorruptSnapshotError, StaleEpochError } from "../../packages/actors/src/errors.ts";
@@ -14,7 +14,7 @@ import type { AgentId, AgentKey, AgentType } from "../../packages/actors/src/ids
 import { agentId, newMessageId, randomToken, splitAgentId } from "../../packages/actors/src/ids.ts";
 import { AgentStore } from "../../packages/actors/src/store/agent-store.ts";
 import type { AppendRequest, StoreDriver } from "../../packages/actors/src/store/driver.ts";
-import { DEDUP_WINDOW } from "../../packages/actors/src/store/driver.ts";
+import { DEAD_LETTER_LIMIT, DEDUP_WINDOW } from "../../packages/actors/src/store/driver.ts";
 import { MemoryStoreDriver } from "../../packages/actors/src/store/memory-driver.ts";
 import { RedisStoreDriver } from "../../packages/actors/src/store/redis-driver.ts";
 import { AGENT_INDEX_KEY } from "../../packages/actors/src/store/redis-keys.ts";
@@ -395,6 +395,99 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       });
     });
 
+    describe("dead letters", () => {
+      /** An accepted message, then the commit that gives it up: removed from the inbox and dead-lettered in one write. */
+      async function giveUp(id: string, epoch: number, tag: string) {
+        const m = newMessageId();
+        const a = await append(driver, id, { messageId: m, payload: bytes(`msg ${tag}`) });
+        if (a.kind !== "accepted") throw new Error(`append ${tag}: ${a.kind}`);
+        const commit = { epoch, snapshot: bytes(`after ${tag}`), processedSeq: a.seq, results: [{ messageId: m, payload: bytes(`failed ${tag}`) }], deadLetter: { id: m, payload: allBytes(`dead ${tag}`) } };
+        await driver.commit(id, commit);
+        return { m, commit };
+      }
+
+      it("moves the processed entry to the list in the same commit: out of the inbox, result recorded, listed once even when the commit is resent", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("v0"));
+        const epoch = await driver.claim(id);
+        const { m, commit } = await giveUp(id, epoch, "a");
+        await append(driver, id, { messageId: newMessageId(), payload: bytes("next") });
+        // A resend after a lost reply: nothing is added twice.
+        await driver.commit(id, commit);
+        const loaded = (await driver.load(id))!;
+        expect(Buffer.from(loaded.snapshot).toString()).toBe("after a");
+        expect(loaded.inbox.map((r) => Buffer.from(r.payload).toString())).toEqual(["next"]);
+        expect(hex(await driver.result(id, m))).toBe(hex(bytes("failed a")));
+        const page = await driver.deadLetters(id, { limit: 10 });
+        expect(page.entries.map((e) => [e.id, hex(e.payload)])).toEqual([[m, hex(allBytes("dead a"))]]);
+        expect(page).toMatchObject({ nextCursor: null, dropped: 0 });
+        expect(hex(await driver.deadLetter(id, m))).toBe(hex(allBytes("dead a")));
+      });
+
+      it("with a stale epoch adds no dead letter and keeps the inbox entry", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("v0"));
+        const old = await driver.claim(id);
+        const m = newMessageId();
+        const a = await append(driver, id, { messageId: m, payload: bytes("p") });
+        const current = await driver.claim(id);
+        const seq = (a as { seq: number }).seq;
+        await expectStale(driver.commit(id, { epoch: old, snapshot: bytes("zombie"), processedSeq: seq, deadLetter: { id: m, payload: bytes("d") } }), old, current);
+        expect((await driver.load(id))!.inbox.map((r) => r.seq)).toEqual([seq]);
+        expect((await driver.deadLetters(id, { limit: 10 })).entries).toEqual([]);
+      });
+
+      it("pages oldest first with the previous page's cursor, and discards one by id", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("v0"));
+        const epoch = await driver.claim(id);
+        const ids: string[] = [];
+        for (const tag of ["1", "2", "3"]) ids.push((await giveUp(id, epoch, tag)).m);
+        const first = await driver.deadLetters(id, { limit: 2 });
+        expect(first.entries.map((e) => e.id)).toEqual(ids.slice(0, 2));
+        expect(first.nextCursor).not.toBeNull();
+        const second = await driver.deadLetters(id, { limit: 2, after: first.nextCursor! });
+        expect(second.entries.map((e) => e.id)).toEqual([ids[2]]);
+        expect(second.nextCursor).toBeNull();
+
+        expect(await driver.discardDeadLetter(id, ids[1]!)).toBe(true);
+        expect(await driver.discardDeadLetter(id, ids[1]!)).toBe(false);
+        expect(await driver.deadLetter(id, ids[1]!)).toBeNull();
+        expect((await driver.deadLetters(id, { limit: 10 })).entries.map((e) => e.id)).toEqual([ids[0], ids[2]]);
+        // The cursor of a page stays valid after a discard before it.
+        expect((await driver.deadLetters(id, { limit: 10, after: first.nextCursor! })).entries.map((e) => e.id)).toEqual([ids[2]]);
+      });
+
+      it(`keeps at most ${DEAD_LETTER_LIMIT} entries, dropping (and counting) the oldest`, async () => {
+        const id = freshId();
+        await driver.create(id, bytes("v0"));
+        const epoch = await driver.claim(id);
+        const ids: string[] = [];
+        for (let i = 0; i < DEAD_LETTER_LIMIT + 2; i++) ids.push((await giveUp(id, epoch, String(i))).m);
+        const seen: string[] = [];
+        let page = await driver.deadLetters(id, { limit: 400 });
+        seen.push(...page.entries.map((e) => e.id));
+        while (page.nextCursor) {
+          page = await driver.deadLetters(id, { limit: 400, after: page.nextCursor });
+          seen.push(...page.entries.map((e) => e.id));
+        }
+        expect(seen).toEqual(ids.slice(2));
+        expect(page.dropped).toBe(2);
+        expect(await driver.deadLetter(id, ids[0]!)).toBeNull();
+      }, 60_000);
+
+      it("are removed with the agent", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("v0"));
+        const epoch = await driver.claim(id);
+        const { m } = await giveUp(id, epoch, "x");
+        await driver.delete(id);
+        await driver.create(id, bytes("reborn"));
+        expect(await driver.deadLetters(id, { limit: 10 })).toEqual({ entries: [], nextCursor: null, dropped: 0 });
+        expect(await driver.deadLetter(id, m)).toBeNull();
+      });
+    });
+
     describe("delete", () => {
       it("removes everything, reports whether the agent existed, bumps the fence, and allows re-creation", async () => {
         const type = freshType("del");
@@ -627,6 +720,31 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         expect(await store.result(id, second.messageId)).toBeNull();
         const after = (await store.load(id))!;
         expect(after.pending.map((p) => p.message)).toEqual([second]);
+      });
+
+      it("round-trips a dead letter committed with the turn that gave its message up", async () => {
+        const id = freshId();
+        const state = sampleState(id);
+        await store.create(state);
+        const epoch = await store.claim(id);
+        const message = { ...inboxMessage("charge the card", "client-key-9"), traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
+        const a = (await store.append(id, epoch, message)) as { seq: number };
+        const dead: DeadLetter = {
+          id: message.messageId,
+          message,
+          seq: a.seq,
+          reason: { code: "model_failed", message: "500 fake" },
+          attempts: 3,
+          firstFailedAt: 1_700_000_001_000,
+          deadLetteredAt: 1_700_000_003_000,
+        };
+        const result: TurnResult = { ...turnResult(message.messageId, "dead-lettered"), status: "failed", error: { code: "model_failed", message: "x" }, deadLetter: { id: message.messageId, reason: { code: "model_failed", message: "500 fake" }, attempts: 3 } };
+        await store.commit(id, epoch, { ...state, lastSeq: a.seq }, { processedSeq: a.seq, results: [result], deadLetter: dead });
+        expect((await store.load(id))!.pending).toEqual([]);
+        expect(await store.deadLetters(id, { limit: 5 })).toEqual({ deadLetters: [dead], nextCursor: null, dropped: 0 });
+        expect(await store.deadLetter(id, dead.id)).toEqual(dead);
+        expect(await store.discardDeadLetter(id, dead.id)).toBe(true);
+        expect(await store.deadLetter(id, dead.id)).toBeNull();
       });
 
       it("rejects a stale commit with StaleEpochError and keeps the newer state", async () => {

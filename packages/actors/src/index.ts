@@ -39,7 +39,7 @@ export { MemoryApprovalIndex, RedisApprovalIndex, pendingApprovalSchema } from "
 export type { ApprovalIndex, PendingApproval } from "./store/approval-index.ts";
 export { MemoryTypeStore, RedisTypeStore, typeDefaultsSchema } from "./store/type-store.ts";
 export type { TypeDefaults, TypeStore } from "./store/type-store.ts";
-export type { LoadedState, CommitOptions } from "./store/agent-store.ts";
+export type { LoadedState, CommitOptions, DeadLetterPage } from "./store/agent-store.ts";
 export type { ActorRef, ActorRuntime } from "./runtime/actor-runtime.ts";
 export { NactRuntime } from "./runtime/nact-runtime.ts";
 export { AnthropicModel } from "./model/anthropic.ts";

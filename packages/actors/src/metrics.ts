@@ -33,6 +33,8 @@ export interface AgentMetrics {
   circuitBreakerTripped(type: string): void;
   /** Something needs a person: a suspension, repeated worker failures. */
   escalated(type: string): void;
+  /** A message was moved to its agent's dead-letter list (counted once its move is durable). */
+  deadLettered(type: string): void;
 }
 
 export const noopMetrics: AgentMetrics = {
@@ -44,4 +46,5 @@ export const noopMetrics: AgentMetrics = {
   toolCall() {},
   circuitBreakerTripped() {},
   escalated() {},
+  deadLettered() {},
 };

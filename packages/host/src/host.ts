@@ -5,6 +5,7 @@ import type {
   AgentTypeRegistry,
   ApprovalIndex,
   Clock,
+  DeadLetterPage,
   HostId,
   InboxMessage,
   Logger,
@@ -268,6 +269,51 @@ export class HostService {
       (epoch) => this.deps.local.resume(id, epoch),
       (reply) => getReplySchema.parse(reply).view as unknown as AgentView,
     );
+  }
+
+  /**
+   * A page of the agent's dead letters, oldest first (read from the store:
+   * any host answers). The cursor is the position of the last entry of the
+   * previous page.
+   */
+  async deadLetters(id: AgentId, opts: { cursor?: string; limit?: number }): Promise<DeadLetterPage> {
+    if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    return this.deps.store.deadLetters(id, { limit: opts.limit ?? DEFAULT_PAGE_SIZE, ...(opts.cursor !== undefined ? { after: opts.cursor } : {}) });
+  }
+
+  /**
+   * Sends a dead letter's original message to the agent again, as a new
+   * message (its own message id; the original's idempotency key already
+   * answers with the dead-lettered result, so it is not reused). Its
+   * idempotency key is `replay:<dead-letter id>`: a replay request retried
+   * before the entry is removed finds that key and does not enqueue a second
+   * copy, so the message runs once. The entry is removed once the message
+   * is accepted; a replay retried after that answers 404.
+   */
+  async replayDeadLetter(id: AgentId, deadLetterId: string): Promise<{ messageId: string; duplicate: boolean; replayOf: string }> {
+    const entry = await this.deps.store.deadLetter(id, deadLetterId);
+    if (!entry) {
+      if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+      throw new NotFoundError(`agent ${id} has no dead letter ${deadLetterId} (replayed or discarded already?)`, { field: "id" });
+    }
+    const out = await this.send(id, {
+      content: entry.message.content,
+      idempotencyKey: `replay:${deadLetterId}`,
+      wait: false,
+      ...(entry.message.traceparent ? { traceparent: entry.message.traceparent } : {}),
+    });
+    await this.deps.store.discardDeadLetter(id, deadLetterId);
+    this.deps.logger.info({ agent: id, deadLetter: deadLetterId, messageId: out.messageId, duplicate: out.duplicate }, "dead letter replayed");
+    return { messageId: out.messageId, duplicate: out.duplicate, replayOf: deadLetterId };
+  }
+
+  /** Drops a dead letter for good. */
+  async discardDeadLetter(id: AgentId, deadLetterId: string): Promise<void> {
+    if (!(await this.deps.store.discardDeadLetter(id, deadLetterId))) {
+      if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+      throw new NotFoundError(`agent ${id} has no dead letter ${deadLetterId}`, { field: "id" });
+    }
+    this.deps.logger.info({ agent: id, deadLetter: deadLetterId }, "dead letter discarded");
   }
 
   hosts(): Promise<HostsReply> {

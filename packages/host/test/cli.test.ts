@@ -153,6 +153,39 @@ describe("colony agents", { timeout: 120_000 }, () => {
     expect(trace.stdout).toMatch(/tool_result\s+remember denied in 0 ms: denied \[policy rule 0 "no secrets": deny\]/);
   });
 
+  it("lists an agent's dead letters, replays one and discards one", async () => {
+    // A budget of one token: the first turn spends it, every later message is dead-lettered at once.
+    expect((await cli("agents", "spawn", "assistant/broke", "--config", '{"limits":{"tokenBudget":1}}')).code).toBe(0);
+    expect((await cli("agents", "send", "assistant/broke", "first")).code).toBe(0);
+    const failed = await cli("agents", "send", "assistant/broke", "second", "--json");
+    const dead = JSON.parse(failed.stdout);
+    expect(dead).toMatchObject({ status: "failed", error: { code: "token_budget_exhausted" }, deadLetter: { id: dead.messageId, attempts: 1 } });
+
+    const listed = await cli("agents", "dead-letters", "assistant/broke");
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^ID\s+DEAD-LETTERED\s+ATTEMPTS\s+REASON\s+MESSAGE/);
+    expect(listed.stdout).toContain(dead.messageId);
+    expect(listed.stdout).toContain("token_budget_exhausted");
+
+    const replayed = await cli("agents", "dead-letters", "assistant/broke", "--replay", dead.messageId, "--json");
+    expect(replayed.code, replayed.stderr).toBe(0);
+    const replay = JSON.parse(replayed.stdout);
+    expect(replay).toMatchObject({ status: "accepted", replayOf: dead.messageId, duplicate: false });
+    // The budget is still spent: the replay is dead-lettered in its turn, under its own id.
+    await waitFor(async () => JSON.parse((await cli("agents", "dead-letters", "assistant/broke", "--json")).stdout).deadLetters.map((d: { id: string }) => d.id).join() === replay.messageId, {
+      message: "the replayed message to be dead-lettered in its turn",
+      timeoutMs: 30_000,
+    });
+
+    const discarded = await cli("agents", "dead-letters", "assistant/broke", "--discard", replay.messageId);
+    expect(discarded.code, discarded.stderr).toBe(0);
+    expect(discarded.stdout).toContain(`discarded dead letter ${replay.messageId}`);
+    expect((await cli("agents", "dead-letters", "assistant/broke")).stdout.trim()).toBe("no dead letters");
+    const missing = await cli("agents", "dead-letters", "assistant/broke", "--discard", replay.messageId);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no dead letter");
+  });
+
   it("shows the hosts", async () => {
     const [table, json] = await Promise.all([cli("hosts"), cli("hosts", "--json")]);
     expect(table.code, table.stderr).toBe(0);

@@ -11,7 +11,7 @@ import type { ApprovalIndex } from "../store/approval-index.ts";
 import { forgetApprovalsIfDeleted } from "../store/approval-index.ts";
 import type { AgentEvent, AgentEventRecord } from "./events.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
-import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
+import type { AgentState, DeadLetter, InboxMessage, PendingMessage, TurnResult } from "./state.ts";
 import { InboxQueue } from "./inbox-queue.ts";
 import { runTurn } from "./turn.ts";
 import { messageTiming } from "../message-timing.ts";
@@ -76,7 +76,7 @@ export class Activation {
   private handoff = false;
   private approvalTimer: TimerHandle | undefined;
   /** A finished turn whose commit has not succeeded yet: retried as a commit, never run again. */
-  private unsaved: { seq: number; result: TurnResult; started: number } | undefined;
+  private unsaved: { seq: number; result: TurnResult; started: number; deadLetter?: DeadLetter } | undefined;
   /** Callbacks of stop/decide/resume handed to the actor and not yet answered: settled if the actor ends first. */
   private readonly requests = new Set<(error?: unknown) => void>();
 
@@ -337,7 +337,7 @@ export class Activation {
       }
       // From here the turn is done in memory: a failed commit is retried as
       // a commit (drain), the model and tools are never called again for it.
-      this.unsaved = { seq: head.seq, result: outcome.result, started };
+      this.unsaved = { seq: head.seq, result: outcome.result, started, ...(outcome.deadLetter ? { deadLetter: outcome.deadLetter } : {}) };
       return await this.tryCommit(this.state);
     } catch (e) {
       this.onTurnError(e);
@@ -363,13 +363,16 @@ export class Activation {
    * Every write of the snapshot: while a finished turn is unsaved, any
    * commit (a checkpoint, a resume, the final one) carries its result and
    * the deletion of its inbox entry, so the snapshot never says the message
-   * was processed while its entry stays in the inbox.
+   * was processed while its entry stays in the inbox. A message given up
+   * moves to the dead-letter list in that same write: never in both the
+   * inbox and the list, never in neither.
    */
   private async commit(state: AgentState): Promise<void> {
     const finished = this.unsaved;
     const messageId = state.turn?.messageId ?? finished?.result.messageId;
     if (messageId) messageTiming.mark(messageId, "commit");
-    await this.deps.store.commit(this.id, this.epoch, state, finished ? { processedSeq: finished.seq, results: [finished.result] } : {});
+    const opts = finished ? { processedSeq: finished.seq, results: [finished.result], ...(finished.deadLetter ? { deadLetter: finished.deadLetter } : {}) } : {};
+    await this.deps.store.commit(this.id, this.epoch, state, opts);
     if (messageId) messageTiming.mark(messageId, "committed");
     if (state === this.state) this.dirty = false;
     if (finished && this.unsaved === finished) this.completed(finished);
@@ -379,6 +382,11 @@ export class Activation {
     this.unsaved = undefined;
     this.queue.complete(finished.seq);
     this.deps.metrics.message(this.state.type, finished.result.status);
+    if (finished.deadLetter) {
+      this.deps.metrics.deadLettered(this.state.type);
+      const { reason, attempts } = finished.deadLetter;
+      this.log.warn({ messageId: finished.result.messageId, code: reason.code, attempts }, "message dead-lettered; the queue moves on");
+    }
     this.deps.metrics.turnFinished(this.state.type, (this.deps.clock.now() - finished.started) / 1000);
     this.settle(finished.result.messageId, (w) => w.resolve(finished.result));
   }

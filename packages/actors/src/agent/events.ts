@@ -49,6 +49,8 @@ export const agentEventSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("status"), status: z.string(), reason: z.string().optional() }),
   z.object({ kind: z.literal("compaction"), messagesBefore: z.number(), messagesAfter: z.number() }),
   z.object({ kind: z.literal("escalation"), code: z.string(), reason: z.string() }),
+  /** The turn's message was moved to the dead-letter list (its id is the message id). */
+  z.object({ kind: z.literal("dead_lettered"), id: z.string(), code: z.string(), message: z.string(), attempts: z.number() }),
   z.object({
     kind: z.literal("turn_finished"),
     status: z.string(),

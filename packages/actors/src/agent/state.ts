@@ -20,6 +20,7 @@ export const resolvedConfigSchema = z.object({
   model: z.string(),
   tools: z.array(z.string()),
   idleMs: z.number().int().positive().optional(),
+  deadLetter: z.object({ afterFailures: z.number().int(), retryDelayMs: z.number().int() }).optional(),
   limits: limitsSchema.extend({ maxIterationsPerTurn: z.number().int().positive() }),
   workers: z.record(z.string(), workerProfileSchema),
 });
@@ -68,6 +69,15 @@ export const inFlightTurnSchema = z.object({
    * a sibling still runs.
    */
   toolResults: z.record(z.string(), toolResultBlockSchema).optional(),
+  /**
+   * Failed attempts of this turn in a row (a model error that survived the
+   * provider's retries). Checkpointed with the turn, so a host that dies
+   * between attempts neither forgets nor adds one; reset by a model call
+   * that succeeds. At `deadLetter.afterFailures` the message is dead-lettered.
+   */
+  failures: z.number().int().nonnegative().optional(),
+  /** When the first of those failures happened. */
+  firstFailedAt: z.number().optional(),
 });
 export type InFlightTurn = z.infer<typeof inFlightTurnSchema>;
 
@@ -155,6 +165,24 @@ export interface PendingMessage {
   message: InboxMessage;
 }
 
+/**
+ * A message taken out of the queue because its turn kept failing: the
+ * original message as accepted, why, and after how many attempts. Its id is
+ * the message id (a message is dead-lettered at most once; a replay is a new
+ * message with its own id).
+ */
+export const deadLetterSchema = z.object({
+  id: z.string(),
+  message: inboxMessageSchema,
+  /** Inbox seq the message had. */
+  seq: z.number().int().nonnegative(),
+  reason: z.object({ code: z.string(), message: z.string() }),
+  attempts: z.number().int().positive(),
+  firstFailedAt: z.number(),
+  deadLetteredAt: z.number(),
+});
+export type DeadLetter = Omit<z.infer<typeof deadLetterSchema>, "message"> & { message: InboxMessage };
+
 /** The outcome of one message's turn, kept for dedup and for callers that wait. */
 export const turnResultSchema = z.object({
   messageId: z.string(),
@@ -162,5 +190,7 @@ export const turnResultSchema = z.object({
   reply: z.string(),
   usage: usageSchema,
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** Set when the message was moved to the dead-letter list (error.code is the cause's: model_failed, token_budget_exhausted, ...). */
+  deadLetter: z.object({ id: z.string(), reason: z.object({ code: z.string(), message: z.string() }), attempts: z.number().int() }).optional(),
 });
 export type TurnResult = z.infer<typeof turnResultSchema>;

@@ -10,7 +10,8 @@ import type { AgentEvent } from "./events.ts";
 import { preview } from "./events.ts";
 import { MAX_ESCALATIONS, callTier, runToolBatch } from "./tool-batch.ts";
 import { limitReached, responseTokens, turnTokensPassed } from "./limits.ts";
-import type { AgentState, ApprovalRequest, PendingMessage, TurnResult } from "./state.ts";
+import type { AgentState, ApprovalRequest, DeadLetter, PendingMessage, TurnResult } from "./state.ts";
+import { DEFAULT_DEAD_LETTER_AFTER_FAILURES, DEFAULT_DEAD_LETTER_RETRY_DELAY_MS } from "../config/agent-config.ts";
 
 /** Upper bound on tokens the model may write in one response. */
 export const DEFAULT_MAX_RESPONSE_TOKENS = 4096;
@@ -34,8 +35,17 @@ export interface TurnDeps {
   signal?: AbortSignal;
 }
 
-/** A turn either ends (with a result for its message) or pauses until a person approves its tool calls. */
-export type TurnOutcome = { kind: "done"; state: AgentState; result: TurnResult } | { kind: "paused"; state: AgentState };
+/**
+ * A turn either ends (with a result for its message; with `deadLetter` when
+ * the message is given up and moves to the dead-letter list) or pauses until
+ * a person approves its tool calls.
+ */
+export type TurnOutcome = { kind: "done"; state: AgentState; result: TurnResult; deadLetter?: DeadLetter } | { kind: "paused"; state: AgentState };
+
+/** Budgets whose exhaustion no retry can cure: the message is dead-lettered at once. */
+const SPENT_BUDGETS = new Set(["token_budget_exhausted", "cost_budget_exhausted"]);
+/** Longest wait between two attempts of a failing turn. */
+const MAX_RETRY_DELAY_MS = 60_000;
 
 /**
  * Runs (or resumes) the turn for one inbox message:
@@ -134,16 +144,34 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
     }
 
     const stop = limitReached(state);
+    if (stop && SPENT_BUDGETS.has(stop.code)) return deadLetter(state, deps, pending, stop);
     if (stop) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${stop.message}`, code: stop.code });
     if (state.status !== "running") update({ ...state, status: "running" });
 
+    // The host's model is switched off (its circuit is open: the API keeps
+    // failing for everyone). Not this message's fault: wait, uncounted.
+    const availability = deps.model.availability?.();
+    if (availability && !availability.available) {
+      await pause(Math.min(MAX_RETRY_DELAY_MS, Math.max(50, availability.retryAfterMs)), deps);
+      continue;
+    }
     emit({ kind: "model_request", iteration: turn.iterations + 1, model: state.config.model, provider: deps.model.name, messages: state.messages.length });
     const calledAt = deps.clock.now();
     const response = await callModel(state, deps, emit);
     const durationMs = deps.clock.now() - calledAt;
     if (!response.ok) {
       emit({ kind: "model_error", iteration: turn.iterations + 1, error: response.error, durationMs });
-      return finish(state, deps, { status: "failed", reply: `Turn failed: ${response.error}`, code: "model_failed" });
+      // The provider has retried already: this attempt of the turn failed.
+      // Counted and checkpointed (a host dying now neither loses nor adds a
+      // failure), then retried after a back-off, until the message is given up.
+      const failures = (turn.failures ?? 0) + 1;
+      const policy = deadLetterPolicy(state);
+      const reason = { code: "model_failed", message: response.error };
+      if (failures >= policy.afterFailures) return deadLetter(state, deps, pending, reason, failures);
+      update({ ...state, turn: { ...turn, failures, firstFailedAt: turn.firstFailedAt ?? deps.clock.now() } });
+      await deps.checkpoint(state);
+      await pause(Math.min(MAX_RETRY_DELAY_MS, policy.retryDelayMs * 2 ** (failures - 1)), deps);
+      continue;
     }
     emit({
       kind: "model_response",
@@ -156,11 +184,13 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
     });
     const content: ContentBlock[] = response.value.content.length > 0 ? response.value.content : [{ type: "text", text: "" }];
     const usage = response.value.usage;
+    // A model call that succeeds ends the run of failures ("in a row").
+    const { failures: _f, firstFailedAt: _ff, ...ok } = turn;
     update({
       ...state,
       messages: [...state.messages, { role: "assistant", content }],
       usage: addUsage(state.usage, usage),
-      turn: { ...turn, iterations: turn.iterations + 1, usage: addUsage(turn.usage, usage) },
+      turn: { ...ok, iterations: turn.iterations + 1, usage: addUsage(turn.usage, usage) },
     });
     const asked = content.filter((b): b is ToolUseBlock => b.type === "tool_use");
     const over = turnTokensPassed(state);
@@ -265,6 +295,55 @@ async function callModel(state: AgentState, deps: TurnDeps, emit: (e: AgentEvent
     if (deps.signal?.aborted) throw e;
     return { ok: false, error: errorMessage(e) };
   }
+}
+
+function deadLetterPolicy(state: AgentState): { afterFailures: number; retryDelayMs: number } {
+  return state.config.deadLetter ?? { afterFailures: DEFAULT_DEAD_LETTER_AFTER_FAILURES, retryDelayMs: DEFAULT_DEAD_LETTER_RETRY_DELAY_MS };
+}
+
+/** Waits between two attempts of a failing turn; an abort (drain deadline, fence) ends the wait and the turn. */
+function pause(ms: number, deps: TurnDeps): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const signal = deps.signal;
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      timer.cancel();
+      reject(signal!.reason);
+    };
+    const timer = deps.clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Gives the message up: the turn ends failed (its waiters are told it was
+ * dead-lettered and where) and the activation moves the message to the
+ * dead-letter list in the same atomic commit that removes it from the inbox.
+ */
+function deadLetter(state: AgentState, deps: TurnDeps, pending: PendingMessage, reason: { code: string; message: string }, attempts = (state.turn!.failures ?? 0) + 1): TurnOutcome {
+  const now = deps.clock.now();
+  const id = pending.message.messageId;
+  const entry: DeadLetter = {
+    id,
+    message: pending.message,
+    seq: pending.seq,
+    reason,
+    attempts,
+    firstFailedAt: state.turn!.firstFailedAt ?? now,
+    deadLetteredAt: now,
+  };
+  const times = attempts === 1 ? "1 attempt" : `${attempts} attempts in a row`;
+  const reply = `Message dead-lettered after ${times} (${reason.code}: ${reason.message.replace(/\.$/, "")}). Replay it with POST /v1/agents/${state.id}/dead-letters/${id}/replay.`;
+  deps.emit?.({ kind: "dead_lettered", id, code: reason.code, message: preview(reason.message), attempts });
+  // The error keeps the cause's code (what a caller acts on: model_failed,
+  // token_budget_exhausted, ...); `deadLetter` says where the message went.
+  const done = finish(state, deps, { status: "failed", reply, code: reason.code });
+  if (done.kind !== "done") return done;
+  done.result.deadLetter = { id, reason, attempts };
+  return { ...done, deadLetter: entry };
 }
 
 function finish(state: AgentState, deps: TurnDeps, end: { status: TurnResult["status"]; reply: string; code?: string }): TurnOutcome {

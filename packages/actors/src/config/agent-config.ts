@@ -30,6 +30,24 @@ export const permissionTierSchema = z.enum(["auto", "approval", "deny"]);
 /** Longest idle time one may configure before passivation: a day. */
 export const MAX_IDLE_MS = 24 * 60 * 60 * 1000;
 
+/** Failed attempts of a turn in a row after which its message is dead-lettered (see DeadLetterConfig). */
+export const DEFAULT_DEAD_LETTER_AFTER_FAILURES = 3;
+/** Wait before the second attempt of a failed turn; doubled for each further one. */
+export const DEFAULT_DEAD_LETTER_RETRY_DELAY_MS = 1_000;
+
+/**
+ * When a message's turn is given up and its message moved to the agent's
+ * dead-letter list: after `afterFailures` failed attempts in a row (model
+ * errors that survived the provider's own retries), waiting `retryDelayMs`
+ * (doubled each time, at most a minute) between attempts. A spent budget
+ * dead-letters at once: retrying cannot help until an operator acts.
+ */
+export const deadLetterConfigSchema = z.strictObject({
+  afterFailures: z.number().int().min(1).max(20).optional(),
+  retryDelayMs: z.number().int().min(0).max(60_000).optional(),
+});
+export type DeadLetterConfig = z.infer<typeof deadLetterConfigSchema>;
+
 /**
  * The spawn-time `config` of DESIGN.md. Every field is optional; unknown
  * fields are rejected so that a typo never silently does nothing.
@@ -61,6 +79,7 @@ export const agentConfigSchema = z.strictObject({
   /** How long a tool call may wait for a person's approval before it counts as denied. */
   approvalTimeoutMs: z.number().int().min(1).max(7 * 24 * 60 * 60 * 1000).optional(),
   workers: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "worker profile names match ^[a-z][a-z0-9-]{0,62}$"), workerProfileSchema).optional(),
+  deadLetter: deadLetterConfigSchema.optional(),
 });
 export type AgentConfigInput = z.infer<typeof agentConfigSchema>;
 
@@ -78,6 +97,8 @@ export interface AgentConfig {
   approvalTimeoutMs?: number;
   compaction?: { atTokens: number; keepTurns: number };
   delegation?: { maxDepth?: number; maxChildren?: number; retries?: number };
+  /** Set only when configured; defaults DEFAULT_DEAD_LETTER_* otherwise. */
+  deadLetter?: { afterFailures: number; retryDelayMs: number };
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-6";
@@ -108,5 +129,12 @@ export function resolveConfig(defaults: AgentConfigInput, overrides: AgentConfig
   if (compaction !== undefined) resolved.compaction = compaction;
   const approvalTimeoutMs = o.approvalTimeoutMs ?? defaults.approvalTimeoutMs;
   if (approvalTimeoutMs !== undefined) resolved.approvalTimeoutMs = approvalTimeoutMs;
+  const deadLetter = { ...defaults.deadLetter, ...o.deadLetter };
+  if (Object.keys(deadLetter).length > 0) {
+    resolved.deadLetter = {
+      afterFailures: deadLetter.afterFailures ?? DEFAULT_DEAD_LETTER_AFTER_FAILURES,
+      retryDelayMs: deadLetter.retryDelayMs ?? DEFAULT_DEAD_LETTER_RETRY_DELAY_MS,
+    };
+  }
   return resolved;
 }

@@ -1,8 +1,8 @@
 import { Packr } from "msgpackr";
 import type { z } from "zod";
 import { CorruptSnapshotError } from "../errors.ts";
-import type { AgentState, InboxMessage, TurnResult } from "../agent/state.ts";
-import { agentStateSchema, inboxMessageSchema, turnResultSchema } from "../agent/state.ts";
+import type { AgentState, DeadLetter, InboxMessage, TurnResult } from "../agent/state.ts";
+import { agentStateSchema, deadLetterSchema, inboxMessageSchema, turnResultSchema } from "../agent/state.ts";
 
 /** Bumped on every incompatible change of the snapshot shape. */
 export const SNAPSHOT_VERSION = 1;
@@ -11,7 +11,7 @@ export const SNAPSHOT_VERSION = 1;
 // decoder and do not depend on structure state shared between processes.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-type Kind = "snapshot" | "inbox message" | "turn result";
+type Kind = "snapshot" | "inbox message" | "turn result" | "dead letter";
 
 function encode(kind: Kind, body: unknown): Uint8Array {
   return packr.pack({ v: SNAPSHOT_VERSION, k: kind, b: body });
@@ -55,4 +55,6 @@ export const codec = {
   decodeInbox: (b: Uint8Array): InboxMessage => decode("inbox message", b, inboxMessageSchema) as InboxMessage,
   encodeResult: (r: TurnResult): Uint8Array => encode("turn result", r),
   decodeResult: (b: Uint8Array): TurnResult => decode("turn result", b, turnResultSchema),
+  encodeDeadLetter: (d: DeadLetter): Uint8Array => encode("dead letter", d),
+  decodeDeadLetter: (b: Uint8Array): DeadLetter => decode("dead letter", b, deadLetterSchema) as DeadLetter,
 };

@@ -1,4 +1,4 @@
-import type { AgentState, InboxMessage, PendingMessage, TurnResult } from "../agent/state.ts";
+import type { AgentState, DeadLetter, InboxMessage, PendingMessage, TurnResult } from "../agent/state.ts";
 import type { AgentId, MessageId } from "../ids.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import { noopMetrics } from "../metrics.ts";
@@ -14,6 +14,17 @@ export interface LoadedState {
 export interface CommitOptions {
   processedSeq?: number;
   results?: TurnResult[];
+  /** The processed message was given up: it moves to the dead-letter list in the same atomic write. */
+  deadLetter?: DeadLetter;
+}
+
+/** A page of an agent's dead-letter list, oldest first. */
+export interface DeadLetterPage {
+  deadLetters: DeadLetter[];
+  /** Pass as `after` for the next page; null on the last one. */
+  nextCursor: string | null;
+  /** Entries dropped (oldest first) because the list was full. */
+  dropped: number;
 }
 
 /**
@@ -73,6 +84,7 @@ export class AgentStore {
     const req: Parameters<StoreDriver["commit"]>[1] = { epoch, snapshot };
     if (opts.processedSeq !== undefined) req.processedSeq = opts.processedSeq;
     if (opts.results?.length) req.results = opts.results.map((r) => ({ messageId: r.messageId, payload: codec.encodeResult(r) }));
+    if (opts.deadLetter) req.deadLetter = { id: opts.deadLetter.id, payload: codec.encodeDeadLetter(opts.deadLetter) };
     await this.driver.commit(id, req);
     this.metrics.snapshotWritten((performance.now() - started) / 1000, snapshot.byteLength);
   }
@@ -80,6 +92,22 @@ export class AgentStore {
   async result(id: AgentId, messageId: MessageId | string): Promise<TurnResult | null> {
     const bytes = await this.driver.result(id, messageId);
     return bytes ? codec.decodeResult(bytes) : null;
+  }
+
+  /** The agent's dead letters, oldest first, after the cursor of the previous page. */
+  async deadLetters(id: AgentId, opts: { after?: string; limit: number }): Promise<DeadLetterPage> {
+    const page = await this.driver.deadLetters(id, opts);
+    return { deadLetters: page.entries.map((e) => codec.decodeDeadLetter(e.payload)), nextCursor: page.nextCursor, dropped: page.dropped };
+  }
+
+  async deadLetter(id: AgentId, deadLetterId: string): Promise<DeadLetter | null> {
+    const bytes = await this.driver.deadLetter(id, deadLetterId);
+    return bytes ? codec.decodeDeadLetter(bytes) : null;
+  }
+
+  /** Removes a dead letter; false if there was none with that id. */
+  discardDeadLetter(id: AgentId, deadLetterId: string): Promise<boolean> {
+    return this.driver.discardDeadLetter(id, deadLetterId);
   }
 
   delete(id: AgentId): Promise<boolean> {

@@ -40,6 +40,16 @@ export interface CommitRequest {
   processedSeq?: number;
   /** Outcomes to keep for dedup and late readers, by message id. */
   results?: { messageId: string; payload: Uint8Array }[];
+  /** The processed entry moves to the dead-letter list under this id (written once: a resend changes nothing). */
+  deadLetter?: { id: string; payload: Uint8Array };
+}
+
+/** A page of dead letters as bytes, oldest first. */
+export interface DeadLetterRecords {
+  entries: { id: string; payload: Uint8Array }[];
+  nextCursor: string | null;
+  /** Entries dropped so far because the list was full. */
+  dropped: number;
 }
 
 export interface ListOptions {
@@ -52,6 +62,9 @@ export interface ListOptions {
 
 /** How many processed message ids (and their results) an agent remembers for dedup. */
 export const DEDUP_WINDOW = 1000;
+
+/** Dead letters kept per agent; past this the oldest are dropped (and counted). */
+export const DEAD_LETTER_LIMIT = 1000;
 
 /**
  * The byte-level persistence seam for agents: snapshots, the durable inbox,
@@ -82,6 +95,11 @@ export interface StoreDriver {
    */
   commit(agent: string, request: CommitRequest): Promise<void>;
   result(agent: string, messageId: string): Promise<Uint8Array | null>;
+  /** Dead letters in the order they were added, strictly after the cursor `after` (a page's nextCursor). */
+  deadLetters(agent: string, options: { after?: string; limit: number }): Promise<DeadLetterRecords>;
+  deadLetter(agent: string, id: string): Promise<Uint8Array | null>;
+  /** Removes one dead letter; false if there was none with that id. Unfenced: the list is not the activation's state. */
+  discardDeadLetter(agent: string, id: string): Promise<boolean>;
   /** Removes everything of the agent and advances its fence; false if it did not exist. */
   delete(agent: string): Promise<boolean>;
   list(options: ListOptions): Promise<string[]>;

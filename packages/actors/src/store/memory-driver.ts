@@ -1,6 +1,6 @@
 import { StaleEpochError } from "../errors.ts";
-import type { AppendOutcome, AppendRequest, CommitRequest, InboxRecord, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
-import { DEDUP_WINDOW } from "./driver.ts";
+import type { AppendOutcome, AppendRequest, CommitRequest, DeadLetterRecords, InboxRecord, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
+import { DEAD_LETTER_LIMIT, DEDUP_WINDOW } from "./driver.ts";
 
 interface Entry {
   snapshot: Uint8Array;
@@ -12,6 +12,10 @@ interface Entry {
   keyOfMessage: Map<string, string>;
   results: Map<string, Uint8Array>;
   recent: string[];
+  /** Dead letters by id, in the order they were added (Map order), each with that order. */
+  dead: Map<string, { order: number; payload: Uint8Array }>;
+  deadSeq: number;
+  deadDropped: number;
 }
 
 const copy = (b: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(b);
@@ -37,6 +41,9 @@ export class MemoryStoreDriver implements StoreDriver {
       keyOfMessage: new Map(),
       results: new Map(),
       recent: [],
+      dead: new Map(),
+      deadSeq: 0,
+      deadDropped: 0,
     });
     return true;
   }
@@ -119,6 +126,14 @@ export class MemoryStoreDriver implements StoreDriver {
       const done = req.processedSeq;
       e.inbox = e.inbox.filter((r) => r.seq !== done);
     }
+    const dl = req.deadLetter;
+    if (dl && !e.dead.has(dl.id)) {
+      e.dead.set(dl.id, { order: ++e.deadSeq, payload: copy(dl.payload) });
+      while (e.dead.size > DEAD_LETTER_LIMIT) {
+        e.dead.delete(e.dead.keys().next().value!);
+        e.deadDropped++;
+      }
+    }
     for (const r of req.results ?? []) {
       if (!e.results.has(r.messageId)) e.recent.push(r.messageId);
       e.results.set(r.messageId, copy(r.payload));
@@ -136,6 +151,27 @@ export class MemoryStoreDriver implements StoreDriver {
   async result(agent: string, messageId: string): Promise<Uint8Array | null> {
     const r = this.agents.get(agent)?.results.get(messageId);
     return r ? copy(r) : null;
+  }
+
+  async deadLetters(agent: string, { after, limit }: { after?: string; limit: number }): Promise<DeadLetterRecords> {
+    const e = this.agents.get(agent);
+    if (!e) return { entries: [], nextCursor: null, dropped: 0 };
+    const floor = after === undefined ? 0 : Number(after);
+    const page = [...e.dead].filter(([, d]) => d.order > floor).slice(0, limit);
+    return {
+      entries: page.map(([id, d]) => ({ id, payload: copy(d.payload) })),
+      nextCursor: page.length === limit ? String(page[page.length - 1]![1].order) : null,
+      dropped: e.deadDropped,
+    };
+  }
+
+  async deadLetter(agent: string, id: string): Promise<Uint8Array | null> {
+    const d = this.agents.get(agent)?.dead.get(id);
+    return d ? copy(d.payload) : null;
+  }
+
+  async discardDeadLetter(agent: string, id: string): Promise<boolean> {
+    return this.agents.get(agent)?.dead.delete(id) ?? false;
   }
 
   async delete(agent: string): Promise<boolean> {

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { StaleEpochError } from "../errors.ts";
-import type { AppendOutcome, AppendRequest, CommitRequest, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
-import { DEDUP_WINDOW } from "./driver.ts";
+import type { AppendOutcome, AppendRequest, CommitRequest, DeadLetterRecords, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
+import { DEAD_LETTER_LIMIT, DEDUP_WINDOW } from "./driver.ts";
 import { AGENT_INDEX_KEY, agentKeys } from "./redis-keys.ts";
-import { APPEND, COMMIT, CREATE, DELETE } from "./redis-scripts.ts";
+import { APPEND, COMMIT, CREATE, DELETE, DISCARD_DEAD_LETTER } from "./redis-scripts.ts";
 
 type Reply = [string | Buffer, ...(string | number | Buffer)[]];
 
@@ -13,6 +13,7 @@ interface ScriptCommands {
   colonyCommit(...keysAndArgs: (string | Buffer | number)[]): Promise<Reply>;
   colonyDelete(...keysAndToken: string[]): Promise<number>;
   colonyCreate(snap: string, snapshot: Buffer): Promise<number>;
+  colonyDiscardDeadLetter(dead: string, deadIndex: string, id: string): Promise<number>;
 }
 
 /**
@@ -30,8 +31,9 @@ export class RedisStoreDriver implements StoreDriver {
   /** @param redis a connected client; the driver defines its scripts on it and closes it on `close()` if `owns`. */
   constructor(redis: Redis, private readonly owns = true) {
     redis.defineCommand("colonyAppend", { numberOfKeys: 5, lua: APPEND });
-    redis.defineCommand("colonyCommit", { numberOfKeys: 6, lua: COMMIT });
-    redis.defineCommand("colonyDelete", { numberOfKeys: 10, lua: DELETE });
+    redis.defineCommand("colonyCommit", { numberOfKeys: 9, lua: COMMIT });
+    redis.defineCommand("colonyDelete", { numberOfKeys: 13, lua: DELETE });
+    redis.defineCommand("colonyDiscardDeadLetter", { numberOfKeys: 2, lua: DISCARD_DEAD_LETTER });
     redis.defineCommand("colonyCreate", { numberOfKeys: 1, lua: CREATE });
     this.redis = redis as Redis & ScriptCommands;
   }
@@ -94,8 +96,9 @@ export class RedisStoreDriver implements StoreDriver {
 
   async commit(agent: string, req: CommitRequest): Promise<void> {
     const k = agentKeys(agent);
-    const args: (string | Buffer | number)[] = [k.snap, k.epoch, k.inbox, k.dedup, k.results, k.recent];
+    const args: (string | Buffer | number)[] = [k.snap, k.epoch, k.inbox, k.dedup, k.results, k.recent, k.dead, k.deadIndex, k.deadMeta];
     args.push(req.epoch, Buffer.from(req.snapshot), req.processedSeq === undefined ? "" : req.processedSeq, DEDUP_WINDOW);
+    args.push(req.deadLetter?.id ?? "", req.deadLetter ? Buffer.from(req.deadLetter.payload) : "", DEAD_LETTER_LIMIT);
     for (const r of req.results ?? []) args.push(r.messageId, Buffer.from(r.payload));
     const reply = await this.redis.colonyCommit(...args);
     if (String(reply[0]) === "stale") throw new StaleEpochError(agent, req.epoch, Number(reply[1]));
@@ -105,9 +108,38 @@ export class RedisStoreDriver implements StoreDriver {
     return this.redis.hgetBuffer(agentKeys(agent).results, messageId);
   }
 
+  async deadLetters(agent: string, { after, limit }: { after?: string; limit: number }): Promise<DeadLetterRecords> {
+    const k = agentKeys(agent);
+    // One MULTI: the page of ids, their entries and the dropped count agree.
+    const ids = await this.redis.zrangebyscore(k.deadIndex, after === undefined ? "-inf" : `(${Number(after)}`, "+inf", "WITHSCORES", "LIMIT", 0, limit);
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < ids.length; i += 2) pairs.push([ids[i]!, ids[i + 1]!]);
+    const p = this.redis.multi().hget(k.deadMeta, "dropped");
+    for (const [id] of pairs) p.hgetBuffer(k.dead, id);
+    const res = await p.exec();
+    if (!res) throw new Error("redis MULTI for dead letters was aborted");
+    for (const [err] of res) if (err) throw err;
+    const entries: DeadLetterRecords["entries"] = [];
+    // An id discarded between the two reads has no entry: skipped.
+    pairs.forEach(([id], i) => {
+      const payload = res[i + 1]![1] as Buffer | null;
+      if (payload) entries.push({ id, payload });
+    });
+    return { entries, nextCursor: pairs.length === limit ? pairs[pairs.length - 1]![1] : null, dropped: Number(res[0]![1] ?? 0) };
+  }
+
+  async deadLetter(agent: string, id: string): Promise<Uint8Array | null> {
+    return this.redis.hgetBuffer(agentKeys(agent).dead, id);
+  }
+
+  async discardDeadLetter(agent: string, id: string): Promise<boolean> {
+    const k = agentKeys(agent);
+    return (await this.redis.colonyDiscardDeadLetter(k.dead, k.deadIndex, id)) === 1;
+  }
+
   async delete(agent: string): Promise<boolean> {
     const k = agentKeys(agent);
-    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace, k.deleted, randomUUID());
+    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace, k.deleted, k.dead, k.deadIndex, k.deadMeta, randomUUID());
     await this.redis.zrem(AGENT_INDEX_KEY, agent);
     return existed === 1;
   }

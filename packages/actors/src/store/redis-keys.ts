@@ -19,6 +19,12 @@ export const agentKeys = (agent: string) => {
     trace: `${base}trace`,
     /** Token of the last delete, kept a while so that its resend still reports it. */
     deleted: `${base}deleted`,
+    /** Dead letters: hash id → entry bytes. */
+    dead: `${base}dead`,
+    /** Dead-letter ids scored by the order they were added (paging, dropping the oldest). */
+    deadIndex: `${base}deadidx`,
+    /** Hash {seq: last order given, dropped: entries dropped because the list was full}. */
+    deadMeta: `${base}deadmeta`,
   };
 };
 

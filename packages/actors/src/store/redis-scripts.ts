@@ -29,8 +29,8 @@ return {'accepted', seq}
 `;
 
 /**
- * KEYS: snap epoch inbox dedup results recent.
- * ARGV: epoch snapshot processedSeq('' = none) window [messageId result]...
+ * KEYS: snap epoch inbox dedup results recent dead deadIndex deadMeta.
+ * ARGV: epoch snapshot processedSeq('' = none) window deadId('' = none) deadEntry deadLimit [messageId result]...
  * The fence check and every write happen in one script: a stale writer
  * changes nothing. Idempotent, so a resend after a lost reply is harmless:
  * it deletes exactly the processed entry (never a range that could hold one
@@ -41,7 +41,16 @@ local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if current ~= tonumber(ARGV[1]) or redis.call('EXISTS', KEYS[1]) == 0 then return {'stale', current} end
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('XDEL', KEYS[3], '0-' .. ARGV[3]) end
-for i = 5, #ARGV, 2 do
+if ARGV[5] ~= '' and redis.call('HSETNX', KEYS[7], ARGV[5], ARGV[6]) == 1 then
+  redis.call('ZADD', KEYS[8], redis.call('HINCRBY', KEYS[9], 'seq', 1), ARGV[5])
+  local over = redis.call('ZCARD', KEYS[8]) - tonumber(ARGV[7])
+  if over > 0 then
+    local old = redis.call('ZPOPMIN', KEYS[8], over)
+    for i = 1, #old, 2 do redis.call('HDEL', KEYS[7], old[i]) end
+    redis.call('HINCRBY', KEYS[9], 'dropped', over)
+  end
+end
+for i = 8, #ARGV, 2 do
   if redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then redis.call('RPUSH', KEYS[6], ARGV[i]) end
 end
 local window = tonumber(ARGV[4])
@@ -57,14 +66,14 @@ return {'ok', current}
 `;
 
 /**
- * KEYS: snap epoch inbox seq dedup results recent placement trace deleted. ARGV: token.
+ * KEYS: snap epoch inbox seq dedup results recent placement trace deleted dead deadIndex deadMeta. ARGV: token.
  * Returns 1 if the agent existed, or if this very delete (same token) already
  * ran: a resend after a lost reply still reports the deletion it made.
  */
 export const DELETE = `
 local existed = redis.call('DEL', KEYS[1])
 if existed == 0 and redis.call('GET', KEYS[10]) == ARGV[1] then return 1 end
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11], KEYS[12], KEYS[13])
 redis.call('INCR', KEYS[2])
 if existed == 1 then redis.call('SET', KEYS[10], ARGV[1], 'EX', 600) end
 return existed
@@ -79,4 +88,12 @@ export const CREATE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 1 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
 return 0
+`;
+
+/**
+ * KEYS: dead deadIndex. ARGV: id. Removes one dead letter; 1 if it was there.
+ */
+export const DISCARD_DEAD_LETTER = `
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('HDEL', KEYS[1], ARGV[1])
 `;

@@ -12,7 +12,7 @@ import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
 import { BoundedEventBuffer } from "../observability/event-buffer.ts";
-import { MAX_BODY_BYTES, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema, typeBodySchema } from "./schemas.ts";
+import { MAX_BODY_BYTES, deadLettersQuerySchema, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema, typeBodySchema } from "./schemas.ts";
 
 /** Comment lines sent on an idle event stream, so proxies keep it open. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -143,7 +143,7 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     if (out.kind === "awaiting_approval") return c.json({ messageId: out.messageId, status: "awaiting_approval", awaiting: out.awaiting, duplicate: out.duplicate }, 200);
     const r = out.result;
     return c.json(
-      { messageId: out.messageId, status: r.status, reply: r.reply, usage: r.usage, duplicate: out.duplicate, ...(r.error ? { error: r.error } : {}) },
+      { messageId: out.messageId, status: r.status, reply: r.reply, usage: r.usage, duplicate: out.duplicate, ...(r.error ? { error: r.error } : {}), ...(r.deadLetter ? { deadLetter: r.deadLetter } : {}) },
       200,
     );
   });
@@ -224,6 +224,22 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   });
 
   app.post("/v1/agents/:type/:key/resume", async (c) => c.json(await service.resume(idFrom(c))));
+
+  app.get("/v1/agents/:type/:key/dead-letters", async (c) => {
+    const q = parseInput(deadLettersQuerySchema, c.req.query(), "query");
+    return c.json(await service.deadLetters(idFrom(c), q));
+  });
+
+  app.post("/v1/agents/:type/:key/dead-letters/:id/replay", async (c) => {
+    const id = idFrom(c);
+    const out = await service.replayDeadLetter(id, parseToken<MessageId>(c.req.param("id"), "id"));
+    return c.json({ ...out, status: "accepted" }, 202);
+  });
+
+  app.delete("/v1/agents/:type/:key/dead-letters/:id", async (c) => {
+    await service.discardDeadLetter(idFrom(c), parseToken<MessageId>(c.req.param("id"), "id"));
+    return c.body(null, 204);
+  });
 
   return app;
 }

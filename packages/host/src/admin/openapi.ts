@@ -26,6 +26,9 @@ import {
   traceResponseSchema,
   traceQuerySchema,
   eventsQuerySchema,
+  deadLetterPageResponseSchema,
+  deadLettersQuerySchema,
+  replayResponseSchema,
 } from "./schemas.ts";
 
 /**
@@ -56,6 +59,8 @@ const RESPONSES = {
   Hosts: hostsResponseSchema,
   Health: healthResponseSchema,
   Ready: readyResponseSchema,
+  DeadLetterPage: deadLetterPageResponseSchema,
+  Replay: replayResponseSchema,
 } as const;
 
 /**
@@ -297,12 +302,46 @@ const OPERATIONS: Operation[] = [
     tag: "agents",
     responses: { 200: { json: "AgentView", description: "the agent, resumed" }, 400: E400, 404: E404, 409: err("wrong_state: the agent is not suspended"), 415: E415 },
   },
+  {
+    method: "get",
+    path: "/v1/agents/:type/:key/dead-letters",
+    operationId: "listDeadLetters",
+    summary:
+      "Messages given up, oldest first, paginated: each with the original message, the reason (model_failed after deadLetter.afterFailures attempts in a row, or a spent budget), attempts and times. At most 1,000 per agent; `dropped` counts older ones dropped.",
+    tag: "agents",
+    query: deadLettersQuerySchema,
+    responses: { 200: { json: "DeadLetterPage", description: "one page of dead letters" }, 400: E400, 404: E404 },
+  },
+  {
+    method: "post",
+    path: "/v1/agents/:type/:key/dead-letters/:id/replay",
+    operationId: "replayDeadLetter",
+    summary:
+      "Send a dead letter's original message again, as a new message with idempotency key replay:{id} (a retried replay enqueues it once), then remove the entry. The reply to the new message comes as to any other.",
+    tag: "agents",
+    responses: {
+      202: { json: "Replay", description: "the message is stored durably and will run" },
+      400: E400,
+      404: err("not_found: no such agent, or no such dead letter (replayed or discarded already)"),
+      409: err("wrong_state: the agent is suspended (resume it first)"),
+      415: E415,
+    },
+  },
+  {
+    method: "delete",
+    path: "/v1/agents/:type/:key/dead-letters/:id",
+    operationId: "discardDeadLetter",
+    summary: "Drop a dead letter for good.",
+    tag: "agents",
+    responses: { 204: { description: "discarded" }, 400: E400, 404: err("not_found: no such agent, or no such dead letter") },
+  },
 ];
 
 const PATH_PARAMS: Record<string, { description: string; pattern: RegExp }> = {
   type: { description: "agent type", pattern: AGENT_TYPE_PATTERN },
   key: { description: "agent key", pattern: AGENT_KEY_PATTERN },
   callId: { description: "the tool call's id, from GET /v1/approvals", pattern: TOKEN_PATTERN },
+  id: { description: "a dead letter's id (the dead-lettered message's id), from GET …/dead-letters", pattern: TOKEN_PATTERN },
 };
 
 /** z.toJSONSchema over a registry of named schemas, cross-referenced through #/components/schemas. */

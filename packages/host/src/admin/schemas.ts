@@ -9,6 +9,7 @@ import {
   usageSchema,
   agentEventRecordSchema,
   resolvedConfigSchema,
+  deadLetterSchema,
 } from "@colony/actors";
 import { hostsReplySchema } from "@colony/directory";
 
@@ -69,6 +70,11 @@ export const eventsQuerySchema = z.strictObject({
 
 export const messagesQuerySchema = z.strictObject({
   cursor: z.string().regex(/^\d{1,9}$/, "a cursor from a previous page").optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+});
+
+export const deadLettersQuerySchema = z.strictObject({
+  cursor: z.string().regex(/^\d{1,15}$/, "a cursor from a previous page").optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
 });
 
@@ -172,6 +178,10 @@ export const sendCompletedResponseSchema = z
     usage: usageSchema,
     duplicate: z.boolean().describe("true when an earlier message with this id or idempotencyKey answered"),
     error: z.object({ code: z.string(), message: z.string() }).optional().describe("why the turn failed"),
+    deadLetter: z
+      .object({ id: z.string(), reason: z.object({ code: z.string(), message: z.string() }), attempts: z.number().int() })
+      .optional()
+      .describe("set when the message was moved to the dead-letter list (error.code is the cause): replay or discard it by this id"),
   });
 
 /** 200 of POST …/messages with wait when the turn paused for a person's approval. */
@@ -208,3 +218,27 @@ export const hostsResponseSchema = hostsReplySchema;
 
 export const healthResponseSchema = z.object({ status: z.literal("ok"), host: z.string() });
 export const readyResponseSchema = z.object({ status: z.literal("ready"), host: z.string() });
+
+/** GET /v1/agents/{type}/{key}/dead-letters: one page of the agent's dead letters, oldest first. */
+export const deadLetterPageResponseSchema = z.object({
+  deadLetters: z.array(
+    deadLetterSchema.extend({
+      id: z.string().describe("the dead-lettered message's id; replay or discard by it"),
+      seq: z.number().int().describe("its position in the inbox it was taken from"),
+      reason: z.object({ code: z.string(), message: z.string() }).describe("why: model_failed (after attempts in a row), token_budget_exhausted, cost_budget_exhausted"),
+      attempts: z.number().int().describe("failed attempts of its turn"),
+      firstFailedAt: z.number().describe("epoch ms"),
+      deadLetteredAt: z.number().describe("epoch ms"),
+    }),
+  ),
+  nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last page"),
+  dropped: z.number().int().nonnegative().describe("entries dropped, oldest first, because the list was full (1,000 per agent)"),
+});
+
+/** 202 of POST …/dead-letters/{id}/replay. */
+export const replayResponseSchema = z.object({
+  messageId: z.string().describe("the replayed message's own id (a new message)"),
+  status: z.literal("accepted"),
+  duplicate: z.boolean().describe("true when a retried replay found its message already accepted"),
+  replayOf: z.string().describe("the dead letter replayed"),
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { PendingApproval } from "@colony/actors";
+import type { DeadLetterPage, PendingApproval } from "@colony/actors";
 import type { AgentView, MessagePage } from "../agent-view.ts";
 import type { AgentList, AgentRef, ColonyClient, SendReply, TracePage } from "./client.ts";
 import type { Out } from "./run.ts";
@@ -190,6 +190,43 @@ export function registerAgentsCommands(program: Command): Command {
       }),
     );
 
+  sub("dead-letters", "List an agent's dead letters (messages whose turn kept failing, or whose budget was spent); --replay or --discard one.")
+    .argument("<id>", "the agent, <type>/<key>")
+    .option("--replay <deadLetterId>", "send that dead letter's message again (once, even if retried), and remove it from the list")
+    .option("--discard <deadLetterId>", "drop that dead letter for good")
+    .addOption(json())
+    .addHelpText("before", "Examples:\n  colony agents dead-letters assistant/alice\n  colony agents dead-letters assistant/alice --replay m1abc...\n")
+    .action(
+      action("agents dead-letters", async (client, out, id: string, o: { replay?: string; discard?: string; json?: boolean }) => {
+        const agent = parseAgentRef(id);
+        if (o.replay !== undefined && o.discard !== undefined) throw new UsageError("give --replay or --discard, not both");
+        if (o.replay !== undefined) {
+          const res = await client.replayDeadLetter(agent, o.replay);
+          return o.json ? out.json(res) : out.print(`replayed ${res.replayOf} as message ${res.messageId}${res.duplicate ? " (already accepted before)" : ""}`);
+        }
+        if (o.discard !== undefined) {
+          await client.discardDeadLetter(agent, o.discard);
+          return o.json ? out.json({ discarded: o.discard }) : out.print(`discarded dead letter ${o.discard} of ${id}`);
+        }
+        const deadLetters: DeadLetterPage["deadLetters"] = [];
+        let page: DeadLetterPage | undefined;
+        do {
+          page = await client.deadLetters(agent, { limit: 500, ...(page?.nextCursor ? { cursor: page.nextCursor } : {}) });
+          deadLetters.push(...page.deadLetters);
+        } while (page.nextCursor);
+        if (o.json) return out.json({ deadLetters, dropped: page.dropped });
+        if (deadLetters.length === 0) out.print("no dead letters");
+        else
+          out.print(
+            table(
+              ["ID", "DEAD-LETTERED", "ATTEMPTS", "REASON", "MESSAGE"],
+              deadLetters.map((d) => [d.id, new Date(d.deadLetteredAt).toISOString(), String(d.attempts), clip(`${d.reason.code}: ${d.reason.message}`, 60), clip(d.message.content, 40)]),
+            ),
+          );
+        if (page.dropped > 0) out.note(`${page.dropped} older dead letters were dropped (the list keeps 1,000)`);
+      }),
+    );
+
   return agents;
 }
 
@@ -224,6 +261,8 @@ function describeEvent(e: TracePage["entries"][number]["event"]): string {
       return `${e.messagesBefore} → ${e.messagesAfter} messages`;
     case "escalation":
       return `${e.code}: ${e.reason}`;
+    case "dead_lettered":
+      return `after ${e.attempts} attempt(s), ${e.code}: ${e.message} (dead letter ${e.id})`;
     case "turn_finished":
       return `${e.status}: ${e.reply}`;
     case "text_delta":

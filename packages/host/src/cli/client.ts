@@ -1,6 +1,6 @@
 import type { AgentTypeView } from "../agent-types.ts";
 import { agentEventRecordSchema } from "@colony/actors/events";
-import type { PendingApproval, AgentEventRecord } from "@colony/actors";
+import type { PendingApproval, AgentEventRecord, DeadLetterPage } from "@colony/actors";
 import type { HostsReply } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "../agent-view.ts";
 import type { ClientConfig } from "../config.ts";
@@ -50,7 +50,7 @@ export interface SendInput {
 }
 
 export type SendReply =
-  | { messageId: string; status: "completed" | "failed"; reply: string; usage: AgentView["usage"]; duplicate: boolean; error?: { code: string; message: string } }
+  | { messageId: string; status: "completed" | "failed"; reply: string; usage: AgentView["usage"]; duplicate: boolean; error?: { code: string; message: string }; deadLetter?: { id: string; reason: { code: string; message: string }; attempts: number } }
   | { messageId: string; status: "accepted"; duplicate: boolean }
   | { messageId: string; status: "awaiting_approval"; awaiting: string[]; duplicate: boolean };
 
@@ -227,6 +227,21 @@ export class ColonyClient {
 
   resume(agent: AgentRef): Promise<AgentView> {
     return this.request("POST", `${path(agent)}/resume`);
+  }
+
+  deadLetters(agent: AgentRef, opts: { cursor?: string; limit?: number } = {}): Promise<DeadLetterPage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    return this.request("GET", `${path(agent)}/dead-letters${qs ? `?${qs}` : ""}`);
+  }
+
+  replayDeadLetter(agent: AgentRef, id: string): Promise<{ messageId: string; status: "accepted"; duplicate: boolean; replayOf: string }> {
+    return this.request("POST", `${path(agent)}/dead-letters/${encodeURIComponent(id)}/replay`);
+  }
+
+  async discardDeadLetter(agent: AgentRef, id: string): Promise<void> {
+    await this.request("DELETE", `${path(agent)}/dead-letters/${encodeURIComponent(id)}`);
   }
 
   types(): Promise<{ types: AgentTypeView[] }> {

@@ -126,6 +126,13 @@ export class ColonyMetrics implements AgentMetrics, ModelMetrics {
     registers: [this.registry],
   });
 
+  readonly deadLetters = new Counter({
+    name: "colony_dead_letters_total",
+    help: "Messages moved to their agent's dead-letter list (their turn kept failing, or a budget was spent).",
+    labelNames: ["type"] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
@@ -155,6 +162,9 @@ export class ColonyMetrics implements AgentMetrics, ModelMetrics {
   }
   escalated(type: string): void {
     this.escalations.inc({ type });
+  }
+  deadLettered(type: string): void {
+    this.deadLetters.inc({ type });
   }
   llmRequest(model: string, status: string, seconds: number): void {
     this.llmRequests.inc({ model, status });
