@@ -140,7 +140,7 @@ describe("per-host limiter around the model", () => {
     expect(fake.maxInFlight).toBe(2);
     expect(limiter.active).toBe(0);
     // FIFO: requests reached the fake in the order the calls were made.
-    expect(fake.requests.map((r) => r.body.messages![0]!.content)).toEqual([0, 1, 2, 3, 4].map((i) => [{ type: "text", text: `q${i}` }]));
+    expect(fake.requests.map((r) => (r.body.messages![0]!.content as Array<{ text: string }>)[0]!.text)).toEqual([0, 1, 2, 3, 4].map((i) => `q${i}`));
   });
 
   it("a call aborted while it waits for a slot leaves the queue and never reaches the API", async () => {

@@ -178,7 +178,8 @@ describe("AnthropicModel: what it sends", () => {
         ],
       },
     ];
-    await modelFor().complete(request({ messages }));
+    // The mapping alone; the cache breakpoints added on top are the next test's.
+    await modelFor({ promptCaching: false }).complete(request({ messages }));
     const sent = fake.requests[0]!;
     expect(sent.auth).toBe("bearer");
     expect(sent.body).toMatchObject({ model: MODEL, max_tokens: 512, stream: true, system: "You are terse." });
@@ -201,6 +202,24 @@ describe("AnthropicModel: what it sends", () => {
       },
     ]);
     expect(sent.body.tools).toEqual([{ name: "weather", description: weatherTool.description, input_schema: weatherTool.inputSchema }]);
+  });
+
+  it("marks prompt-cache breakpoints: last tool, system prompt, the previous call's last user message and the final message", async () => {
+    fake.enqueue(fakeSteps.text("one"), fakeSteps.text("two"));
+    const history: ChatMessage[] = [user("first"), { role: "assistant", content: [{ type: "text", text: "reply" }] }, user("second")];
+    await modelFor().complete(request({ messages: history }));
+    const { body } = fake.requests[0]!;
+    const ephemeral = { type: "ephemeral" };
+    expect(body.system).toEqual([{ type: "text", text: "You are terse.", cache_control: ephemeral }]);
+    expect(body.tools).toEqual([{ name: "weather", description: weatherTool.description, input_schema: weatherTool.inputSchema, cache_control: ephemeral }]);
+    expect(body.messages).toEqual([
+      { role: "user", content: [{ type: "text", text: "first", cache_control: ephemeral }] },
+      { role: "assistant", content: [{ type: "text", text: "reply" }] },
+      { role: "user", content: [{ type: "text", text: "second", cache_control: ephemeral }] },
+    ]);
+    // A request that says its prefix is not worth caching (a compaction) gets none.
+    await modelFor().complete(request({ messages: history, cache: false }));
+    expect(JSON.stringify(fake.requests[1]!.body)).not.toContain("cache_control");
   });
 
   it("leaves out an empty system prompt, an empty tool list and empty text blocks", async () => {

@@ -70,6 +70,8 @@ export async function compact(
       messages: [{ role: "user", content: [{ type: "text", text: `Transcript to summarize:\n\n${transcript(older)}` }] }],
       tools: [],
       maxTokens: 2048,
+      // A one-off transcript no later call repeats: a cache write would only cost more.
+      cache: false,
     },
     opts.signal ? { signal: opts.signal } : {},
   );

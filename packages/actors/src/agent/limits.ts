@@ -7,7 +7,13 @@ import type { AgentState } from "./state.ts";
  * after every step (has the turn gone past its token limit).
  */
 
-const tokens = (u: Usage) => u.inputTokens + u.outputTokens;
+/**
+ * Every token a call processed. With prompt caching the API's `input_tokens`
+ * counts only the uncached tail of the context; the cached part (read or
+ * written) is still context the model read, so limits count it too and
+ * mean the same with caching on or off.
+ */
+const tokens = (u: Usage) => u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
 
 /** The turn's token limit, once its usage has gone past it (checked after every step). */
 export function turnTokensPassed(state: AgentState): { code: string; message: string } | null {

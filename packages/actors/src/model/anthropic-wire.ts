@@ -10,8 +10,21 @@ import type { ModelRequest, ModelResponse, StopReason } from "./provider.ts";
  * the final message parsed back (model output crosses a boundary).
  */
 
-export function toParams(request: ModelRequest): Anthropic.MessageCreateParamsNonStreaming {
-  return {
+/** The Messages API accepts at most this many `cache_control` breakpoints per request. */
+export const MAX_CACHE_BREAKPOINTS = 4;
+
+const EPHEMERAL: Anthropic.CacheControlEphemeral = { type: "ephemeral" };
+
+export interface ToParamsOptions {
+  /**
+   * Mark prompt-cache breakpoints (default true; a request with `cache: false`
+   * gets none whatever this says). See `markCacheBreakpoints`.
+   */
+  promptCaching?: boolean;
+}
+
+export function toParams(request: ModelRequest, opts: ToParamsOptions = {}): Anthropic.MessageCreateParamsNonStreaming {
+  const params: Anthropic.MessageCreateParamsNonStreaming = {
     model: request.model,
     max_tokens: request.maxTokens,
     ...(request.system ? { system: request.system } : {}),
@@ -20,6 +33,88 @@ export function toParams(request: ModelRequest): Anthropic.MessageCreateParamsNo
       ? { tools: request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema as Anthropic.Tool.InputSchema })) }
       : {}),
   };
+  return (opts.promptCaching ?? true) && request.cache !== false ? markCacheBreakpoints(params) : params;
+}
+
+/**
+ * Marks where the Messages API should cache the request's prefix, the way
+ * Anthropic recommends for an agent loop. The prefix is read in the order
+ * tools → system → messages, and each breakpoint caches everything up to
+ * and including its block:
+ * 1. the last tool: the tool definitions, stable for the agent's life;
+ * 2. the system prompt: tools + system;
+ * 3. the last block of the user message that ended the previous request (the
+ *    one before the final message): exactly where the previous call wrote its
+ *    cache, so it is read back even when more than the API's 20-block
+ *    lookback was appended since (a step with many parallel tool calls);
+ * 4. the last block of the final message: the whole growing conversation,
+ *    written now and read by the next call.
+ * So each call pays full price (1.25× for the cache write) only for what was
+ * appended since the previous one, and 0.1× for the rest. Never more than
+ * MAX_CACHE_BREAKPOINTS; never on an empty block (the API rejects those);
+ * deterministic, so the prefix bytes are the same call after call. A prefix
+ * shorter than the model's minimum (1,024–4,096 tokens) is not cached by the
+ * API and costs nothing extra. Returns a copy; `params` is not changed.
+ */
+export function markCacheBreakpoints(params: Anthropic.MessageCreateParamsNonStreaming): Anthropic.MessageCreateParamsNonStreaming {
+  const out: Anthropic.MessageCreateParamsNonStreaming = { ...params };
+  let budget = MAX_CACHE_BREAKPOINTS;
+  // Most recent first: should the budget ever be short, the growing prefix matters most.
+  const messages = [...params.messages];
+  const last = messages.length - 1;
+  for (const i of [last, previousRequestEnd(messages)]) {
+    if (i < 0 || budget === 0) continue;
+    const marked = markLastBlock(messages[i]!);
+    if (marked) {
+      messages[i] = marked;
+      budget--;
+    }
+  }
+  out.messages = messages;
+  if (typeof params.system === "string" && params.system.trim() !== "" && budget > 0) {
+    out.system = [{ type: "text", text: params.system, cache_control: EPHEMERAL }];
+    budget--;
+  }
+  if (params.tools?.length && budget > 0) {
+    const tools = [...params.tools];
+    tools[tools.length - 1] = { ...tools[tools.length - 1]!, cache_control: EPHEMERAL } as Anthropic.ToolUnion;
+    out.tools = tools;
+    budget--;
+  }
+  return out;
+}
+
+/** Index of the user message before the final one (where the previous call of the loop ended), or -1. */
+function previousRequestEnd(messages: readonly Anthropic.MessageParam[]): number {
+  for (let i = messages.length - 2; i >= 0; i--) if (messages[i]!.role === "user") return i;
+  return -1;
+}
+
+/** The message with its last non-empty block marked, or null if it has none. */
+function markLastBlock(message: Anthropic.MessageParam): Anthropic.MessageParam | null {
+  const content: Anthropic.ContentBlockParam[] =
+    typeof message.content === "string" ? (message.content.trim() === "" ? [] : [{ type: "text", text: message.content }]) : [...message.content];
+  for (let i = content.length - 1; i >= 0; i--) {
+    const block = content[i]!;
+    if (!cacheable(block)) continue;
+    content[i] = { ...block, cache_control: EPHEMERAL } as Anthropic.ContentBlockParam;
+    return { ...message, content } as Anthropic.MessageParam;
+  }
+  return null;
+}
+
+/** Blocks a breakpoint may go on: not empty text (the API refuses those), not thinking. */
+function cacheable(block: Anthropic.ContentBlockParam): boolean {
+  switch (block.type) {
+    case "text":
+      return block.text.trim() !== "";
+    case "tool_use":
+      return true;
+    case "tool_result":
+      return typeof block.content === "string" ? block.content.trim() !== "" : (block.content?.length ?? 0) > 0;
+    default:
+      return false;
+  }
 }
 
 function toParam(m: ChatMessage): Anthropic.MessageParam {

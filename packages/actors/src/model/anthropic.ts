@@ -51,6 +51,14 @@ export interface AnthropicModelOptions {
   /** First mid-stream retry pause; doubles per retry up to `retryMaxMs`. Default 500 ms. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * Mark prompt-cache breakpoints on every request (tools, system prompt,
+   * the conversation so far; see markCacheBreakpoints in anthropic-wire.ts),
+   * so each call pays full price only for what is new since the previous
+   * one. Default true; false sends no `cache_control` (for a proxy that
+   * refuses it).
+   */
+  promptCaching?: boolean;
   /** Overrides or extends DEFAULT_PRICES (see pricing.ts), keyed by model-name prefix. */
   priceTable?: PriceTable;
   metrics?: ModelMetrics;
@@ -71,6 +79,7 @@ const optionsSchema = z.object({
   midStreamRetries: count("midStreamRetries").optional(),
   retryBaseMs: count("retryBaseMs").optional(),
   retryMaxMs: count("retryMaxMs").optional(),
+  promptCaching: z.boolean({ error: "promptCaching must be a boolean" }).optional(),
 });
 
 /** A failure already sorted; carried out of an attempt so it is not classified twice. */
@@ -102,6 +111,7 @@ export class AnthropicModel implements ModelProvider {
   private readonly midStreamRetries: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly promptCaching: boolean;
 
   constructor(opts: AnthropicModelOptions) {
     const parsed = optionsSchema.safeParse(opts);
@@ -119,6 +129,7 @@ export class AnthropicModel implements ModelProvider {
     this.midStreamRetries = o.midStreamRetries ?? DEFAULT_MID_STREAM_RETRIES;
     this.retryBaseMs = o.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
     this.retryMaxMs = o.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
+    this.promptCaching = o.promptCaching ?? true;
     this.breaker = opts.circuitBreaker instanceof CircuitBreaker ? opts.circuitBreaker : new CircuitBreaker({ ...opts.circuitBreaker, clock: this.clock });
     this.client = new Anthropic({
       apiKey: o.apiKey,
@@ -150,7 +161,7 @@ export class AnthropicModel implements ModelProvider {
         throw circuitOpenError(permit, this.breaker.failureThreshold);
       }
       try {
-        const response = await this.withMidStreamRetries(toParams(request), options);
+        const response = await this.withMidStreamRetries(toParams(request, { promptCaching: this.promptCaching }), options);
         this.breaker.record("success", permit.trial);
         this.reportUsage(request.model, response.usage);
         return response;

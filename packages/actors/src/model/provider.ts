@@ -13,6 +13,12 @@ export interface ModelRequest {
   messages: readonly ChatMessage[];
   tools: readonly ToolSpec[];
   maxTokens: number;
+  /**
+   * Whether this request's prefix is worth caching (default true). A one-off
+   * request whose prefix no later call repeats (a compaction summary) says
+   * false: a cache write costs 1.25× the input price and would never be read.
+   */
+  cache?: boolean;
 }
 
 export type StopReason = "end_turn" | "tool_use" | "max_tokens" | "stop_sequence" | "refusal";

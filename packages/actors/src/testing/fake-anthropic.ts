@@ -1,6 +1,8 @@
 import { createServer } from "node:http";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { FakeCacheUsage, FakePromptCacheOptions } from "./fake-prompt-cache.ts";
+import { FakePromptCache, cacheControlProblem, estimateFakeTokens } from "./fake-prompt-cache.ts";
 
 /** The key a fake accepts unless told otherwise. */
 export const FAKE_ANTHROPIC_API_KEY = "sk-ant-fake-test-key";
@@ -108,6 +110,15 @@ export interface FakeRequest {
 export interface FakeAnthropicOptions {
   /** The only key accepted (as `x-api-key` or `Authorization: Bearer`). Default FAKE_ANTHROPIC_API_KEY. */
   apiKey?: string;
+  /**
+   * Model the prompt cache (see fake-prompt-cache.ts): replies without an
+   * explicit `usage` report input estimated from the request (characters / 4)
+   * and split into `input_tokens`, `cache_read_input_tokens` and
+   * `cache_creation_input_tokens` by the request's `cache_control` markers,
+   * and output estimated from the reply. Off by default: replies then report
+   * 10 input and 5 output tokens unless their step says otherwise.
+   */
+  promptCaching?: boolean | FakePromptCacheOptions;
 }
 
 /** A fake Anthropic Messages API on 127.0.0.1, scripted per test. */
@@ -122,6 +133,8 @@ export interface FakeAnthropic extends AsyncDisposable {
   readonly maxInFlight: number;
   /** Steps not yet used. */
   readonly queued: number;
+  /** The modelled prompt cache, when `promptCaching` is on. */
+  readonly promptCache: FakePromptCache | undefined;
   /** Queues steps: each request that passes auth and validation takes the next one. */
   enqueue(...steps: FakeStep[]): this;
   /** What to do when the queue is empty (default: a 400 saying no step was queued). */
@@ -163,6 +176,7 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = { overloaded_error: 529, ra
 /** Starts a fake on a free port of 127.0.0.1. */
 export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
   const apiKey = options.apiKey ?? FAKE_ANTHROPIC_API_KEY;
+  const promptCache = options.promptCaching ? new FakePromptCache(options.promptCaching === true ? {} : options.promptCaching) : undefined;
   const requests: FakeRequest[] = [];
   const queue: FakeStep[] = [];
   const sockets = new Set<Socket>();
@@ -200,8 +214,10 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
         return play(step.then, req, res);
       case "http_error":
         return sendError(res, step.status, step.errorType ?? ERROR_TYPE_BY_STATUS[step.status] ?? "api_error", step.message ?? `fake ${step.status}`, step.headers);
-      case "reply":
-        return streaming ? streamReply(res, step, model) : jsonReply(res, step, model);
+      case "reply": {
+        const usage = fullUsage(step.usage, promptCache ? { ...promptCache.account(req.body), output_tokens: outputTokens(step) } : undefined);
+        return streaming ? streamReply(res, step, model, usage) : jsonReply(res, step, model, usage);
+      }
       case "stream_error": {
         const type = step.errorType ?? "overloaded_error";
         const message = step.message ?? (type === "overloaded_error" ? "Overloaded" : `fake ${type}`);
@@ -231,8 +247,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     sse(res, "ping", { type: "ping" }, flushed);
   }
 
-  function streamReply(res: ServerResponse, step: FakeReply, model: string) {
-    const usage = fullUsage(step.usage);
+  function streamReply(res: ServerResponse, step: FakeReply, model: string, usage: Required<FakeUsage>) {
     writeSseHead(res);
     sse(res, "message_start", { type: "message_start", message: messageShell(step.model ?? model, { ...usage, output_tokens: 1 }) });
     sse(res, "ping", { type: "ping" });
@@ -254,13 +269,13 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     res.end();
   }
 
-  function jsonReply(res: ServerResponse, step: FakeReply, model: string) {
+  function jsonReply(res: ServerResponse, step: FakeReply, model: string, usage: Required<FakeUsage>) {
     const content = step.content.map((b) =>
       b.type === "text"
         ? { type: "text", text: b.text }
         : { type: "tool_use", id: b.id ?? `toolu_fake_${++ids}`, name: b.name, input: b.json === undefined ? (b.input ?? {}) : parseOr(b.json) },
     );
-    const message = { ...messageShell(step.model ?? model, fullUsage(step.usage)), content, stop_reason: stopReasonOf(step) };
+    const message = { ...messageShell(step.model ?? model, usage), content, stop_reason: stopReasonOf(step) };
     res.writeHead(200, { "content-type": "application/json", "request-id": `req_fake_${++ids}` }).end(JSON.stringify(message));
   }
 
@@ -313,7 +328,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
           ? "max_tokens: Field required"
           : !Array.isArray(body.messages) || body.messages.length === 0
             ? "messages: at least one message is required"
-            : undefined;
+            : cacheControlProblem(body);
     if (invalid) return sendError(res, 400, "invalid_request_error", invalid);
 
     inFlight++;
@@ -377,6 +392,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     get queued() {
       return queue.length;
     },
+    promptCache,
     enqueue(...steps) {
       queue.push(...steps);
       return fake;
@@ -397,12 +413,17 @@ function sse(res: ServerResponse, event: string, data: unknown, flushed?: () => 
   res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, () => flushed?.());
 }
 
-const fullUsage = (u: FakeUsage = {}): Required<FakeUsage> => ({
-  input_tokens: u.input_tokens ?? 10,
-  output_tokens: u.output_tokens ?? 5,
-  cache_read_input_tokens: u.cache_read_input_tokens ?? 0,
-  cache_creation_input_tokens: u.cache_creation_input_tokens ?? 0,
+/** The step's usage, each missing field from the modelled one (prompt caching on) or the defaults. */
+const fullUsage = (u: FakeUsage = {}, modelled?: FakeCacheUsage & { output_tokens: number }): Required<FakeUsage> => ({
+  input_tokens: u.input_tokens ?? modelled?.input_tokens ?? 10,
+  output_tokens: u.output_tokens ?? modelled?.output_tokens ?? 5,
+  cache_read_input_tokens: u.cache_read_input_tokens ?? modelled?.cache_read_input_tokens ?? 0,
+  cache_creation_input_tokens: u.cache_creation_input_tokens ?? modelled?.cache_creation_input_tokens ?? 0,
 });
+
+/** A reply's output tokens, estimated like the input: characters / 4 (at least 1). */
+const outputTokens = (step: FakeReply): number =>
+  Math.max(1, step.content.reduce((n, b) => n + estimateFakeTokens(b.type === "text" ? b.text : (b.json ?? JSON.stringify(b.input ?? {}))), 0));
 
 const stopReasonOf = (step: FakeReply) => step.stopReason ?? (step.content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn");
 
