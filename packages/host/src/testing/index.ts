@@ -14,6 +14,8 @@ export interface TestClusterOptions {
   types?: AgentTypeRegistry;
   tools?: ToolRegistry;
   storage?: EmbeddedOptions["storage"];
+  /** The first host's metrics; pass the same instance to a model built outside (AnthropicModel's `metrics`) to see its counts in /metrics. */
+  metrics?: EmbeddedOptions["metrics"];
 }
 
 export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
@@ -50,6 +52,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<E
     ...(opts.types ? { types: opts.types } : {}),
     ...(opts.tools ? { tools: opts.tools } : {}),
     ...(opts.storage ? { storage: opts.storage } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   return Object.assign(cluster, { [Symbol.asyncDispose]: () => cluster.shutdown() });
 }
