@@ -116,4 +116,24 @@ describe("prompt caching through the real SDK against the fake Messages API", { 
     expect(metric(after.metrics, "output")).toBe(sum(after.usage, (u) => u.outputTokens));
     expect(metric(before.metrics, "cache_read")).toBe(0);
   });
+
+  it("a step that appends more than the API's 20-block lookback (12 parallel tool calls) still reads the previous call's cache", async () => {
+    fake = await startFakeAnthropic({ promptCaching: { minTokens: MIN_CACHEABLE_TOKENS } });
+    const calls = Array.from({ length: 12 }, (_, i) => ({ type: "tool_use" as const, id: `toolu_${i}`, name: "recall", input: { key: `clause-${i}` } }));
+    fake.enqueue(fakeSteps.reply(calls), fakeSteps.text("None of those clauses is on file."));
+    const model = new AnthropicModel({ apiKey: FAKE_ANTHROPIC_API_KEY, baseURL: fake.url, maxRetries: 0 });
+    host = await startTestHost({ model, tools: new ToolRegistry([rememberTool, recallTool]) });
+    await call(host, "POST", "/v1/agents", { type: "assistant", key: "wide", config: { model: MODEL, systemPrompt: SYSTEM_PROMPT, tools: ["recall"] } });
+    const res = await call(host, "POST", "/v1/agents/assistant/wide/messages", { content: question(1) });
+    expect(res.body).toMatchObject({ status: "completed", reply: "None of those clauses is on file." });
+    const trace = await call(host, "GET", "/v1/agents/assistant/wide/trace");
+    const responses = (trace.body.entries as { event: { kind: string; usage: Usage } }[]).filter((e) => e.event.kind === "model_response").map((e) => e.event.usage);
+    expect(responses).toHaveLength(2);
+    const [first, second] = responses as [Usage, Usage];
+    expect(first.cacheWriteTokens).toBeGreaterThanOrEqual(MIN_CACHEABLE_TOKENS);
+    // 24 blocks were appended after the question (12 tool_use, 12 tool_result): only the breakpoint
+    // on the question, where the first call wrote its cache, lets the second call find all of it.
+    expect(second.cacheReadTokens).toBe(first.cacheWriteTokens);
+    expect(second.inputTokens).toBe(0);
+  });
 });

@@ -1,6 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
-import { MAX_CACHE_BREAKPOINTS, toParams } from "../src/model/anthropic-wire.ts";
+import { MAX_CACHE_BREAKPOINTS, markCacheBreakpoints, toParams } from "../src/model/anthropic-wire.ts";
 import type { ChatMessage, ContentBlock } from "../src/model/messages.ts";
 import type { ModelRequest, ToolSpec } from "../src/model/provider.ts";
 
@@ -92,11 +92,11 @@ describe("toParams: prompt-cache breakpoints", () => {
     expect(b.system).toEqual(a.system);
   });
 
-  it("does not change the request it was given", () => {
-    const req = request({ messages: [msg("user", text("one")), msg("assistant", text("two")), msg("user", text("three"))] });
-    const copy = structuredClone(req);
-    toParams(req);
-    expect(req).toEqual(copy);
+  it("returns a copy: the params it was given are not changed", () => {
+    const params = toParams(request({ messages: [msg("user", text("one")), msg("assistant", text("two")), msg("user", text("three"))] }), { promptCaching: false });
+    const copy = structuredClone(params);
+    expect(breakpoints(markCacheBreakpoints(params))).toHaveLength(4);
+    expect(params).toEqual(copy);
   });
 
   it("none when caching is off for the provider or for the request", () => {
