@@ -136,4 +136,17 @@ describe("prompt caching through the real SDK against the fake Messages API", { 
     expect(second.cacheReadTokens).toBe(first.cacheWriteTokens);
     expect(second.inputTokens).toBe(0);
   });
+
+  it("limits count cached tokens too: caching does not stretch a token budget", async () => {
+    fake = await startFakeAnthropic({ promptCaching: { minTokens: MIN_CACHEABLE_TOKENS } });
+    fake.respond((req) => fakeSteps.text(answer(req.index + 1)));
+    const model = new AnthropicModel({ apiKey: FAKE_ANTHROPIC_API_KEY, baseURL: fake.url, maxRetries: 0 });
+    host = await startTestHost({ model });
+    // Each call reads ~5,000 tokens of context; with caching its input_tokens is 0.
+    await call(host, "POST", "/v1/agents", { type: "assistant", key: "budget", config: { model: MODEL, systemPrompt: SYSTEM_PROMPT, limits: { tokenBudget: 8_000 } } });
+    for (const n of [1, 2]) expect((await call(host, "POST", "/v1/agents/assistant/budget/messages", { content: question(n) })).body.status).toBe("completed");
+    const third = await call(host, "POST", "/v1/agents/assistant/budget/messages", { content: question(3) });
+    expect(third.body).toMatchObject({ status: "failed", error: { code: "token_budget_exhausted" } });
+    expect(fake.requests).toHaveLength(2);
+  });
 });
