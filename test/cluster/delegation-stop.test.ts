@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FakeAnthropic, FakeRequest } from "@colony/actors/testing";
-import { FAKE_ANTHROPIC_API_KEY, fakeSteps, startFakeAnthropic } from "@colony/actors/testing";
+import { FAKE_ANTHROPIC_API_KEY, fakeSteps, startFakeAnthropic, systemText } from "@colony/actors/testing";
 import { conversationOf, http } from "../harness/colony-process.ts";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -14,13 +14,13 @@ const DRAIN_MS = 1_000;
 type Block = { type: string; text?: string };
 const blocks = (c: unknown): Block[] => (typeof c === "string" ? [{ type: "text", text: c }] : (c as Block[]));
 const firstText = (r: FakeRequest) => blocks(r.body.messages?.[0]?.content).find((b) => b.type === "text")?.text ?? "";
-const isWorker = (r: FakeRequest) => r.body.system === WORKER;
+const isWorker = (r: FakeRequest) => systemText(r.body) === WORKER;
 
 /** The lead delegates PARTS subtasks in one response, then sums up; a worker answers after `workerDelayMs`. */
 function script(fake: FakeAnthropic, workerDelayMs: number) {
   fake.respond((req) => {
     const msgs = req.body.messages ?? [];
-    if (req.body.system === LEAD) {
+    if (systemText(req.body) === LEAD) {
       const results = blocks(msgs[msgs.length - 1]?.content).filter((b) => b.type === "tool_result");
       if (results.length > 0) return fakeSteps.text(`Summary of ${results.length} parts`);
       return fakeSteps.reply(Array.from({ length: PARTS }, (_, i) => ({ type: "tool_use" as const, id: `toolu_part${i}`, name: "delegate", input: { worker: "researcher", task: `part ${i}` } })));
@@ -75,7 +75,7 @@ describe("a supervisor stopped in the middle of a delegation, on real host proce
     });
     expect((await conversationOf(c.url(survivor), "assistant/lead")).at(-1).content[0].text).toBe(`Summary of ${PARTS} parts`);
     // The lead split the goal once; its delegations re-attached to the same workers (no new ones).
-    expect(fake.requests.filter((r) => r.body.system === LEAD && (r.body.messages ?? []).length === 1)).toHaveLength(1);
+    expect(fake.requests.filter((r) => systemText(r.body) === LEAD && (r.body.messages ?? []).length === 1)).toHaveLength(1);
     const children = (await http(c.url(survivor), "GET", "/v1/agents/assistant/lead")).body.children as string[];
     expect(children).toHaveLength(PARTS);
     console.log(`SIGTERM to exit with a delegation in flight: ${Math.round(stoppedMs)} ms (COLONY_DRAIN_MS ${DRAIN_MS})`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FakeAnthropic, FakeRequest } from "@colony/actors/testing";
-import { FAKE_ANTHROPIC_API_KEY, fakeSteps, startFakeAnthropic } from "@colony/actors/testing";
+import { FAKE_ANTHROPIC_API_KEY, fakeSteps, startFakeAnthropic, systemText } from "@colony/actors/testing";
 import { conversationOf, http } from "../harness/colony-process.ts";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -13,7 +13,7 @@ const PARTS = 6;
 type Block = { type: string; text?: string; content?: unknown };
 const blocks = (c: unknown): Block[] => (typeof c === "string" ? [{ type: "text", text: c }] : (c as Block[]));
 const firstText = (r: FakeRequest) => blocks(r.body.messages?.[0]?.content).find((b) => b.type === "text")?.text ?? "";
-const isWorker = (r: FakeRequest) => r.body.system === WORKER;
+const isWorker = (r: FakeRequest) => systemText(r.body) === WORKER;
 
 /**
  * The fake Messages API plays both parts: the lead splits the goal into
@@ -23,7 +23,7 @@ const isWorker = (r: FakeRequest) => r.body.system === WORKER;
 function script(fake: FakeAnthropic, workerDelayMs: number) {
   fake.respond((req) => {
     const msgs = req.body.messages ?? [];
-    if (req.body.system === LEAD) {
+    if (systemText(req.body) === LEAD) {
       const results = blocks(msgs[msgs.length - 1]?.content).filter((b) => b.type === "tool_result");
       if (results.length > 0) return fakeSteps.text(`Summary of ${results.length} parts: ${results.map((b) => JSON.stringify(b.content)).join(" | ")}`);
       return fakeSteps.reply(
@@ -99,7 +99,7 @@ describe("delegation across real host processes, on the real SDK against a fake 
     expect(lead.host).not.toBe(leadHost);
     expect((await conversationOf(c.url(), "assistant/lead")).at(-1).content[0].text).toMatch(/^Summary of 6 parts:/);
     // The lead's model was asked to split the goal once; each worker finished its part once.
-    expect(fake.requests.filter((r) => r.body.system === LEAD && (r.body.messages ?? []).length === 1)).toHaveLength(1);
+    expect(fake.requests.filter((r) => systemText(r.body) === LEAD && (r.body.messages ?? []).length === 1)).toHaveLength(1);
     for (const child of children) {
       const w = (await http(c.url(), "GET", `/v1/agents/${child}`)).body;
       expect(w.turns).toBe(1);

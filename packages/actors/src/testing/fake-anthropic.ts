@@ -142,6 +142,16 @@ export interface FakeAnthropic extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/**
+ * The system prompt of a request as one string, whether it came as a string
+ * or as text blocks (as it does with cache breakpoints); undefined if none.
+ */
+export function systemText(body: FakeRequestBody): string | undefined {
+  if (typeof body.system === "string") return body.system;
+  if (!Array.isArray(body.system)) return undefined;
+  return body.system.map((b: unknown) => (typeof b === "object" && b !== null && "text" in b ? String((b as { text: unknown }).text) : "")).join("");
+}
+
 /** Builders for the common steps. */
 export const fakeSteps = {
   text: (text: string, opts: Omit<FakeReply, "kind" | "content"> = {}): FakeReply => ({ kind: "reply", content: [{ type: "text", text }], ...opts }),
