@@ -14,7 +14,7 @@ import type { AgentId, AgentKey, AgentType } from "../../packages/actors/src/ids
 import { agentId, newMessageId, randomToken, splitAgentId } from "../../packages/actors/src/ids.ts";
 import { AgentStore } from "../../packages/actors/src/store/agent-store.ts";
 import type { AppendRequest, StoreDriver } from "../../packages/actors/src/store/driver.ts";
-import { DEAD_LETTER_LIMIT, DEDUP_WINDOW } from "../../packages/actors/src/store/driver.ts";
+import { DEAD_LETTER_LIMIT, DEDUP_WINDOW, LogMismatchError } from "../../packages/actors/src/store/driver.ts";
 import { MemoryStoreDriver } from "../../packages/actors/src/store/memory-driver.ts";
 import { RedisStoreDriver } from "../../packages/actors/src/store/redis-driver.ts";
 import { AGENT_INDEX_KEY } from "../../packages/actors/src/store/redis-keys.ts";
@@ -671,6 +671,82 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         r.fill(2);
         expect(Buffer.from((await driver.readSnapshot(id))!).toString()).toBe("next");
         expect(Buffer.from((await driver.result(id, m))!).toString()).toBe("result");
+      });
+    });
+
+    describe("the conversation log", () => {
+      const texts = async (agent: string) => ((await driver.readAgent(agent))?.log ?? []).map((e) => Buffer.from(e).toString());
+
+      it("is written with the first snapshot, appended to by commits at the length the writer expects, and read with the head", async () => {
+        const id = freshId();
+        expect(await driver.create(id, bytes("head0"), [bytes("a"), bytes("b")])).toBe(true);
+        const epoch = await driver.claim(id);
+        await driver.commit(id, { epoch, snapshot: bytes("head1"), log: { base: 2, entries: [bytes("c"), bytes("d")] } });
+        expect(await texts(id)).toEqual(["a", "b", "c", "d"]);
+        expect(Buffer.from((await driver.readAgent(id))!.snapshot).toString()).toBe("head1");
+        const loaded = await driver.load(id);
+        expect(loaded!.log.map((e) => Buffer.from(e).toString())).toEqual(["a", "b", "c", "d"]);
+        // A commit without log entries leaves the log alone.
+        await driver.commit(id, { epoch, snapshot: bytes("head2") });
+        await driver.commit(id, { epoch, snapshot: bytes("head3"), log: { base: 4, entries: [] } });
+        expect(await texts(id)).toEqual(["a", "b", "c", "d"]);
+      });
+
+      it("adds nothing twice when the same commit is sent again (its first reply lost)", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("h"), [bytes("a")]);
+        const epoch = await driver.claim(id);
+        const commit = { epoch, snapshot: bytes("h2"), log: { base: 1, entries: [bytes("b"), bytes("c")] } };
+        await driver.commit(id, commit);
+        await driver.commit(id, commit);
+        expect(await texts(id)).toEqual(["a", "b", "c"]);
+      });
+
+      it("refuses an append at another length with LogMismatchError and writes nothing", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("h"), [bytes("a"), bytes("b")]);
+        const epoch = await driver.claim(id);
+        // base 1 + one entry is the log's length, but the entry is not the one there: no resend, a mismatch.
+        for (const base of [0, 1, 3, 7]) {
+          const err = await driver.commit(id, { epoch, snapshot: bytes("bad"), processedSeq: 1, log: { base, entries: [bytes("x")] } }).catch((e) => e);
+          expect(err, `base ${base}`).toBeInstanceOf(LogMismatchError);
+          expect(err).toMatchObject({ expected: base, actual: 2 });
+        }
+        expect(await texts(id)).toEqual(["a", "b"]);
+        expect(Buffer.from((await driver.readSnapshot(id))!).toString()).toBe("h");
+      });
+
+      it("is replaced whole by a rewrite (a compaction), and not at all by a stale writer", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("h"), [bytes("a"), bytes("b"), bytes("c")]);
+        const old = await driver.claim(id);
+        const epoch = await driver.claim(id);
+        await expect(driver.commit(id, { epoch: old, snapshot: bytes("zombie"), log: { base: 0, entries: [bytes("z")], replace: true } })).rejects.toBeInstanceOf(StaleEpochError);
+        expect(await texts(id)).toEqual(["a", "b", "c"]);
+        await driver.commit(id, { epoch, snapshot: bytes("h2"), log: { base: 0, entries: [bytes("summary"), bytes("c")], replace: true } });
+        expect(await texts(id)).toEqual(["summary", "c"]);
+        await driver.commit(id, { epoch, snapshot: bytes("h3"), log: { base: 0, entries: [], replace: true } });
+        expect(await texts(id)).toEqual([]);
+      });
+
+      it("goes with its agent: deleted, and a re-created agent starts with its own", async () => {
+        const id = freshId();
+        await driver.create(id, bytes("h"), [bytes("a"), bytes("b")]);
+        await driver.delete(id);
+        expect(await driver.readAgent(id)).toBeNull();
+        await driver.create(id, bytes("again"), [bytes("fresh")]);
+        expect(await texts(id)).toEqual(["fresh"]);
+      });
+
+      it("holds a long conversation (more entries than one Lua call's arguments in a chunk)", async () => {
+        const id = freshId();
+        const first = Array.from({ length: 450 }, (_, i) => bytes(`m${i}`));
+        await driver.create(id, bytes("h"), first);
+        const epoch = await driver.claim(id);
+        await driver.commit(id, { epoch, snapshot: bytes("h2"), log: { base: 450, entries: Array.from({ length: 430 }, (_, i) => bytes(`n${i}`)) } });
+        const all = await texts(id);
+        expect(all).toHaveLength(880);
+        expect([all[0], all[449], all[450], all[879]]).toEqual(["m0", "m449", "n0", "n429"]);
       });
     });
 

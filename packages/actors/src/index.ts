@@ -35,6 +35,7 @@ export { RedisStoreDriver } from "./store/redis-driver.ts";
 export { REDIS_RETRY_AFTER_MS, asRedisUnavailable, connectRedis, isRedisUnreachable, redisOptions } from "./store/redis-client.ts";
 export { agentKeys, AGENT_INDEX_KEY, hostAgentsKey } from "./store/redis-keys.ts";
 export { AgentStore } from "./store/agent-store.ts";
+export type { LogCursor } from "./store/agent-store.ts";
 export { MemoryApprovalIndex, RedisApprovalIndex, pendingApprovalSchema } from "./store/approval-index.ts";
 export type { ApprovalIndex, PendingApproval } from "./store/approval-index.ts";
 export { MemoryTypeStore, RedisTypeStore, typeDefaultsSchema } from "./store/type-store.ts";

@@ -71,16 +71,40 @@ function corrupt(fn: () => unknown): CorruptSnapshotError {
 describe("snapshot codec: round trips", () => {
   it("round-trips a realistic agent state: tool_use/tool_result, memory, usage, an in-flight turn", () => {
     const state = realisticState();
-    const bytes = codec.encodeState(state);
-    expect(bytes).toBeInstanceOf(Uint8Array);
-    expect(codec.decodeState(bytes)).toStrictEqual(state);
+    const { head, log } = codec.encodeState(state);
+    expect(head).toBeInstanceOf(Uint8Array);
+    expect(log).toHaveLength(state.messages.length);
+    expect(codec.decodeState(head, log)).toStrictEqual(state);
+  });
+
+  it("encodes only the messages from `from` on, and a stored log plus those reads back the whole state", () => {
+    const state = realisticState();
+    const before = codec.encodeState({ ...state, messages: state.messages.slice(0, 3) });
+    const after = codec.encodeState(state, 3);
+    expect(after.log).toHaveLength(state.messages.length - 3);
+    expect(codec.decodeState(after.head, [...before.log, ...after.log])).toStrictEqual(state);
+  });
+
+  it("still reads a version 1 snapshot, which held the whole conversation, and says so", () => {
+    const state = realisticState();
+    const v1 = packr.pack({ v: 1, k: "snapshot", b: state });
+    expect(codec.decodeStored(v1, [])).toStrictEqual({ state, whole: true });
+    expect(codec.decodeStored(codec.encodeState(state).head, codec.encodeState(state).log).whole).toBe(false);
+  });
+
+  it("refuses a head whose message count the log does not match", () => {
+    const { head, log } = codec.encodeState(realisticState());
+    expect(corrupt(() => codec.decodeState(head, log.slice(1))).message).toMatch(/head expects 7 messages; the log holds 6/);
+    expect(corrupt(() => codec.decodeState(head, [...log, log[0]!])).message).toMatch(/the log holds 8/);
   });
 
   it("round-trips a fresh state (no turn, no parent, empty memory)", () => {
     const id = parseAgentId("assistant/fresh");
     const { type, key } = splitAgentId(id);
     const state = initialState(id, type, key, new AgentTypeRegistry().resolve("assistant", undefined), 5);
-    expect(codec.decodeState(codec.encodeState(state))).toStrictEqual(state);
+    const { head, log } = codec.encodeState(state);
+    expect(log).toEqual([]);
+    expect(codec.decodeState(head, log)).toStrictEqual(state);
   });
 
   it("round-trips inbox messages with and without an idempotency key", () => {
@@ -106,79 +130,89 @@ describe("snapshot codec: round trips", () => {
 
   it("writes plain msgpack maps any decoder can read, tagged with version and kind", () => {
     const state = realisticState();
-    const raw = unpack(codec.encodeState(state)) as { v: number; k: string; b: AgentState };
+    const { head, log } = codec.encodeState(state);
+    const raw = unpack(head) as { v: number; k: string; b: AgentState & { messageCount: number } };
     expect(raw.v).toBe(SNAPSHOT_VERSION);
     expect(raw.k).toBe("snapshot");
     expect(raw.b.id).toBe(state.id);
     expect(raw.b.memory).toEqual(state.memory);
+    expect(raw.b.messageCount).toBe(state.messages.length);
+    expect(raw.b).not.toHaveProperty("messages");
+    expect(unpack(log[1]!)).toEqual({ v: SNAPSHOT_VERSION, k: "message", b: state.messages[1] });
   });
 });
 
 describe("snapshot codec: bad bytes", () => {
   it("rejects bytes that are not msgpack, saying so and how many bytes there were", () => {
-    const err = corrupt(() => codec.decodeState(new Uint8Array([0x92, 0x01])));
+    const err = corrupt(() => codec.decodeState(new Uint8Array([0x92, 0x01]), []));
     expect(err.message).toMatch(/snapshot is not valid msgpack \(2 bytes\)/);
     expect(err.cause).toBeInstanceOf(Error);
   });
 
   it("rejects an empty buffer and a truncated snapshot", () => {
-    corrupt(() => codec.decodeState(new Uint8Array(0)));
-    const bytes = codec.encodeState(realisticState());
-    const err = corrupt(() => codec.decodeState(bytes.subarray(0, bytes.length - 10)));
+    corrupt(() => codec.decodeState(new Uint8Array(0), []));
+    const { head: bytes, log } = codec.encodeState(realisticState());
+    const err = corrupt(() => codec.decodeState(bytes.subarray(0, bytes.length - 10), log));
     expect(err.message).toMatch(/not valid msgpack/);
   });
 
   it("rejects trailing garbage after a valid snapshot", () => {
-    const bytes = codec.encodeState(realisticState());
+    const { head: bytes, log } = codec.encodeState(realisticState());
     const padded = new Uint8Array(bytes.length + 3);
     padded.set(bytes);
     padded.set([1, 2, 3], bytes.length);
-    corrupt(() => codec.decodeState(padded));
+    corrupt(() => codec.decodeState(padded, log));
+    const entry = log[0]!;
+    const paddedEntry = new Uint8Array(entry.length + 1);
+    paddedEntry.set(entry);
+    corrupt(() => codec.decodeState(bytes, [paddedEntry, ...log.slice(1)]));
   });
 
   it("rejects msgpack that is not a Colony envelope", () => {
     for (const value of [null, 42, "snapshot", [1, 2], { hello: "world" }]) {
-      const err = corrupt(() => codec.decodeState(packr.pack(value)));
+      const err = corrupt(() => codec.decodeState(packr.pack(value), []));
       expect(err.message).toMatch(/do not hold a Colony snapshot/);
     }
   });
 
   it("rejects another schema version, naming both versions", () => {
-    const { b } = unpack(codec.encodeState(realisticState())) as { b: unknown };
+    const { b } = unpack(codec.encodeState(realisticState()).head) as { b: unknown };
     for (const v of [SNAPSHOT_VERSION + 1, 0, "1"]) {
-      const err = corrupt(() => codec.decodeState(packr.pack({ v, k: "snapshot", b })));
+      const err = corrupt(() => codec.decodeState(packr.pack({ v, k: "snapshot", b }), []));
       expect(err.message).toContain(`schema version ${String(v)}`);
-      expect(err.message).toContain(`reads version ${SNAPSHOT_VERSION}`);
+      expect(err.message).toContain(`reads version ${SNAPSHOT_VERSION} or 1`);
       expect(err.details).toEqual({ version: v });
     }
   });
 
   it("rejects a well-formed envelope whose body has the wrong shape, naming the path", () => {
-    const { b } = unpack(codec.encodeState(realisticState())) as { b: Record<string, unknown> };
-    const wrongTurns = corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: { ...b, turns: "three" } })));
+    // Through a version 1 snapshot, whose body is the whole state: the same validation as a head with its log.
+    const b = structuredClone(realisticState()) as unknown as Record<string, unknown>;
+    const wrongTurns = corrupt(() => codec.decodeState(packr.pack({ v: 1, k: "snapshot", b: { ...b, turns: "three" } }), []));
     expect(wrongTurns.message).toMatch(/snapshot failed validation at turns:/);
 
     const messages = structuredClone(b.messages) as { content: { type: string }[] }[];
     messages[1]!.content[1]!.type = "tool_call";
-    const wrongBlock = corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: { ...b, messages } })));
+    const wrongBlock = corrupt(() => codec.decodeState(packr.pack({ v: 1, k: "snapshot", b: { ...b, messages } }), []));
     expect(wrongBlock.message).toMatch(/at messages\.1\.content\.1/);
 
     const { memory: _m, ...noMemory } = b;
-    expect(corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: noMemory }))).message).toMatch(/at memory:/);
+    expect(corrupt(() => codec.decodeState(packr.pack({ v: 1, k: "snapshot", b: noMemory }), [])).message).toMatch(/at memory:/);
 
-    const badStatus = corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: { ...b, status: "dancing" } })));
+    const badStatus = corrupt(() => codec.decodeState(packr.pack({ v: 1, k: "snapshot", b: { ...b, status: "dancing" } }), []));
     expect(badStatus.message).toMatch(/at status:/);
 
-    const body = corrupt(() => codec.decodeState(packr.pack({ v: SNAPSHOT_VERSION, k: "snapshot", b: "just text" })));
+    const body = corrupt(() => codec.decodeState(packr.pack({ v: 1, k: "snapshot", b: "just text" }), []));
     expect(body.message).toMatch(/at \(root\)/);
   });
 
   it("does not decode one kind of record as another", () => {
-    const snapshot = codec.encodeState(realisticState());
+    const { head: snapshot, log } = codec.encodeState(realisticState());
     const inbox = codec.encodeInbox({ messageId: newMessageId(), content: "x", acceptedAt: 1 });
     expect(corrupt(() => codec.decodeInbox(snapshot)).message).toMatch(/do not hold a Colony inbox message/);
     expect(corrupt(() => codec.decodeResult(snapshot)).message).toMatch(/do not hold a Colony turn result/);
-    expect(corrupt(() => codec.decodeState(inbox)).message).toMatch(/do not hold a Colony snapshot/);
+    expect(corrupt(() => codec.decodeState(inbox, [])).message).toMatch(/do not hold a Colony snapshot/);
+    expect(corrupt(() => codec.decodeState(snapshot, [inbox, ...log.slice(1)])).message).toMatch(/do not hold a Colony message/);
   });
 
   it("rejects an inbox message and a turn result missing required fields, naming them", () => {

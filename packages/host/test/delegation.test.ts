@@ -173,7 +173,7 @@ describe("delegation to worker agents", () => {
         idempotencyKey: `assistant/again:${firstMessageId}:${use.id}`,
         memory: { get: () => undefined, set: () => {} },
         signal: new AbortController().signal,
-        agent: { ...codec.decodeState(codec.encodeState(state!)), children: [] },
+        agent: { ...codec.decodeState(codec.encodeState(state!).head, codec.encodeState(state!).log), children: [] },
       },
     );
     expect(again.isError).toBeFalsy();

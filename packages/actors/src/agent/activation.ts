@@ -6,7 +6,7 @@ import type { Logger } from "../logger.ts";
 import type { ActivationReason, AgentMetrics } from "../metrics.ts";
 import type { ModelProvider } from "../model/provider.ts";
 import type { ActorRef, ActorRuntime } from "../runtime/actor-runtime.ts";
-import type { AgentStore } from "../store/agent-store.ts";
+import type { AgentStore, LogCursor } from "../store/agent-store.ts";
 import type { ApprovalIndex } from "../store/approval-index.ts";
 import { forgetApprovalsIfDeleted } from "../store/approval-index.ts";
 import type { AgentEvent, AgentEventRecord } from "./events.ts";
@@ -79,14 +79,17 @@ export class Activation {
   private unsaved: { seq: number; result: TurnResult; started: number; deadLetter?: DeadLetter } | undefined;
   /** Callbacks of stop/decide/resume handed to the actor and not yet answered: settled if the actor ends first. */
   private readonly requests = new Set<(error?: unknown) => void>();
+  /** What of the conversation the store's log holds: a commit writes only what is new. */
+  private readonly storedLog: LogCursor;
 
   private constructor(
     readonly id: AgentId,
     readonly epoch: number,
-    loaded: { state: AgentState; pending: PendingMessage[] },
+    loaded: { state: AgentState; pending: PendingMessage[]; log: LogCursor },
     private readonly deps: ActivationDeps,
   ) {
     this.state = loaded.state;
+    this.storedLog = loaded.log;
     // The inbox holds exactly the entries not processed yet (commits delete
     // each processed one atomically with the snapshot that records it).
     this.queue = new InboxQueue(loaded.pending);
@@ -372,7 +375,7 @@ export class Activation {
     const messageId = state.turn?.messageId ?? finished?.result.messageId;
     if (messageId) messageTiming.mark(messageId, "commit");
     const opts = finished ? { processedSeq: finished.seq, results: [finished.result], ...(finished.deadLetter ? { deadLetter: finished.deadLetter } : {}) } : {};
-    await this.deps.store.commit(this.id, this.epoch, state, opts);
+    await this.deps.store.commit(this.id, this.epoch, state, { ...opts, log: this.storedLog });
     if (messageId) messageTiming.mark(messageId, "committed");
     if (state === this.state) this.dirty = false;
     if (finished && this.unsaved === finished) this.completed(finished);

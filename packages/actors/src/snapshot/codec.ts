@@ -5,19 +5,25 @@ import type { AgentState, DeadLetter, InboxMessage, TurnResult } from "../agent/
 import { agentStateSchema, deadLetterSchema, inboxMessageSchema, turnResultSchema } from "../agent/state.ts";
 
 /** Bumped on every incompatible change of the snapshot shape. */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
+/**
+ * Version 1 snapshots held the whole conversation; version 2 holds a head
+ * (everything but the conversation, and how many messages the log holds)
+ * beside an append-only log of messages. Version 1 is still read.
+ */
+const WHOLE_SNAPSHOT_VERSION = 1;
 
 // Plain maps, no records extension: the bytes stay readable by any msgpack
 // decoder and do not depend on structure state shared between processes.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-type Kind = "snapshot" | "inbox message" | "turn result" | "dead letter";
+type Kind = "snapshot" | "inbox message" | "turn result" | "dead letter" | "message";
 
 function encode(kind: Kind, body: unknown): Uint8Array {
   return packr.pack({ v: SNAPSHOT_VERSION, k: kind, b: body });
 }
 
-function decode<T>(kind: Kind, bytes: Uint8Array, schema: z.ZodType<T>): T {
+function unpack(kind: Kind, bytes: Uint8Array, versions: readonly number[] = [SNAPSHOT_VERSION]): { v: number; b: unknown } {
   let envelope: unknown;
   try {
     envelope = packr.unpack(bytes);
@@ -28,12 +34,20 @@ function decode<T>(kind: Kind, bytes: Uint8Array, schema: z.ZodType<T>): T {
   if (!env || typeof env !== "object" || env.k !== kind) {
     throw new CorruptSnapshotError(`bytes do not hold a Colony ${kind}`);
   }
-  if (env.v !== SNAPSHOT_VERSION) {
-    throw new CorruptSnapshotError(`${kind} has schema version ${String(env.v)}; this build reads version ${SNAPSHOT_VERSION}`, {
+  if (typeof env.v !== "number" || !versions.includes(env.v)) {
+    throw new CorruptSnapshotError(`${kind} has schema version ${String(env.v)}; this build reads version ${versions.join(" or ")}`, {
       details: { version: env.v },
     });
   }
-  const parsed = schema.safeParse(env.b);
+  return { v: env.v, b: env.b };
+}
+
+function decode<T>(kind: Kind, bytes: Uint8Array, schema: z.ZodType<T>): T {
+  return check(kind, unpack(kind, bytes).b, schema);
+}
+
+function check<T>(kind: Kind, body: unknown, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new CorruptSnapshotError(`${kind} failed validation at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`, {
@@ -44,13 +58,43 @@ function decode<T>(kind: Kind, bytes: Uint8Array, schema: z.ZodType<T>): T {
 }
 
 /**
+ * An agent's state as stored: a head (the state without its conversation,
+ * with `messageCount`) and the conversation's messages, one log entry each,
+ * so that a checkpoint writes only the messages added since the last one.
+ */
+export interface EncodedState {
+  head: Uint8Array;
+  /** Entries for `messages[from…]`. */
+  log: Uint8Array[];
+}
+
+/** Reads a stored state: a head with its log, or a version 1 snapshot that holds everything (its log is empty). */
+function decodeStored(head: Uint8Array, log: readonly Uint8Array[]): { state: AgentState; whole: boolean } {
+  const { v, b } = unpack("snapshot", head, [SNAPSHOT_VERSION, WHOLE_SNAPSHOT_VERSION]);
+  if (v === WHOLE_SNAPSHOT_VERSION) return { state: check("snapshot", b, agentStateSchema) as AgentState, whole: true };
+  const body = b as { messageCount?: unknown } | null;
+  if (!body || typeof body !== "object" || body.messageCount !== log.length) {
+    throw new CorruptSnapshotError(`snapshot head expects ${String(body?.messageCount)} messages; the log holds ${log.length}`);
+  }
+  const { messageCount: _count, ...rest } = body as Record<string, unknown>;
+  // One zod pass over the assembled state, as for a whole snapshot.
+  return { state: check("snapshot", { ...rest, messages: log.map((entry) => unpack("message", entry).b) }, agentStateSchema) as AgentState, whole: false };
+}
+
+/**
  * The one place msgpackr meets Colony's persisted data: snapshots, inbox
  * messages and turn results, each wrapped with a schema version and kind and
  * validated with zod on the way back in.
  */
 export const codec = {
-  encodeState: (s: AgentState): Uint8Array => encode("snapshot", s),
-  decodeState: (b: Uint8Array): AgentState => decode("snapshot", b, agentStateSchema) as AgentState,
+  /** The head of a state and log entries for its messages from `from` on (the ones not stored yet). */
+  encodeState: (s: AgentState, from = 0): EncodedState => {
+    const { messages, ...rest } = s;
+    return { head: encode("snapshot", { ...rest, messageCount: messages.length }), log: messages.slice(from).map((m) => encode("message", m)) };
+  },
+  /** `whole`: a version 1 snapshot, its conversation not yet in a log. */
+  decodeStored,
+  decodeState: (head: Uint8Array, log: readonly Uint8Array[]): AgentState => decodeStored(head, log).state,
   encodeInbox: (m: InboxMessage): Uint8Array => encode("inbox message", m),
   decodeInbox: (b: Uint8Array): InboxMessage => decode("inbox message", b, inboxMessageSchema) as InboxMessage,
   encodeResult: (r: TurnResult): Uint8Array => encode("turn result", r),

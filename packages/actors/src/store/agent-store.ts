@@ -3,12 +3,29 @@ import type { AgentId, MessageId } from "../ids.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import { noopMetrics } from "../metrics.ts";
 import { codec } from "../snapshot/codec.ts";
-import type { AppendOutcome, AppendRequest, ListOptions, StoreDriver } from "./driver.ts";
+import type { AppendOutcome, AppendRequest, ListOptions, LogWrite, StoreDriver } from "./driver.ts";
+import { LogMismatchError } from "./driver.ts";
+
+/**
+ * What of an agent's conversation its log holds, as its activation last
+ * wrote or read it: `count` messages, the first and the last of them (by
+ * identity: messages are never changed in place, so a conversation whose
+ * messages at those places are these same objects extends the stored one).
+ * `count` -1: unknown (a commit's outcome was lost), the next commit
+ * rewrites the log.
+ */
+export interface LogCursor {
+  count: number;
+  first?: unknown;
+  last?: unknown;
+}
 
 export interface LoadedState {
   state: AgentState;
   epoch: number;
   pending: PendingMessage[];
+  /** Pass to every commit of this activation: commits then write only new messages. */
+  log: LogCursor;
 }
 
 export interface CommitOptions {
@@ -16,6 +33,8 @@ export interface CommitOptions {
   results?: TurnResult[];
   /** The processed message was given up: it moves to the dead-letter list in the same atomic write. */
   deadLetter?: DeadLetter;
+  /** The activation's view of the stored log (from load); updated by the commit. Absent: the log is rewritten. */
+  log?: LogCursor;
 }
 
 /** A page of an agent's dead-letter list, oldest first. */
@@ -37,8 +56,10 @@ export class AgentStore {
     private readonly metrics: AgentMetrics = noopMetrics,
   ) {}
 
+  /** A new agent: its head and its conversation's log, unless the agent exists. */
   create(state: AgentState): Promise<boolean> {
-    return this.driver.create(state.id, codec.encodeState(state));
+    const { head, log } = codec.encodeState(state);
+    return this.driver.create(state.id, head, log);
   }
 
   claim(id: AgentId): Promise<number> {
@@ -48,16 +69,24 @@ export class AgentStore {
   async load(id: AgentId): Promise<LoadedState | null> {
     const stored = await this.driver.load(id);
     if (!stored) return null;
+    const { state, whole } = codec.decodeStored(stored.snapshot, stored.log);
     return {
-      state: codec.decodeState(stored.snapshot),
+      state,
       epoch: stored.epoch,
       pending: stored.inbox.map((r) => ({ seq: r.seq, message: codec.decodeInbox(r.payload) })),
+      // A version 1 snapshot's conversation is not in a log yet: the first commit writes it.
+      log: whole ? { count: -1 } : cursorOf(state.messages),
     };
   }
 
   async readState(id: AgentId): Promise<AgentState | null> {
-    const bytes = await this.driver.readSnapshot(id);
-    return bytes ? codec.decodeState(bytes) : null;
+    const stored = await this.driver.readAgent(id);
+    return stored ? codec.decodeState(stored.snapshot, stored.log) : null;
+  }
+
+  /** Whether the agent exists (reads its head alone). */
+  async exists(id: AgentId): Promise<boolean> {
+    return (await this.driver.readSnapshot(id)) !== null;
   }
 
   /** Appends to the inbox as the activation holding `epoch`. */
@@ -77,16 +106,41 @@ export class AgentStore {
     return bytes ? codec.decodeInbox(bytes) : null;
   }
 
-  /** Fenced write of the snapshot; throws StaleEpochError if a newer activation owns the agent. */
+  /**
+   * Fenced write of the snapshot: the head, and of the conversation only the
+   * messages the log does not hold yet (all of them when `opts.log` is
+   * absent or unknown, or when the conversation no longer extends the
+   * stored one, as after a compaction). Throws StaleEpochError if a newer
+   * activation owns the agent.
+   */
   async commit(id: AgentId, epoch: number, state: AgentState, opts: CommitOptions = {}): Promise<void> {
     const started = performance.now();
-    const snapshot = codec.encodeState(state);
-    const req: Parameters<StoreDriver["commit"]>[1] = { epoch, snapshot };
+    const cursor = opts.log;
+    const base = cursor && extends_(state.messages, cursor) ? cursor.count : undefined;
+    const encoded = codec.encodeState(state, base ?? 0);
+    const req: Parameters<StoreDriver["commit"]>[1] = { epoch, snapshot: encoded.head };
     if (opts.processedSeq !== undefined) req.processedSeq = opts.processedSeq;
     if (opts.results?.length) req.results = opts.results.map((r) => ({ messageId: r.messageId, payload: codec.encodeResult(r) }));
     if (opts.deadLetter) req.deadLetter = { id: opts.deadLetter.id, payload: codec.encodeDeadLetter(opts.deadLetter) };
-    await this.driver.commit(id, req);
-    this.metrics.snapshotWritten((performance.now() - started) / 1000, snapshot.byteLength);
+    const write = (log: LogWrite) => this.driver.commit(id, { ...req, log });
+    let bytes = encoded.head.byteLength + encoded.log.reduce((n, e) => n + e.byteLength, 0);
+    try {
+      try {
+        await write(base === undefined ? { base: 0, entries: encoded.log, replace: true } : { base, entries: encoded.log });
+      } catch (e) {
+        if (!(e instanceof LogMismatchError)) throw e;
+        // The log is not what this activation thought (nothing was written): write it whole.
+        const all = codec.encodeState(state).log;
+        bytes = encoded.head.byteLength + all.reduce((n, x) => n + x.byteLength, 0);
+        await write({ base: 0, entries: all, replace: true });
+      }
+    } catch (e) {
+      // The outcome may be unknown (a lost reply): the next commit rewrites the log.
+      if (cursor) cursor.count = -1;
+      throw e;
+    }
+    if (cursor) Object.assign(cursor, cursorOf(state.messages));
+    this.metrics.snapshotWritten((performance.now() - started) / 1000, bytes);
   }
 
   async result(id: AgentId, messageId: MessageId | string): Promise<TurnResult | null> {
@@ -121,4 +175,14 @@ export class AgentStore {
   close(): Promise<void> {
     return this.driver.close();
   }
+}
+
+function cursorOf(messages: readonly unknown[]): LogCursor {
+  return { count: messages.length, first: messages[0], last: messages[messages.length - 1] };
+}
+
+/** Whether `messages` extends what the cursor says the log holds. */
+function extends_(messages: readonly unknown[], cursor: LogCursor): boolean {
+  if (cursor.count < 0 || messages.length < cursor.count) return false;
+  return cursor.count === 0 || (messages[0] === cursor.first && messages[cursor.count - 1] === cursor.last);
 }

@@ -5,7 +5,10 @@ export interface InboxRecord {
 }
 
 export interface StoredAgent {
+  /** The head snapshot (see codec.encodeState). */
   snapshot: Uint8Array;
+  /** The conversation log, one entry per message, oldest first. */
+  log: Uint8Array[];
   /** The current fence: only a writer presenting exactly this epoch may commit. */
   epoch: number;
   /** Accepted messages whose turns have not been committed yet, in order. */
@@ -33,9 +36,31 @@ export interface AppendRequest {
   payload: Uint8Array;
 }
 
+/**
+ * Log entries a commit adds: appended when the log holds exactly `base`
+ * entries (the writer's view of what is stored), or replacing the whole log
+ * with `replace` (the first commit of a version 1 snapshot, a compaction,
+ * any commit after one whose outcome is unknown).
+ */
+export interface LogWrite {
+  base: number;
+  entries: Uint8Array[];
+  replace?: boolean;
+}
+
+/** The log does not hold `base` entries (nor `base` + the entries, which a resend of this very commit would find): nothing was written. */
+export class LogMismatchError extends Error {
+  override name = "LogMismatchError";
+  constructor(readonly agent: string, readonly expected: number, readonly actual: number) {
+    super(`log of ${agent} holds ${actual} entries, the commit expected ${expected}`);
+  }
+}
+
 export interface CommitRequest {
   epoch: number;
   snapshot: Uint8Array;
+  /** Conversation entries to add; absent: the log is left as it is. */
+  log?: LogWrite;
   /** The inbox entry with this seq is done and removed (exactly that one: an earlier entry not yet run stays). */
   processedSeq?: number;
   /** Outcomes to keep for dedup and late readers, by message id. */
@@ -72,14 +97,17 @@ export const DEAD_LETTER_LIMIT = 1000;
  * Redis; one contract suite runs against both. It never sees decoded data.
  */
 export interface StoreDriver {
-  /** Writes the first snapshot unless the agent exists; false if it did. */
-  create(agent: string, snapshot: Uint8Array): Promise<boolean>;
+  /** Writes the first snapshot (and log) unless the agent exists; false if it did. */
+  create(agent: string, snapshot: Uint8Array, log?: Uint8Array[]): Promise<boolean>;
   /** Advances and returns the agent's fence: writers holding older epochs are now rejected. */
   claim(agent: string): Promise<number>;
   /** The agent's current fence (0 if it was never claimed). */
   epoch(agent: string): Promise<number>;
   load(agent: string): Promise<StoredAgent | null>;
+  /** The head snapshot alone (cheap: existence, status, children). */
   readSnapshot(agent: string): Promise<Uint8Array | null>;
+  /** The head and the log, read together (one consistent view). */
+  readAgent(agent: string): Promise<{ snapshot: Uint8Array; log: Uint8Array[] } | null>;
   /**
    * Stores an inbox entry unless its message id or idempotency key was seen
    * (an empty idempotency key is no key). Fenced like commits: only the
@@ -90,8 +118,10 @@ export interface StoreDriver {
   /** The inbox entry at `seq` if it is still there (accepted and not yet processed). */
   readInbox(agent: string, seq: number): Promise<Uint8Array | null>;
   /**
-   * Atomically: checks the fence, writes the snapshot, trims processed inbox
-   * entries and records results. Throws StaleEpochError for a stale epoch.
+   * Atomically: checks the fence and the log's length, writes the snapshot
+   * and the log entries, trims processed inbox entries and records results.
+   * Throws StaleEpochError for a stale epoch, LogMismatchError for a log
+   * that does not hold what the writer thought (nothing is written).
    */
   commit(agent: string, request: CommitRequest): Promise<void>;
   result(agent: string, messageId: string): Promise<Uint8Array | null>;

@@ -1,9 +1,10 @@
 import { StaleEpochError } from "../errors.ts";
 import type { AppendOutcome, AppendRequest, CommitRequest, DeadLetterRecords, InboxRecord, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
-import { DEAD_LETTER_LIMIT, DEDUP_WINDOW } from "./driver.ts";
+import { DEAD_LETTER_LIMIT, DEDUP_WINDOW, LogMismatchError } from "./driver.ts";
 
 interface Entry {
   snapshot: Uint8Array;
+  log: Uint8Array[];
   inbox: InboxRecord[];
   seq: number;
   /** Message ids accepted and not yet evicted from the dedup window, with their seqs. */
@@ -19,6 +20,7 @@ interface Entry {
 }
 
 const copy = (b: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(b);
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 
 /**
  * The in-memory store driver, with the same semantics as the Redis one (the
@@ -30,10 +32,11 @@ export class MemoryStoreDriver implements StoreDriver {
   // Fences outlive deletion, as in Redis: a re-created agent never reuses an epoch.
   private readonly epochs = new Map<string, number>();
 
-  async create(agent: string, snapshot: Uint8Array): Promise<boolean> {
+  async create(agent: string, snapshot: Uint8Array, log: Uint8Array[] = []): Promise<boolean> {
     if (this.agents.has(agent)) return false;
     this.agents.set(agent, {
       snapshot: copy(snapshot),
+      log: log.map(copy),
       inbox: [],
       seq: 0,
       messageIds: new Map(),
@@ -76,6 +79,7 @@ export class MemoryStoreDriver implements StoreDriver {
     if (!e) return null;
     return {
       snapshot: copy(e.snapshot),
+      log: e.log.map(copy),
       epoch: this.epochs.get(agent) ?? 0,
       inbox: e.inbox.map((r) => ({ seq: r.seq, payload: copy(r.payload) })),
     };
@@ -84,6 +88,11 @@ export class MemoryStoreDriver implements StoreDriver {
   async readSnapshot(agent: string): Promise<Uint8Array | null> {
     const e = this.agents.get(agent);
     return e ? copy(e.snapshot) : null;
+  }
+
+  async readAgent(agent: string): Promise<{ snapshot: Uint8Array; log: Uint8Array[] } | null> {
+    const e = this.agents.get(agent);
+    return e ? { snapshot: copy(e.snapshot), log: e.log.map(copy) } : null;
   }
 
   async append(agent: string, entry: AppendRequest): Promise<AppendOutcome> {
@@ -121,7 +130,19 @@ export class MemoryStoreDriver implements StoreDriver {
     const current = this.epochs.get(agent) ?? 0;
     const e = this.agents.get(agent);
     if (current !== req.epoch || !e) throw new StaleEpochError(agent, req.epoch, current);
+    const log = req.log;
+    let add = log?.entries ?? [];
+    if (log && !log.replace) {
+      // This very commit, resent after its reply was lost, finds its entries there already.
+      if (e.log.length !== log.base) {
+        const there = add.length > 0 && e.log.length === log.base + add.length && add.every((x, i) => sameBytes(x, e.log[log.base + i]!));
+        if (!there) throw new LogMismatchError(agent, log.base, e.log.length);
+        add = [];
+      }
+    }
     e.snapshot = copy(req.snapshot);
+    if (log?.replace) e.log = [];
+    for (const entry of add) e.log.push(copy(entry));
     if (req.processedSeq !== undefined) {
       const done = req.processedSeq;
       e.inbox = e.inbox.filter((r) => r.seq !== done);

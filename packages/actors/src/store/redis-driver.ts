@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { StaleEpochError } from "../errors.ts";
 import type { AppendOutcome, AppendRequest, CommitRequest, DeadLetterRecords, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
-import { DEAD_LETTER_LIMIT, DEDUP_WINDOW } from "./driver.ts";
+import { DEAD_LETTER_LIMIT, DEDUP_WINDOW, LogMismatchError } from "./driver.ts";
 import { AGENT_INDEX_KEY, agentKeys } from "./redis-keys.ts";
 import { APPEND, COMMIT, CREATE, DELETE, DISCARD_DEAD_LETTER } from "./redis-scripts.ts";
 
@@ -12,7 +12,7 @@ interface ScriptCommands {
   colonyAppend(snap: string, inbox: string, seq: string, dedup: string, epoch: string, ...argv: (string | number | Buffer)[]): Promise<Reply>;
   colonyCommit(...keysAndArgs: (string | Buffer | number)[]): Promise<Reply>;
   colonyDelete(...keysAndToken: string[]): Promise<number>;
-  colonyCreate(snap: string, snapshot: Buffer): Promise<number>;
+  colonyCreate(snap: string, log: string, snapshot: Buffer, ...entries: Buffer[]): Promise<number>;
   colonyDiscardDeadLetter(dead: string, deadIndex: string, id: string): Promise<number>;
 }
 
@@ -31,18 +31,19 @@ export class RedisStoreDriver implements StoreDriver {
   /** @param redis a connected client; the driver defines its scripts on it and closes it on `close()` if `owns`. */
   constructor(redis: Redis, private readonly owns = true) {
     redis.defineCommand("colonyAppend", { numberOfKeys: 5, lua: APPEND });
-    redis.defineCommand("colonyCommit", { numberOfKeys: 9, lua: COMMIT });
-    redis.defineCommand("colonyDelete", { numberOfKeys: 13, lua: DELETE });
+    redis.defineCommand("colonyCommit", { numberOfKeys: 10, lua: COMMIT });
+    redis.defineCommand("colonyDelete", { numberOfKeys: 14, lua: DELETE });
     redis.defineCommand("colonyDiscardDeadLetter", { numberOfKeys: 2, lua: DISCARD_DEAD_LETTER });
-    redis.defineCommand("colonyCreate", { numberOfKeys: 1, lua: CREATE });
+    redis.defineCommand("colonyCreate", { numberOfKeys: 2, lua: CREATE });
     this.redis = redis as Redis & ScriptCommands;
   }
 
-  async create(agent: string, snapshot: Uint8Array): Promise<boolean> {
+  async create(agent: string, snapshot: Uint8Array, log: Uint8Array[] = []): Promise<boolean> {
     // Index first: a crash between the two leaves an index entry without a
     // snapshot (skipped when listing), never an agent missing from the list.
     await this.redis.zadd(AGENT_INDEX_KEY, 0, agent);
-    return (await this.redis.colonyCreate(agentKeys(agent).snap, Buffer.from(snapshot))) === 1;
+    const k = agentKeys(agent);
+    return (await this.redis.colonyCreate(k.snap, k.log, Buffer.from(snapshot), ...log.map((e) => Buffer.from(e)))) === 1;
   }
 
   async claim(agent: string): Promise<number> {
@@ -55,7 +56,7 @@ export class RedisStoreDriver implements StoreDriver {
 
   async load(agent: string): Promise<StoredAgent | null> {
     const k = agentKeys(agent);
-    const res = await this.redis.multi().getBuffer(k.snap).get(k.epoch).xrangeBuffer(k.inbox, "-", "+").exec();
+    const res = await this.redis.multi().getBuffer(k.snap).get(k.epoch).xrangeBuffer(k.inbox, "-", "+").lrangeBuffer(k.log, 0, -1).exec();
     if (!res) throw new Error("redis MULTI for load was aborted");
     for (const [err] of res) if (err) throw err;
     const snapshot = res[0]![1] as Buffer | null;
@@ -63,6 +64,7 @@ export class RedisStoreDriver implements StoreDriver {
     const entries = res[2]![1] as [Buffer, Buffer[]][];
     return {
       snapshot,
+      log: res[3]![1] as Buffer[],
       epoch: Number(res[1]![1] ?? 0),
       inbox: entries.map(([id, fields]) => ({ seq: Number(id.toString().split("-")[1]), payload: fields[1]! })),
     };
@@ -70,6 +72,15 @@ export class RedisStoreDriver implements StoreDriver {
 
   async readSnapshot(agent: string): Promise<Uint8Array | null> {
     return this.redis.getBuffer(agentKeys(agent).snap);
+  }
+
+  async readAgent(agent: string): Promise<{ snapshot: Uint8Array; log: Uint8Array[] } | null> {
+    const k = agentKeys(agent);
+    const res = await this.redis.multi().getBuffer(k.snap).lrangeBuffer(k.log, 0, -1).exec();
+    if (!res) throw new Error("redis MULTI for read was aborted");
+    for (const [err] of res) if (err) throw err;
+    const snapshot = res[0]![1] as Buffer | null;
+    return snapshot ? { snapshot, log: res[1]![1] as Buffer[] } : null;
   }
 
   async append(agent: string, entry: AppendRequest): Promise<AppendOutcome> {
@@ -96,12 +107,16 @@ export class RedisStoreDriver implements StoreDriver {
 
   async commit(agent: string, req: CommitRequest): Promise<void> {
     const k = agentKeys(agent);
-    const args: (string | Buffer | number)[] = [k.snap, k.epoch, k.inbox, k.dedup, k.results, k.recent, k.dead, k.deadIndex, k.deadMeta];
+    const args: (string | Buffer | number)[] = [k.snap, k.epoch, k.inbox, k.dedup, k.results, k.recent, k.dead, k.deadIndex, k.deadMeta, k.log];
     args.push(req.epoch, Buffer.from(req.snapshot), req.processedSeq === undefined ? "" : req.processedSeq, DEDUP_WINDOW);
     args.push(req.deadLetter?.id ?? "", req.deadLetter ? Buffer.from(req.deadLetter.payload) : "", DEAD_LETTER_LIMIT);
+    const log = req.log;
+    args.push(log ? (log.replace ? "r" : "a") : "", log?.base ?? 0, log?.entries.length ?? 0);
+    for (const e of log?.entries ?? []) args.push(Buffer.from(e.buffer, e.byteOffset, e.byteLength));
     for (const r of req.results ?? []) args.push(r.messageId, Buffer.from(r.payload));
     const reply = await this.redis.colonyCommit(...args);
     if (String(reply[0]) === "stale") throw new StaleEpochError(agent, req.epoch, Number(reply[1]));
+    if (String(reply[0]) === "log") throw new LogMismatchError(agent, log!.base, Number(reply[1]));
   }
 
   async result(agent: string, messageId: string): Promise<Uint8Array | null> {
@@ -139,7 +154,7 @@ export class RedisStoreDriver implements StoreDriver {
 
   async delete(agent: string): Promise<boolean> {
     const k = agentKeys(agent);
-    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace, k.deleted, k.dead, k.deadIndex, k.deadMeta, randomUUID());
+    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace, k.deleted, k.dead, k.deadIndex, k.deadMeta, k.log, randomUUID());
     await this.redis.zrem(AGENT_INDEX_KEY, agent);
     return existed === 1;
   }

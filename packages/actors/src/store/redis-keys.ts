@@ -7,6 +7,8 @@ export const agentKeys = (agent: string) => {
   const base = `colony:{${agent}}:`;
   return {
     snap: `${base}snap`,
+    /** The conversation: a list of msgpack entries, one per message (the snapshot is the head). */
+    log: `${base}log`,
     epoch: `${base}epoch`,
     inbox: `${base}inbox`,
     seq: `${base}seq`,

@@ -29,8 +29,11 @@ return {'accepted', seq}
 `;
 
 /**
- * KEYS: snap epoch inbox dedup results recent dead deadIndex deadMeta.
- * ARGV: epoch snapshot processedSeq('' = none) window deadId('' = none) deadEntry deadLimit [messageId result]...
+ * KEYS: snap epoch inbox dedup results recent dead deadIndex deadMeta log.
+ * ARGV: epoch snapshot processedSeq('' = none) window deadId('' = none) deadEntry deadLimit
+ *       logMode('' = none, 'a' = append, 'r' = replace) logBase n entry1..entryN [messageId result]...
+ * An append finds the log holding logBase entries (or logBase + these very n
+ * entries: this commit, resent after its reply was lost, adds nothing again).
  * The fence check and every write happen in one script: a stale writer
  * changes nothing. Idempotent, so a resend after a lost reply is harmless:
  * it deletes exactly the processed entry (never a range that could hold one
@@ -39,7 +42,26 @@ return {'accepted', seq}
 export const COMMIT = `
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if current ~= tonumber(ARGV[1]) or redis.call('EXISTS', KEYS[1]) == 0 then return {'stale', current} end
+local mode, n = ARGV[8], tonumber(ARGV[10])
+local appendFrom = 11
+if mode == 'a' then
+  local len, base = redis.call('LLEN', KEYS[10]), tonumber(ARGV[9])
+  if len ~= base then
+    -- Already there, byte for byte: this very commit, resent.
+    local there = len == base + n and n > 0
+    if there then
+      local tail = redis.call('LRANGE', KEYS[10], base, base + n - 1)
+      for i = 1, n do if tail[i] ~= ARGV[10 + i] then there = false break end end
+    end
+    if not there then return {'log', len} end
+    appendFrom = 11 + n
+  end
+end
 redis.call('SET', KEYS[1], ARGV[2])
+if mode == 'r' then redis.call('DEL', KEYS[10]) end
+for i = appendFrom, 10 + n, 200 do
+  redis.call('RPUSH', KEYS[10], unpack(ARGV, i, math.min(i + 199, 10 + n)))
+end
 if ARGV[3] ~= '' then redis.call('XDEL', KEYS[3], '0-' .. ARGV[3]) end
 if ARGV[5] ~= '' and redis.call('HSETNX', KEYS[7], ARGV[5], ARGV[6]) == 1 then
   redis.call('ZADD', KEYS[8], redis.call('HINCRBY', KEYS[9], 'seq', 1), ARGV[5])
@@ -50,7 +72,7 @@ if ARGV[5] ~= '' and redis.call('HSETNX', KEYS[7], ARGV[5], ARGV[6]) == 1 then
     redis.call('HINCRBY', KEYS[9], 'dropped', over)
   end
 end
-for i = 8, #ARGV, 2 do
+for i = 11 + n, #ARGV, 2 do
   if redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then redis.call('RPUSH', KEYS[6], ARGV[i]) end
 end
 local window = tonumber(ARGV[4])
@@ -66,26 +88,30 @@ return {'ok', current}
 `;
 
 /**
- * KEYS: snap epoch inbox seq dedup results recent placement trace deleted dead deadIndex deadMeta. ARGV: token.
+ * KEYS: snap epoch inbox seq dedup results recent placement trace deleted dead deadIndex deadMeta log. ARGV: token.
  * Returns 1 if the agent existed, or if this very delete (same token) already
  * ran: a resend after a lost reply still reports the deletion it made.
  */
 export const DELETE = `
 local existed = redis.call('DEL', KEYS[1])
 if existed == 0 and redis.call('GET', KEYS[10]) == ARGV[1] then return 1 end
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11], KEYS[12], KEYS[13])
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11], KEYS[12], KEYS[13], KEYS[14])
 redis.call('INCR', KEYS[2])
 if existed == 1 then redis.call('SET', KEYS[10], ARGV[1], 'EX', 600) end
 return existed
 `;
 
 /**
- * KEYS: snap. ARGV: snapshot. Writes the first snapshot unless the agent
- * exists; 1 also when the stored snapshot is byte-for-byte this one (this
- * create's own resend after a lost reply).
+ * KEYS: snap log. ARGV: snapshot entry1..entryN. Writes the first snapshot
+ * and log unless the agent exists; 1 also when the stored snapshot is
+ * byte-for-byte this one (this create's own resend after a lost reply).
  */
 export const CREATE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 1 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('DEL', KEYS[2])
+  for i = 2, #ARGV, 200 do redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 199, #ARGV))) end
+  return 1
+end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
 return 0
 `;
