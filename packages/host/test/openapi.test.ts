@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,9 @@ type Doc = {
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 };
 
-const APP_SOURCE = readFileSync(new URL("../src/admin/app.ts", import.meta.url), "utf8");
+/** app.ts and the route modules it mounts (admin/*-routes.ts). */
+const ADMIN_DIR = new URL("../src/admin/", import.meta.url);
+const APP_SOURCE = ["app.ts", ...readdirSync(ADMIN_DIR).filter((f) => f.endsWith("-routes.ts"))].map((f) => readFileSync(new URL(f, ADMIN_DIR), "utf8")).join("\n");
 /** Every `app.get("/…", …)`-style route of app.ts (middleware `app.use` excluded). */
 const ROUTES = [...APP_SOURCE.matchAll(/\bapp\.(get|post|put|patch|delete)\(\s*["'`]([^"'`]+)["'`]/g)].map((m) => ({ method: m[1]!, path: m[2]! }));
 

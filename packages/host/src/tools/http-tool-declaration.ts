@@ -22,7 +22,7 @@ export const MAX_INPUT_SCHEMA_BYTES = 32 * 1024;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const template = z.string().max(4096);
 /** A body template: JSON whose strings may hold placeholders (`"{arg}"` alone puts the argument's own JSON value). */
-const bodyTemplate: z.ZodType<unknown> = z.lazy(() => z.union([template, z.number(), z.boolean(), z.null(), z.array(bodyTemplate), z.record(z.string(), bodyTemplate)]));
+export const httpBodyTemplateSchema: z.ZodType<unknown> = z.lazy(() => z.union([template, z.number(), z.boolean(), z.null(), z.array(httpBodyTemplateSchema), z.record(z.string(), httpBodyTemplateSchema)]));
 
 /** PUT /v1/tools/{name}: an HTTP tool as an operator declares it. */
 export const httpToolBodySchema = z.strictObject({
@@ -37,7 +37,7 @@ export const httpToolBodySchema = z.strictObject({
     query: z.record(z.string().min(1).max(128), template).optional(),
     headers: z.record(z.string().regex(HEADER_NAME, "must be an HTTP header name"), template).optional(),
     /** `arguments` sends the arguments as JSON (default for POST, PUT, PATCH), `none` sends nothing (default for GET, DELETE), or a JSON template. */
-    body: z.union([z.enum(["arguments", "none"]), z.strictObject({ template: bodyTemplate })]).optional(),
+    body: z.union([z.enum(["arguments", "none"]), z.strictObject({ template: httpBodyTemplateSchema })]).optional(),
     timeoutMs: z.number().int().min(100).max(MAX_HTTP_TIMEOUT_MS).default(DEFAULT_HTTP_TIMEOUT_MS),
     /** Further attempts after a 5xx answer, a connection error or a timeout; never after a 4xx. */
     retries: z.number().int().min(0).max(MAX_HTTP_RETRIES).default(DEFAULT_HTTP_RETRIES),
