@@ -170,6 +170,22 @@ describe("real responses validate against the document", () => {
     expect(Object.keys(doc.paths[AGENT]!.delete.responses)).toContain("204");
   });
 
+  it("declared HTTP tools: put (201, 200), list, get, delete", async () => {
+    const tool = {
+      description: "Search.",
+      inputSchema: { type: "object", properties: { q: { type: "string" } }, required: ["q"] },
+      http: { method: "POST", url: "https://search.example/v1/{q}", headers: { authorization: "Bearer {{secret:SEARCH_KEY}}" }, body: { template: { query: "{q}", n: 3 } } },
+      rateLimit: { perHostPerMinute: 100 },
+    };
+    await check("PUT", "/v1/tools/{name}", "/v1/tools/search", 201, tool);
+    await check("PUT", "/v1/tools/{name}", "/v1/tools/search", 200, { ...tool, permission: "approval" });
+    await check("GET", "/v1/tools", "/v1/tools", 200);
+    await check("GET", "/v1/tools/{name}", "/v1/tools/search", 200);
+    await check("PUT", "/v1/tools/{name}", "/v1/tools/recall", 409, tool);
+    expect((await call(host, "DELETE", "/v1/tools/search")).status).toBe(204);
+    await check("GET", "/v1/tools/{name}", "/v1/tools/search", 404);
+  });
+
   it("a pending approval: the list, the agent's awaiting calls and the decision", async () => {
     await check("POST", "/v1/agents", "/v1/agents", 201, { type: "assistant", key: "gated", config: { tools: ["remember"], permissions: { remember: "approval" } } });
     await check("POST", `${AGENT}/messages`, "/v1/agents/assistant/gated/messages", 202, { content: "remember k = v", wait: false });
