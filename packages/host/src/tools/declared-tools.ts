@@ -17,7 +17,7 @@ const announcementSchema = z.union([
   z.object({ deleted: z.string(), at: z.number() }),
 ]);
 
-/** A declaration with its tool, and when this host learnt of it (its own clock). */
+/** A declaration with its tool, and when an announcement brought it (this host's clock; 0 if read from the store). */
 type Held = { decl: HttpToolDeclaration; tool: ToolDefinition<unknown>; seenAt: number };
 
 /**
@@ -83,7 +83,7 @@ export class DeclaredTools implements ToolSource {
         for (const decl of all) {
           if ((this.deletedAt.get(decl.name) ?? -1) >= startedAt) continue;
           const mine = this.held.get(decl.name);
-          const held = mine && (mine.decl.updatedAt >= decl.updatedAt || mine.seenAt >= startedAt) ? mine : this.build(decl);
+          const held = mine && (mine.decl.updatedAt >= decl.updatedAt || mine.seenAt >= startedAt) ? mine : this.build(decl, 0);
           if (held) next.set(decl.name, held);
         }
         // Announced while this read was under way: newer than what it saw.
@@ -121,7 +121,7 @@ export class DeclaredTools implements ToolSource {
   private apply(decl: HttpToolDeclaration): void {
     const mine = this.held.get(decl.name);
     if (mine && mine.decl.updatedAt > decl.updatedAt) return;
-    const held = this.build(decl);
+    const held = this.build(decl, Date.now());
     if (!held) return;
     this.deletedAt.delete(decl.name);
     this.held.set(decl.name, held);
@@ -135,9 +135,9 @@ export class DeclaredTools implements ToolSource {
   }
 
   /** Undefined (logged) for a declaration this host cannot enforce: validated at PUT, so only another version's data. */
-  private build(decl: HttpToolDeclaration): Held | undefined {
+  private build(decl: HttpToolDeclaration, seenAt: number): Held | undefined {
     try {
-      return { decl, tool: httpTool(decl, this.o.http) as ToolDefinition<unknown>, seenAt: Date.now() };
+      return { decl, tool: httpTool(decl, this.o.http) as ToolDefinition<unknown>, seenAt };
     } catch (e) {
       this.o.logger.warn({ tool: decl.name, err: errorMessage(e) }, "a declared tool's inputSchema cannot be enforced here; the tool is left out");
       return undefined;
