@@ -199,6 +199,17 @@ describe("HTTP tool calls against a local service", () => {
     expect(JSON.stringify(decl)).not.toContain(SECRET);
   });
 
+  it("never resolves a secret reference an argument carries (a model cannot ask for a secret)", async () => {
+    fresh();
+    const decl = declare(body(`${service.url}/alerts`, { method: "POST", headers: { "x-city": "{city}", authorization: "{{secret:WEATHER_KEY}}" }, body: { template: { note: "about {city}" } } }));
+    const { call } = registryWith(decl, { WEATHER_KEY: SECRET });
+    await call({ city: "{{secret:WEATHER_KEY}}" });
+    const [req] = fresh();
+    expect(req!.headers["x-city"]).toBe("{{secret:WEATHER_KEY}}");
+    expect(JSON.parse(req!.body)).toEqual({ note: "about {{secret:WEATHER_KEY}}" });
+    expect(req!.headers.authorization).toBe(SECRET);
+  });
+
   it("answers a missing secret with a tool error naming it; the service is not called", async () => {
     fresh();
     const { call } = registryWith(declare(body(`${service.url}/forecast/{city}`, { headers: { "x-api-key": "{{secret:NOT_SET}}" } })));
