@@ -98,9 +98,9 @@ export class AgentTypes {
   }
 }
 
-/** Every tool a config names, its workers' included. */
+/** Every tool a config names: its own, its workers', and those its policies guard. */
 function toolsOf(config: AgentConfig): string[] {
-  return [...config.tools, ...Object.values(config.workers).flatMap((w) => w.tools ?? [])];
+  return [...config.tools, ...Object.values(config.workers).flatMap((w) => w.tools ?? []), ...Object.keys(config.policies ?? {})];
 }
 
 /** Operator defaults over code defaults, field by field (as a spawn's config over a type's). */
