@@ -150,6 +150,21 @@ describe("HTTP tools through the admin API", () => {
     expect(service.requests).toHaveLength(1);
   });
 
+  it("an argument policy guards a declared tool: a denied call never reaches the service, the trace names the rule", async () => {
+    cluster = await startTestCluster({ hosts: 1, secrets: secretsFrom({ WEATHER_KEY: SECRET }) });
+    const host = cluster.hosts[0]!;
+    expect((await call(host, "PUT", "/v1/tools/weather", weather(service.url))).status).toBe(201);
+    const policies = { weather: [{ name: "no Atlantis", when: { path: "city", op: "eq", value: "Atlantis" }, tier: "deny" }] };
+    expect((await call(host, "POST", "/v1/agents", { type: "assistant", key: "p1", config: { tools: ["weather"], policies } })).status).toBe(201);
+    service.requests.length = 0;
+    const denied = await call(host, "POST", "/v1/agents/assistant/p1/messages", { content: 'tool weather {"city":"Atlantis"}' });
+    expect(denied.body.reply).toMatch(/tool call denied: argument policy rule 0 \("no Atlantis"\) of weather chose deny/);
+    expect(service.requests).toHaveLength(0);
+    const allowed = await call(host, "POST", "/v1/agents/assistant/p1/messages", { content: 'tool weather {"city":"Lima"}' });
+    expect(allowed.body.reply).toContain('"temp":14');
+    expect(service.requests).toHaveLength(1);
+  });
+
   it("a spawn naming a tool this host has not heard of re-reads the store before refusing", async () => {
     const toolStore = new MemoryToolDeclarationStore();
     const driver = new MemoryStoreDriver();
@@ -163,6 +178,10 @@ describe("HTTP tools through the admin API", () => {
     expect(host.declaredTools.names()).toEqual([]);
     const res = await call(host, "POST", "/v1/agents", { type: "assistant", key: "q1", config: { tools: ["quiet"] } });
     expect(res.status).toBe(201);
+    // So does a policy naming one.
+    await toolStore.put({ name: "quieter", ...(await import("../src/index.ts")).parseHttpToolBody(weather(service.url)), updatedAt: Date.now() });
+    const guarded = await call(host, "POST", "/v1/agents", { type: "assistant", key: "q3", config: { policies: { quieter: [{ when: { path: "city", op: "eq", value: "x" }, tier: "deny" }] } } });
+    expect(guarded.status).toBe(201);
     const unknown = await call(host, "POST", "/v1/agents", { type: "assistant", key: "q2", config: { tools: ["nowhere"] } });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.message).toMatch(/unknown tool "nowhere"/);
