@@ -165,6 +165,22 @@ describe("HTTP tools through the admin API", () => {
     expect(service.requests).toHaveLength(1);
   });
 
+  it("a tool declared with the approval tier waits for a person; the service is called once, after the approval", async () => {
+    cluster = await startTestCluster({ hosts: 1, secrets: secretsFrom({ WEATHER_KEY: SECRET }) });
+    const host = cluster.hosts[0]!;
+    expect((await call(host, "PUT", "/v1/tools/weather", { ...weather(service.url), permission: "approval" })).status).toBe(201);
+    expect((await call(host, "POST", "/v1/agents", { type: "assistant", key: "g1", config: { tools: ["weather"] } })).status).toBe(201);
+    service.requests.length = 0;
+    const paused = await call(host, "POST", "/v1/agents/assistant/g1/messages", { content: 'tool weather {"city":"Quito"}', idempotencyKey: "ask-1" });
+    expect(paused.body).toMatchObject({ status: "awaiting_approval", awaiting: ["toolu_s1_weather"] });
+    expect(service.requests).toHaveLength(0);
+    expect((await call(host, "POST", "/v1/agents/assistant/g1/approvals/toolu_s1_weather", { approve: true })).status).toBe(200);
+    const done = await call(host, "POST", "/v1/agents/assistant/g1/messages", { content: 'tool weather {"city":"Quito"}', idempotencyKey: "ask-1" });
+    expect(done.body.reply).toContain('"temp":14');
+    expect(service.requests).toHaveLength(1);
+    expect(service.requests[0]!.headers["idempotency-key"]).toBe(`assistant/g1:${paused.body.messageId}:toolu_s1_weather`);
+  });
+
   it("a spawn naming a tool this host has not heard of re-reads the store before refusing", async () => {
     const toolStore = new MemoryToolDeclarationStore();
     const driver = new MemoryStoreDriver();
