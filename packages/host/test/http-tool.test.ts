@@ -210,6 +210,16 @@ describe("HTTP tool calls against a local service", () => {
     expect(req!.headers.authorization).toBe(SECRET);
   });
 
+  it("a secret the platform refuses as a header value is masked in the error; the service is not called", async () => {
+    fresh();
+    const { call } = registryWith(declare(body(`${service.url}/forecast/{city}`, { headers: { authorization: "Bearer {{secret:BROKEN}}" } })), { BROKEN: `${SECRET}\nx` });
+    const out = await call({ city: "Oslo" });
+    expect(out).toMatchObject({ isError: true, details: { attempts: 0 } });
+    expect(out.content).toMatch(/could not build the request: .*\[secret\]/s);
+    expect(out.content).not.toContain(SECRET);
+    expect(service.requests).toHaveLength(0);
+  });
+
   it("answers a missing secret with a tool error naming it; the service is not called", async () => {
     fresh();
     const { call } = registryWith(declare(body(`${service.url}/forecast/{city}`, { headers: { "x-api-key": "{{secret:NOT_SET}}" } })));

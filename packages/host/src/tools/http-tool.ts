@@ -57,10 +57,12 @@ export function httpTool(decl: HttpToolDeclaration, o: HttpToolOptions): ToolDef
 
 async function runHttpCall(decl: HttpToolDeclaration, args: Record<string, unknown>, ctx: ToolContext, o: HttpToolOptions): Promise<ToolOutput> {
   let req: BuiltRequest;
+  const resolved = new Set<string>();
   try {
-    req = buildRequest(decl, args, o.secrets);
+    req = buildRequest(decl, args, o.secrets, resolved);
   } catch (e) {
-    const message = e instanceof MissingSecretError ? e.message : `could not build the request: ${e instanceof Error ? e.message : String(e)}`;
+    // A header value the platform refuses is quoted in its error: it may be a secret.
+    const message = e instanceof MissingSecretError ? e.message : `could not build the request: ${redactSecrets(e instanceof Error ? e.message : String(e), resolved)}`;
     return { isError: true, content: `${decl.name}: ${message}`, details: { idempotencyKey: ctx.idempotencyKey, attempts: 0 } };
   }
   req.init.headers.set("Idempotency-Key", ctx.idempotencyKey);
@@ -102,9 +104,8 @@ async function runHttpCall(decl: HttpToolDeclaration, args: Record<string, unkno
 }
 
 /** Fills the declaration's templates from the arguments and the host's secrets. */
-export function buildRequest(decl: HttpToolDeclaration, args: Record<string, unknown>, secrets: SecretResolver): BuiltRequest {
+export function buildRequest(decl: HttpToolDeclaration, args: Record<string, unknown>, secrets: SecretResolver, secretValues = new Set<string>()): BuiltRequest {
   const h = decl.http;
-  const secretValues = new Set<string>();
   const secret = (name: string) => {
     const v = secrets(name);
     if (v === undefined || v === "") throw new MissingSecretError(name);
