@@ -28,6 +28,7 @@ export class AgentTypes {
   async resolve(type: string, input: unknown): Promise<{ type: AgentType; config: AgentConfig }> {
     const t = parseAgentType(type);
     const config = this.o.registry.resolveOver(await this.defaults(t), input);
+    await this.o.tools.refreshUnknown(toolsOf(config));
     this.assertUsable(config);
     return { type: t, config };
   }
@@ -37,7 +38,9 @@ export class AgentTypes {
     const t = parseAgentType(type);
     this.o.registry.resolveOver({}, input); // validates, with errors naming config.<path>
     const parsed = agentConfigSchema.parse(input ?? {});
-    this.assertUsable(resolveConfig(this.o.registry.find(t)?.defaults ?? assistantAgent.defaults, parsed));
+    const resolved = resolveConfig(this.o.registry.find(t)?.defaults ?? assistantAgent.defaults, parsed);
+    await this.o.tools.refreshUnknown(toolsOf(resolved));
+    this.assertUsable(resolved);
     await this.o.store.put({ type: t, config: parsed, updatedAt: this.o.clock.now() });
     return this.view(t);
   }
@@ -93,6 +96,11 @@ export class AgentTypes {
     const why = this.o.model.refuses?.(model);
     if (why) throw new ValidationError(`${field}: ${why}`, { field });
   }
+}
+
+/** Every tool a config names: its own, its workers', and those its policies guard. */
+function toolsOf(config: AgentConfig): string[] {
+  return [...config.tools, ...Object.values(config.workers).flatMap((w) => w.tools ?? []), ...Object.keys(config.policies ?? {})];
 }
 
 /** Operator defaults over code defaults, field by field (as a spawn's config over a type's). */

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import { MAX_IDLE_MS } from "@colony/actors/agent-config";
 import { randomToken, TOKEN_PATTERN } from "@colony/actors/ids";
@@ -112,6 +114,11 @@ const SETTINGS = {
   COLONY_MODEL_CONCURRENCY: { schema: int(1, 10_000).default(8), help: "model calls in flight at once on this host (default 8)", for: SERVED },
   ANTHROPIC_API_KEY: { schema: z.string().min(1).optional(), help: "use Claude; unset means the offline scripted model", for: SERVED },
   ANTHROPIC_BASE_URL: { schema: z.string().url().optional(), help: "another Messages API endpoint", for: SERVED },
+  COLONY_SECRETS_DIR: {
+    schema: z.string().min(1).optional(),
+    help: "files named after secrets: {{secret:NAME}} in HTTP tools reads COLONY_SECRET_<NAME>, else this directory's file NAME",
+    for: SERVED,
+  },
   LOG_LEVEL: {
     schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(DEFAULTS.logLevel),
     help: `trace, debug, info (default), warn, error, fatal, silent`,
@@ -172,6 +179,8 @@ export interface HostConfig {
   modelConcurrency: number;
   /** Drop every activation when the process was frozen past the failure timeout (the epoch fence is the backstop). */
   stallFence: boolean;
+  /** Where `{{secret:NAME}}` finds NAME as a file when COLONY_SECRET_NAME is unset. */
+  secretsDir?: string;
 }
 
 /** Thrown for a bad environment; its message names the variable and the value. */
@@ -227,7 +236,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
   if (e.NATS_URL) config.natsUrl = e.NATS_URL;
   if (e.ANTHROPIC_API_KEY) config.anthropicApiKey = e.ANTHROPIC_API_KEY;
   if (e.ANTHROPIC_BASE_URL) config.anthropicBaseUrl = e.ANTHROPIC_BASE_URL;
+  if (e.COLONY_SECRETS_DIR) config.secretsDir = e.COLONY_SECRETS_DIR;
   return config;
+}
+
+/** Secret names as `{{secret:NAME}}` takes them; anything else is never looked up. */
+const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * The values behind `{{secret:NAME}}` in declared HTTP tools: the variable
+ * COLONY_SECRET_<NAME>, else the file <COLONY_SECRETS_DIR>/<NAME> (trailing
+ * newline dropped). Read at every call, so a rotated file is picked up;
+ * never cached, stored or logged.
+ */
+export function secretResolver(config: Pick<HostConfig, "secretsDir">, env: NodeJS.ProcessEnv = process.env): (name: string) => string | undefined {
+  return (name) => {
+    if (!SECRET_NAME.test(name)) return undefined;
+    const fromEnv = env[`COLONY_SECRET_${name}`];
+    if (fromEnv) return fromEnv;
+    if (!config.secretsDir) return undefined;
+    try {
+      return readFileSync(join(config.secretsDir, name), "utf8").replace(/\r?\n$/, "") || undefined;
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 const clientEnvSchema = z.object({

@@ -4,6 +4,9 @@ import type { PlacementRegistry } from "@colony/directory";
 import { MemoryTypeStore, MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, MemoryTraceStore, randomToken } from "@colony/actors";
 import { DirectoryNode, MemoryPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "./config.ts";
+import type { SecretResolver } from "./tools/secrets.ts";
+import type { ToolDeclarationStore } from "./tools/tool-declaration-store.ts";
+import { MemoryToolDeclarationStore } from "./tools/tool-declaration-store.ts";
 import type { ColonyMetrics } from "./metrics/metrics.ts";
 import { HostNode } from "./node.ts";
 
@@ -19,7 +22,9 @@ export interface EmbeddedOptions {
   defaultMetrics?: boolean;
   metrics?: ColonyMetrics;
   /** Where agents and placements live; default: in memory. Tests pass Redis-backed ones. */
-  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex; traces: TraceStore; typeStore?: TypeStore };
+  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex; traces: TraceStore; typeStore?: TypeStore; toolStore?: ToolDeclarationStore };
+  /** Values behind `{{secret:NAME}}` in declared HTTP tools. */
+  secrets?: SecretResolver;
 }
 
 /**
@@ -38,6 +43,7 @@ export class EmbeddedCluster {
     private readonly approvals: ApprovalIndex,
     private readonly traces: TraceStore,
     private readonly typeStore: TypeStore,
+    private readonly toolStore: ToolDeclarationStore = o.storage?.toolStore ?? new MemoryToolDeclarationStore(),
   ) {}
 
   static async start(o: EmbeddedOptions): Promise<EmbeddedCluster> {
@@ -83,6 +89,8 @@ export class EmbeddedCluster {
       approvals: this.approvals,
       traces: this.traces,
       typeStore: this.typeStore,
+      toolStore: this.toolStore,
+      ...(this.o.secrets ? { secrets: this.o.secrets } : {}),
       transport: this.bus.connect(config.hostId),
       model: this.o.model,
       logger: this.o.logger,

@@ -192,6 +192,7 @@ export class HostService {
   async spawnChild(req: { type: string; key: string; config: unknown; parent: AgentId; depth: number }): Promise<void> {
     const def = this.deps.types.get(req.type);
     const config = this.deps.types.resolve(def.type, req.config);
+    await this.deps.tools.refreshUnknown(config.tools);
     this.deps.tools.assertKnown(config.tools, "config.tools");
     const id = agentId(def.type, parseAgentKey(req.key));
     const created = await this.deps.store.create(initialState(id, def.type, parseAgentKey(req.key), config, this.deps.clock.now(), req.parent, req.depth));

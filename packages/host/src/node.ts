@@ -30,6 +30,12 @@ import { ColonyMetrics } from "./metrics/metrics.ts";
 import { serveInbound } from "./routing/inbound.ts";
 import { LocalAgents } from "./routing/local.ts";
 import { AgentRouter } from "./routing/router.ts";
+import { DeclaredTools } from "./tools/declared-tools.ts";
+import { HttpTools } from "./tools/http-tools.ts";
+import type { SecretResolver } from "./tools/secrets.ts";
+import { noSecrets } from "./tools/secrets.ts";
+import type { ToolDeclarationStore } from "./tools/tool-declaration-store.ts";
+import { MemoryToolDeclarationStore } from "./tools/tool-declaration-store.ts";
 
 export interface HostNodeOptions {
   config: HostConfig;
@@ -49,6 +55,10 @@ export interface HostNodeOptions {
   /** Operators' type defaults (PUT /v1/types), shared by every host: Redis in a cluster; default in memory. */
   typeStore?: TypeStore;
   tools?: ToolRegistry;
+  /** HTTP tools declared through the API (PUT /v1/tools), shared by every host: Redis in a cluster; default in memory. */
+  toolStore?: ToolDeclarationStore;
+  /** Values behind `{{secret:NAME}}` in declared tools (config.ts: COLONY_SECRET_<NAME>, COLONY_SECRETS_DIR); default none. */
+  secrets?: SecretResolver;
   /** Skip prom-client's default process metrics (tests running many hosts in one process). */
   defaultMetrics?: boolean;
   /**
@@ -90,6 +100,8 @@ export class HostNode {
   readonly store: AgentStore;
   readonly hostId: HostId;
   readonly events: AgentEventHub;
+  /** The declared HTTP tools as this host knows them. */
+  readonly declaredTools: DeclaredTools;
   private readonly local: LocalAgents;
   private readonly runtime = new NactRuntime();
   private readonly heartbeat: HeartbeatLoop;
@@ -110,6 +122,9 @@ export class HostNode {
     this.store = new AgentStore(opts.driver, this.metrics);
     const tools = opts.tools ?? builtinTools();
     const types = opts.types ?? new AgentTypeRegistry();
+    const toolStore = opts.toolStore ?? new MemoryToolDeclarationStore();
+    this.declaredTools = new DeclaredTools({ store: toolStore, transport, hostId: this.hostId, logger, http: { secrets: opts.secrets ?? noSecrets } });
+    tools.addSource(this.declaredTools);
     this.events = new AgentEventHub({ hostId: this.hostId, traces: opts.traces, transport, logger });
     this.directory = new DirectoryClient({ hostId: this.hostId, transport, clock, onLookup: (result) => this.metrics.directoryLookups.inc({ result }) });
     this.catalog = new Catalog({
@@ -179,7 +194,8 @@ export class HostNode {
       },
     };
     if (config.adminToken) apiOpts.adminToken = config.adminToken;
-    if (!tools.has("delegate")) {
+    apiOpts.httpTools = new HttpTools({ store: toolStore, declared: this.declaredTools, registry: tools, clock });
+    if (!tools.isRegistered("delegate")) {
       tools.register(
         delegateTool({
           spawnChild: (req) => this.service.spawnChild(req),
@@ -197,6 +213,7 @@ export class HostNode {
   /** Builds the host, starts serving HTTP on config.httpHost:httpPort and joins the cluster. */
   static async start(opts: HostNodeOptions): Promise<HostNode> {
     const node = new HostNode(opts);
+    await node.declaredTools.start();
     node.catalog.startSweeping();
     await node.listen();
     node.heartbeat.start();
@@ -282,6 +299,7 @@ export class HostNode {
       this.inbound.unsubscribe();
       this.membershipWatch.unsubscribe();
       this.events.close();
+      this.declaredTools.stop();
       this.runtime.close();
       if (this.opts.ownsConnections !== false) {
         await this.opts.transport.close().catch((e) => log.warn({ err: errorMessage(e) }, "closing the transport failed"));

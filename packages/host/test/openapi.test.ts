@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,9 @@ type Doc = {
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 };
 
-const APP_SOURCE = readFileSync(new URL("../src/admin/app.ts", import.meta.url), "utf8");
+/** app.ts and the route modules it mounts (admin/*-routes.ts). */
+const ADMIN_DIR = new URL("../src/admin/", import.meta.url);
+const APP_SOURCE = ["app.ts", ...readdirSync(ADMIN_DIR).filter((f) => f.endsWith("-routes.ts"))].map((f) => readFileSync(new URL(f, ADMIN_DIR), "utf8")).join("\n");
 /** Every `app.get("/…", …)`-style route of app.ts (middleware `app.use` excluded). */
 const ROUTES = [...APP_SOURCE.matchAll(/\bapp\.(get|post|put|patch|delete)\(\s*["'`]([^"'`]+)["'`]/g)].map((m) => ({ method: m[1]!, path: m[2]! }));
 
@@ -166,6 +168,22 @@ describe("real responses validate against the document", () => {
     const res = await call(host, "DELETE", "/v1/agents/assistant/v1");
     expect(res.status).toBe(204);
     expect(Object.keys(doc.paths[AGENT]!.delete.responses)).toContain("204");
+  });
+
+  it("declared HTTP tools: put (201, 200), list, get, delete", async () => {
+    const tool = {
+      description: "Search.",
+      inputSchema: { type: "object", properties: { q: { type: "string" } }, required: ["q"] },
+      http: { method: "POST", url: "https://search.example/v1/{q}", headers: { authorization: "Bearer {{secret:SEARCH_KEY}}" }, body: { template: { query: "{q}", n: 3 } } },
+      rateLimit: { perHostPerMinute: 100 },
+    };
+    await check("PUT", "/v1/tools/{name}", "/v1/tools/search", 201, tool);
+    await check("PUT", "/v1/tools/{name}", "/v1/tools/search", 200, { ...tool, permission: "approval" });
+    await check("GET", "/v1/tools", "/v1/tools", 200);
+    await check("GET", "/v1/tools/{name}", "/v1/tools/search", 200);
+    await check("PUT", "/v1/tools/{name}", "/v1/tools/recall", 409, tool);
+    expect((await call(host, "DELETE", "/v1/tools/search")).status).toBe(204);
+    await check("GET", "/v1/tools/{name}", "/v1/tools/search", 404);
   });
 
   it("a pending approval: the list, the agent's awaiting calls and the decision", async () => {

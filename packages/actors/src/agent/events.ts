@@ -33,7 +33,15 @@ export const agentEventSchema = z.discriminatedUnion("kind", [
   }),
   z.object({ kind: z.literal("model_error"), iteration: z.number(), error: z.string(), durationMs: z.number() }),
   z.object({ kind: z.literal("text_delta"), text: z.string() }),
-  z.object({ kind: z.literal("tool_call"), callId: z.string(), tool: z.string(), input: z.unknown(), policy: policyTraceSchema.optional() }),
+  z.object({
+    kind: z.literal("tool_call"),
+    callId: z.string(),
+    tool: z.string(),
+    input: z.unknown(),
+    policy: policyTraceSchema.optional(),
+    /** What the call carries to the service it reaches (the HTTP Idempotency-Key): the same on a retry and a resumed turn. */
+    idempotencyKey: z.string().optional(),
+  }),
   z.object({
     kind: z.literal("tool_result"),
     callId: z.string(),
@@ -43,6 +51,8 @@ export const agentEventSchema = z.discriminatedUnion("kind", [
     content: z.string(),
     durationMs: z.number(),
     policy: policyTraceSchema.optional(),
+    /** What the tool reported about the call (an HTTP tool: status, attempts, idempotencyKey). */
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   }),
   z.object({ kind: z.literal("approval_requested"), callId: z.string(), tool: z.string(), input: z.unknown(), deadline: z.number(), policy: policyTraceSchema.optional() }),
   z.object({ kind: z.literal("approval_decided"), callId: z.string(), approve: z.boolean(), by: z.string(), reason: z.string().optional() }),

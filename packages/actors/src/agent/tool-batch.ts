@@ -139,13 +139,14 @@ async function runOne(
           : "its permission tier is deny";
     return { block: { type: "tool_result", toolUseId: use.id, content: `tool call denied: ${why}`, isError: true } };
   }
-  deps.emit?.({ kind: "tool_call", callId: use.id, tool: use.name, input: use.input, ...traced });
+  const idempotencyKey = `${state.id}:${message.messageId}:${use.id}`;
+  deps.emit?.({ kind: "tool_call", callId: use.id, tool: use.name, input: use.input, idempotencyKey, ...traced });
   const started = deps.clock.now();
   const out = await deps.tools.call(use.name, use.input, state.config.tools, {
     agentId: state.id,
     messageId: message.messageId,
     toolUseId: use.id,
-    idempotencyKey: `${state.id}:${message.messageId}:${use.id}`,
+    idempotencyKey,
     memory,
     signal: deps.signal ?? new AbortController().signal,
     agent: state,
@@ -163,6 +164,7 @@ async function runOne(
     content: preview(out.content),
     durationMs: deps.clock.now() - started,
     ...traced,
+    ...(out.details ? { details: out.details } : {}),
   });
   const block: ToolResultBlock = { type: "tool_result", toolUseId: use.id, content: out.content, isError: out.isError ?? false };
   return out.effects ? { block, effects: out.effects } : { block };

@@ -20,6 +20,8 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 export interface ToolSource {
   get(name: string): ToolDefinition<unknown> | undefined;
   names(): string[];
+  /** Re-reads where the tools are declared (a spawn naming a tool this host has not heard of yet). */
+  refresh?(): Promise<void>;
 }
 
 type Windows = { perAgent?: WindowCounter; perHost?: WindowCounter };
@@ -65,6 +67,21 @@ export class ToolRegistry {
 
   has(name: string): boolean {
     return this.lookup(name) !== undefined;
+  }
+
+  /** Whether `name` is registered in code (built in): runtime sources cannot shadow it. */
+  isRegistered(name: string): boolean {
+    return this.tools.has(name);
+  }
+
+  /**
+   * If any of `names` is unknown here, asks every source to re-read its
+   * declarations once, so a tool declared through another host a moment ago
+   * is known before a spawn naming it is refused.
+   */
+  async refreshUnknown(names: readonly string[]): Promise<void> {
+    if (names.every((n) => this.has(n))) return;
+    await Promise.all(this.sources.map((s) => s.refresh?.()));
   }
 
   names(): string[] {
@@ -193,9 +210,9 @@ export class ToolRegistry {
       }
       if ("outcome" in out) return out as ToolCallResult;
       const isError = Boolean((out as ToolOutput).isError);
-      const effects = (out as ToolOutput).effects;
+      const { effects, details } = out as ToolOutput;
       const base: ToolCallResult = (out as ToolOutput).isError === undefined ? { content: out.content, outcome: "ok" } : { content: out.content, isError, outcome: isError ? "error" : "ok" };
-      return effects ? { ...base, effects } : base;
+      return { ...base, ...(effects ? { effects } : {}), ...(details ? { details } : {}) };
     } catch (e) {
       return { isError: true, content: `${name} failed: ${errorMessage(e)}`, outcome: "error" };
     } finally {

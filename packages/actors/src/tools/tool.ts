@@ -48,6 +48,8 @@ export interface ToolOutput {
   content: string;
   isError?: boolean;
   effects?: ToolEffects;
+  /** What the execution trace records about the call besides its result (an HTTP tool's status, attempts). Never secrets. */
+  details?: Record<string, string | number | boolean>;
 }
 
 /**

@@ -12,6 +12,8 @@ import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
 import { BoundedEventBuffer } from "../observability/event-buffer.ts";
+import type { HttpTools } from "../tools/http-tools.ts";
+import { registerToolRoutes } from "./tool-routes.ts";
 import { MAX_BODY_BYTES, deadLettersQuerySchema, eventsQuerySchema, traceQuerySchema, decisionBodySchema, listQuerySchema, messagesQuerySchema, parseInput, sendBodySchema, spawnBodySchema, typeBodySchema } from "./schemas.ts";
 
 /** Comment lines sent on an idle event stream, so proxies keep it open. */
@@ -27,6 +29,8 @@ export interface AdminApiOptions {
   notReady: () => string | undefined;
   /** Events a live stream holds for a slow client before it drops and counts them (default 1,000). */
   streamBuffer?: number;
+  /** HTTP tools declared through the API (/v1/tools). */
+  httpTools?: HttpTools;
 }
 
 /**
@@ -213,6 +217,8 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     return c.json(view);
   });
 
+  if (opts.httpTools) registerToolRoutes(app, opts.httpTools, opts.logger);
+
   app.get("/v1/approvals", async (c) => c.json({ approvals: await service.approvals() }));
 
   app.post("/v1/agents/:type/:key/approvals/:callId", async (c) => {
@@ -248,7 +254,7 @@ function idFrom(c: Context): AgentId {
   return agentId(parseAgentType(c.req.param("type"), "type"), parseAgentKey(c.req.param("key"), "key"));
 }
 
-async function jsonBody(c: Context): Promise<unknown> {
+export async function jsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "") throw new ValidationError("body: a JSON object is required", { field: "body" });
   try {

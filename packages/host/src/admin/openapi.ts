@@ -30,6 +30,7 @@ import {
   deadLettersQuerySchema,
   replayResponseSchema,
 } from "./schemas.ts";
+import { httpBodyTemplateSchema, httpToolBodySchema, httpToolDeclarationSchema } from "../tools/http-tool-declaration.ts";
 
 /**
  * The admin API as an OpenAPI 3.1 document, generated from the zod schemas in
@@ -61,6 +62,10 @@ const RESPONSES = {
   Ready: readyResponseSchema,
   DeadLetterPage: deadLetterPageResponseSchema,
   Replay: replayResponseSchema,
+  HttpTool: httpToolDeclarationSchema,
+  HttpToolList: z.object({ tools: z.array(httpToolDeclarationSchema) }),
+  /** Recursive (JSON with placeholders): named, so both documents reference one definition. */
+  HttpBodyTemplate: httpBodyTemplateSchema,
 } as const;
 
 /**
@@ -80,6 +85,8 @@ const REQUESTS = {
   SendRequest: sendBodySchema,
   DecisionRequest: decisionBodySchema,
   TypeRequest: typeRequestSchema,
+  HttpToolRequest: httpToolBodySchema,
+  HttpBodyTemplate: httpBodyTemplateSchema,
 } as const;
 
 type ResponseName = keyof typeof RESPONSES;
@@ -99,7 +106,7 @@ interface Operation {
   path: string;
   operationId: string;
   summary: string;
-  tag: "agents" | "types" | "approvals" | "cluster" | "probes" | "meta";
+  tag: "agents" | "types" | "tools" | "approvals" | "cluster" | "probes" | "meta";
   body?: RequestName;
   query?: z.ZodObject;
   responses: Record<number, Reply>;
@@ -279,6 +286,45 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: "get",
+    path: "/v1/tools",
+    operationId: "listTools",
+    summary: "HTTP tools declared through the API, seen by every host; secrets appear as their {{secret:NAME}} references.",
+    tag: "tools",
+    responses: { 200: { json: "HttpToolList", description: "every declared tool, by name" } },
+  },
+  {
+    method: "get",
+    path: "/v1/tools/:name",
+    operationId: "getTool",
+    summary: "One declared HTTP tool.",
+    tag: "tools",
+    responses: { 200: { json: "HttpTool", description: "the declaration" }, 400: E400, 404: err("not_found: no declared tool of that name") },
+  },
+  {
+    method: "put",
+    path: "/v1/tools/:name",
+    operationId: "putTool",
+    summary:
+      "Declare an HTTP tool (or replace one): inputSchema (JSON Schema, enforced before every call), an HTTP binding (URL template, query, headers, body, timeout, retries on 5xx and connection errors), a permission tier and a rate limit. Every host offers it at once; agents list it by name in config.tools. Every call carries Idempotency-Key = agent:message:tool-use id.",
+    tag: "tools",
+    body: "HttpToolRequest",
+    responses: {
+      200: { json: "HttpTool", description: "replaced" },
+      201: { json: "HttpTool", description: "declared", headers: { Location: { description: "/v1/tools/{name}", schema: { type: "string" } } } },
+      ...BODY_ERRORS,
+      409: err("already_exists: the name is a tool built into every host (remember, recall, delegate)"),
+    },
+  },
+  {
+    method: "delete",
+    path: "/v1/tools/:name",
+    operationId: "deleteTool",
+    summary: "Delete a declared tool; agents that list it no longer get it (a call still made answers as an error result).",
+    tag: "tools",
+    responses: { 204: { description: "deleted" }, 400: E400, 404: err("not_found: no declared tool of that name") },
+  },
+  {
+    method: "get",
     path: "/v1/approvals",
     operationId: "listApprovals",
     summary: "Tool calls waiting for a person, cluster-wide, oldest first.",
@@ -414,6 +460,7 @@ function build(): JsonSchema {
     tags: [
       { name: "agents", description: "spawn, read, message and delete agents" },
       { name: "types", description: "agent types and their defaults" },
+      { name: "tools", description: "HTTP tools declared through the API" },
       { name: "approvals", description: "tool calls waiting for a person" },
       { name: "cluster", description: "membership" },
       { name: "probes", description: "liveness, readiness, metrics (no token needed)" },

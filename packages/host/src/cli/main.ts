@@ -3,6 +3,7 @@ import { registerAgentsCommands } from "./agents.ts";
 import { runHosts } from "./hosts.ts";
 import { registerTypesCommands } from "./types.ts";
 import { envHelp } from "../config.ts";
+import { registerToolsCommands } from "./tools.ts";
 
 // The server stack loads only for the commands that serve, so CLI calls start fast.
 const program = new Command()
@@ -37,5 +38,6 @@ program
 
 registerAgentsCommands(program);
 registerTypesCommands(program);
+registerToolsCommands(program);
 
 await program.parseAsync(process.argv);

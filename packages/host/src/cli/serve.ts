@@ -2,13 +2,14 @@ import type { Logger, ModelProvider } from "@colony/actors";
 import { AnthropicModel, ModelCallLimiter, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, RedisTypeStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
-import { ConfigError, loadConfig } from "../config.ts";
+import { ConfigError, loadConfig, secretResolver } from "../config.ts";
 import { EmbeddedCluster } from "../embedded.ts";
 import { createLogger } from "../logger.ts";
 import { ColonyMetrics } from "../metrics/metrics.ts";
 import { HostNode } from "../node.ts";
 import { SHUTDOWN_MARGIN_MS, runUntilSignalled } from "../process.ts";
 import { awaitRedis, connectNats, redisReadiness, startupFailure } from "./startup.ts";
+import { RedisToolDeclarationStore } from "../tools/tool-declaration-store.ts";
 
 /** Binding beyond loopback exposes the admin API: that needs a token. */
 export function assertSafeBinding(config: HostConfig): void {
@@ -72,7 +73,7 @@ export async function runDev(): Promise<void> {
   const config = configFor("dev");
   const logger = createLogger(config.logLevel, { host: config.hostId });
   const metrics = new ColonyMetrics();
-  const cluster = await starting("dev", config, () => EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics }));
+  const cluster = await starting("dev", config, () => EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics, secrets: secretResolver(config) }));
   const host = cluster.hosts[0]!;
   logger.info({ url: host.url, port: host.port, mode: "dev" }, "listening");
   runUntilSignalled(cluster, logger, { deadlineMs: config.drainMs + SHUTDOWN_MARGIN_MS });
@@ -95,6 +96,8 @@ export async function runHost(): Promise<void> {
       approvals: new RedisApprovalIndex(approvals),
       traces: new RedisTraceStore(traces),
       typeStore: new RedisTypeStore(types),
+      toolStore: new RedisToolDeclarationStore(types),
+      secrets: secretResolver(config),
       transport,
       model: modelFor(config, logger, metrics),
       logger,

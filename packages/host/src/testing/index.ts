@@ -16,6 +16,9 @@ export interface TestClusterOptions {
   storage?: EmbeddedOptions["storage"];
   /** The first host's metrics; pass the same instance to a model built outside (AnthropicModel's `metrics`) to see its counts in /metrics. */
   metrics?: EmbeddedOptions["metrics"];
+  /** Values behind `{{secret:NAME}}` in declared HTTP tools. */
+  secrets?: EmbeddedOptions["secrets"];
+  logger?: EmbeddedOptions["logger"];
 }
 
 export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
@@ -45,7 +48,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<E
   const cluster = await EmbeddedCluster.start({
     config: testConfig(opts.config),
     model: opts.model ?? new ScriptedModel(),
-    logger: silentLogger,
+    logger: opts.logger ?? silentLogger,
     hosts: opts.hosts ?? 1,
     defaultMetrics: false,
     ...(opts.clock ? { clock: opts.clock } : {}),
@@ -53,6 +56,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<E
     ...(opts.tools ? { tools: opts.tools } : {}),
     ...(opts.storage ? { storage: opts.storage } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.secrets ? { secrets: opts.secrets } : {}),
   });
   return Object.assign(cluster, { [Symbol.asyncDispose]: () => cluster.shutdown() });
 }
