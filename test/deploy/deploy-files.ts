@@ -3,6 +3,7 @@
  * and for what they must agree with: the CLI's commands, config.ts's env
  * schema, the metric names, the workspace manifests.
  */
+import { ENV_NAMES } from "../../packages/host/src/config.ts";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
@@ -46,12 +47,9 @@ export function cliCommands(): string[] {
   return commands;
 }
 
-/** The env var names config.ts's process schema (`envSchema`) accepts. */
+/** The env var names the processes read (config.ts's table, which also makes `--help`). */
 export function configEnvKeys(): Set<string> {
-  const src = read("packages/host/src/config.ts");
-  const body = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(src)?.[1];
-  if (!body) throw new Error("could not find `const envSchema = z.object({...});` in packages/host/src/config.ts");
-  return new Set([...body.matchAll(/^\s+([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!));
+  return new Set(ENV_NAMES);
 }
 
 /** config.ts's DEFAULTS.<name> as a number. */
