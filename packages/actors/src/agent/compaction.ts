@@ -12,10 +12,25 @@ export const COMPACTION_SYSTEM_PROMPT =
 
 export const SUMMARY_PREFIX = "[Summary of the earlier conversation]";
 
+/**
+ * Characters per message, remembered by message object: messages are never
+ * changed in place, so a turn counts only the messages it added (the
+ * estimate runs before every turn, over the whole context).
+ */
+const charsOf = new WeakMap<ChatMessage, number>();
+
 /** Characters / 4: the same rough estimate everywhere, cheap enough for every turn. */
 export function estimateTokens(messages: readonly ChatMessage[]): number {
   let chars = 0;
-  for (const m of messages) for (const b of m.content) chars += blockChars(b);
+  for (const m of messages) {
+    let n = charsOf.get(m);
+    if (n === undefined) {
+      n = 0;
+      for (const b of m.content) n += blockChars(b);
+      charsOf.set(m, n);
+    }
+    chars += n;
+  }
   return Math.ceil(chars / 4);
 }
 

@@ -30,9 +30,19 @@ export function isTraceparent(value: unknown): value is string {
   return parseTraceparent(value) !== undefined;
 }
 
+/** Random bytes drawn in blocks: one call into the system's generator serves ~170 trace ids. */
+const POOL_BYTES = 4096;
+let pool = randomBytes(POOL_BYTES);
+let offset = 0;
+
 function randomHex(bytes: number, zero: string): string {
   for (;;) {
-    const hex = randomBytes(bytes).toString("hex");
+    if (offset + bytes > POOL_BYTES) {
+      pool = randomBytes(POOL_BYTES);
+      offset = 0;
+    }
+    const hex = pool.toString("hex", offset, offset + bytes);
+    offset += bytes;
     if (hex !== zero) return hex;
   }
 }
