@@ -124,6 +124,12 @@ const SETTINGS = {
     help: `trace, debug, info (default), warn, error, fatal, silent`,
     for: ALL,
   },
+  COLONY_MESSAGE_TIMING: {
+    // Read where the stages are marked (@colony/actors/message-timing); listed here to be checked and documented.
+    schema: z.enum(["0", "1"]).optional(),
+    help: "1: answer each message with its wall-clock stages as a Server-Timing header (diagnostics)",
+    for: SERVED,
+  },
   /** Test only: SIGUSR2 busy-loops the event loop this long (a GC pause, a big parse). Unset: no handler. */
   COLONY_TEST_BLOCK_ON_SIGUSR2_MS: { schema: int(1, 60_000).optional(), help: "test only", for: [] },
 } satisfies Record<string, Setting>;
