@@ -20,13 +20,16 @@ export interface FixtureCall {
 
 /** The fixture's tools on one McpServer (shared with the stdio fixture). */
 export function buildFixtureServer(calls: FixtureCall[], hooks: { onSlow?: () => void; slowGate?: () => Promise<void> } = {}): McpServer {
-  const server = new McpServer({ name: "calc-fixture", version: "1.0.0" });
+  const server = new McpServer({ name: "calc-fixture", version: "1.0.0" }, { capabilities: { logging: {} } });
   server.registerTool("add", { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }, extra) => {
     calls.push({ tool: "add", args: { a, b }, meta: extra._meta as Record<string, unknown> | undefined });
     return { content: [{ type: "text", text: String(a + b) }] };
   });
   server.registerTool("slow", { description: "Takes its time" }, async (extra) => {
     calls.push({ tool: "slow", args: {}, meta: extra._meta as Record<string, unknown> | undefined });
+    // Something on the call's event stream first, so the client holds an open
+    // stream (not a pending fetch) when a test cuts the connection.
+    await extra.sendNotification({ method: "notifications/message", params: { level: "info", data: "slow started" } });
     hooks.onSlow?.();
     await Promise.race([hooks.slowGate?.() ?? new Promise(() => {}), new Promise((r) => extra.signal.addEventListener("abort", r, { once: true }))]);
     return { content: [{ type: "text", text: "slow done" }] };
