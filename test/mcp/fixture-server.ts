@@ -42,6 +42,8 @@ export interface McpFixture {
   readonly url: string;
   readonly port: number;
   readonly calls: FixtureCall[];
+  /** The Authorization header of every HTTP request received. */
+  readonly authorizations: (string | undefined)[];
   /** Resolves when a `slow` call has started (a new promise after each). */
   slowStarted(): Promise<void>;
   /** Lets running `slow` calls finish. */
@@ -55,6 +57,7 @@ export interface McpFixture {
 
 export async function startMcpFixture(): Promise<McpFixture> {
   const calls: FixtureCall[] = [];
+  const authorizations: (string | undefined)[] = [];
   let sessions = new Map<string, StreamableHTTPServerTransport>();
   let slowSignal: (() => void) | undefined;
   let slowStarted = new Promise<void>((r) => (slowSignal = r));
@@ -68,6 +71,7 @@ export async function startMcpFixture(): Promise<McpFixture> {
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    authorizations.push(req.headers.authorization);
     const sid = req.headers["mcp-session-id"];
     let body: unknown;
     if (req.method === "POST") {
@@ -128,6 +132,7 @@ export async function startMcpFixture(): Promise<McpFixture> {
       return port;
     },
     calls,
+    authorizations,
     slowStarted: () => slowStarted,
     releaseSlow: () => {
       release?.();

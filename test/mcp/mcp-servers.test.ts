@@ -170,6 +170,33 @@ describe("MCP servers over Streamable HTTP", () => {
 });
 
 describe("MCP declarations", () => {
+  it("resolves {{secret:NAME}} header references on the host, never returning or storing them resolved", async () => {
+    mcp = await startMcpFixture();
+    const secret = "s3cr3t-mcp-token-value";
+    process.env.COLONY_SECRET_CALC_TOKEN = secret;
+    try {
+      const host = await start();
+      const put = await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url, headers: { Authorization: "Bearer {{secret:CALC_TOKEN}}" } });
+      expect(put.status, put.text).toBe(201);
+      expect(put.body.status.connected).toBe(true);
+      expect(mcp.authorizations.length).toBeGreaterThan(0);
+      expect(mcp.authorizations.every((a) => a === `Bearer ${secret}`)).toBe(true);
+      for (const res of [put, await call(host, "GET", "/v1/mcp"), await call(host, "GET", "/v1/mcp/calc")]) {
+        expect(res.text).not.toContain(secret);
+        expect(res.text).toContain("{{secret:CALC_TOKEN}}");
+      }
+      const stored = await (host as any).mcp.o.store.get("calc");
+      expect(JSON.stringify(stored)).not.toContain(secret);
+
+      // A reference this host cannot resolve: not connected, and the error names the variable only.
+      const missing = await call(host, "PUT", "/v1/mcp/other", { url: mcp.url, headers: { Authorization: "Bearer {{secret:NOT_SET_ANYWHERE}}" } });
+      expect(missing.status).toBe(201);
+      expect(missing.body.status).toMatchObject({ connected: false, lastError: expect.stringContaining("COLONY_SECRET_NOT_SET_ANYWHERE") });
+    } finally {
+      delete process.env.COLONY_SECRET_CALC_TOKEN;
+    }
+  });
+
   it("refuses bad declarations with 400 and stores nothing", async () => {
     const host = await start();
     const bad: [string, unknown][] = [
@@ -207,5 +234,12 @@ describe("MCP declarations", () => {
     const res = await call(host, "POST", "/v1/agents/assistant/stdio/messages", { content: "add" });
     expect(res.body).toMatchObject({ status: "completed", reply: "42" });
     expect(text(toolResult(1))).toContain("42");
+
+    // A host without the opt-in refuses such a PUT and never starts the process another host declared.
+    const plain = await cluster!.addHost({ mcpAllowStdio: false });
+    expect((await call(plain, "PUT", "/v1/mcp/local2", stdio)).status).toBe(400);
+    const seen = await call(plain, "GET", "/v1/mcp/local");
+    expect(seen.body.tools).toEqual([]);
+    expect(seen.body.status).toMatchObject({ transport: "stdio", connected: false, available: false, lastError: expect.stringContaining("COLONY_MCP_ALLOW_STDIO") });
   });
 });
