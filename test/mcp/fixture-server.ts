@@ -55,7 +55,7 @@ export interface McpFixture {
   close(): Promise<void>;
 }
 
-export async function startMcpFixture(): Promise<McpFixture> {
+export async function startMcpFixture(opts: { port?: number } = {}): Promise<McpFixture> {
   const calls: FixtureCall[] = [];
   const authorizations: (string | undefined)[] = [];
   let sessions = new Map<string, StreamableHTTPServerTransport>();
@@ -97,7 +97,7 @@ export async function startMcpFixture(): Promise<McpFixture> {
   }
 
   let server: Server | undefined;
-  let port = 0;
+  let port = opts.port ?? 0;
   const start = () =>
     new Promise<void>((resolve, reject) => {
       const s = createServer((req, res) => {

@@ -131,7 +131,7 @@ describe("MCP servers over Streamable HTTP", () => {
     const got = await call(host, "GET", "/v1/mcp/calc");
     expect(got.body.tools).toContain("calc__add");
     expect(got.body.status.connected).toBe(false);
-    expect(got.body.status.lastError).toEqual(expect.any(String));
+    expect(got.body.status.lastError).toContain("ECONNREFUSED");
   });
 
   it("a tool whose tier is approval pauses the turn", async () => {

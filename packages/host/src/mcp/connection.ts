@@ -142,17 +142,27 @@ export class McpConnection {
   private async open(): Promise<Client> {
     clearTimeout(this.retryTimer);
     const client = new Client(CLIENT_INFO);
+    // While connecting, the first transport error is the reason worth
+    // reporting (the SDK then closes and rejects with "Connection closed").
+    let opening = true;
+    let openError: unknown;
     try {
       const transport = this.transport();
       // Any transport error (the server went away, its session is gone) drops
       // this client: its calls end now and a fresh one reconnects.
-      client.onerror = (e) => this.drop(client, e);
-      client.onclose = () => this.drop(client, new Error("connection closed"));
+      client.onerror = (e) => {
+        if (opening) openError ??= e;
+        else this.drop(client, e);
+      };
+      client.onclose = () => {
+        if (!opening) this.drop(client, new Error("connection closed"));
+      };
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
         void this.list(client).catch((e) => this.drop(client, e));
       });
       const timeout = this.o.connectTimeoutMs ?? 10_000;
       await client.connect(transport, { timeout });
+      opening = false;
       if (this.closed) throw new Error("closed");
       this.client = client;
       this.lost = new AbortController();
@@ -162,7 +172,8 @@ export class McpConnection {
       this.o.logger.info({ server: this.o.name, tools: this.tools.length }, "MCP server connected");
       return client;
     } catch (e) {
-      this.drop(client, e);
+      opening = false;
+      this.drop(client, openError ?? e);
       throw new Error(this.lastError ?? errorMessage(e));
     }
   }
@@ -197,7 +208,7 @@ export class McpConnection {
 
   /** Forgets `client` (once) and schedules a reconnection with backoff. */
   private drop(client: Client, e: unknown): void {
-    const message = errorMessage(e);
+    const message = describe(e);
     if (this.client === client) {
       this.client = undefined;
       this.lost.abort(new Error(message));
@@ -222,6 +233,13 @@ export class McpConnection {
     }, delay);
     this.retryTimer.unref();
   }
+}
+
+/** An error's message with its cause's code (fetch's "fetch failed" says nothing without ECONNREFUSED). */
+function describe(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const detail = typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : undefined;
+  return detail ? `${errorMessage(e)} (${detail})` : errorMessage(e);
 }
 
 /** Resolves like `p` unless `signal` aborts first. */
