@@ -19,7 +19,7 @@ export interface FixtureCall {
 }
 
 /** The fixture's tools on one McpServer (shared with the stdio fixture). */
-export function buildFixtureServer(calls: FixtureCall[], hooks: { onSlow?: () => void; slowGate?: () => Promise<void> } = {}): McpServer {
+export function buildFixtureServer(calls: FixtureCall[], hooks: { onSlow?: () => void; slowGate?: () => Promise<void>; onCancel?: () => void } = {}): McpServer {
   const server = new McpServer({ name: "calc-fixture", version: "1.0.0" }, { capabilities: { logging: {} } });
   server.registerTool("add", { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }, extra) => {
     calls.push({ tool: "add", args: { a, b }, meta: extra._meta as Record<string, unknown> | undefined });
@@ -31,7 +31,19 @@ export function buildFixtureServer(calls: FixtureCall[], hooks: { onSlow?: () =>
     // stream (not a pending fetch) when a test cuts the connection.
     await extra.sendNotification({ method: "notifications/message", params: { level: "info", data: "slow started" } });
     hooks.onSlow?.();
-    await Promise.race([hooks.slowGate?.() ?? new Promise(() => {}), new Promise((r) => extra.signal.addEventListener("abort", r, { once: true }))]);
+    await Promise.race([
+      hooks.slowGate?.() ?? new Promise(() => {}),
+      new Promise<void>((r) =>
+        extra.signal.addEventListener(
+          "abort",
+          () => {
+            hooks.onCancel?.();
+            r();
+          },
+          { once: true },
+        ),
+      ),
+    ]);
     return { content: [{ type: "text", text: "slow done" }] };
   });
   server.registerTool("fail", { description: "Always fails" }, async () => ({ isError: true, content: [{ type: "text", text: "boom" }] }));
@@ -42,6 +54,10 @@ export interface McpFixture {
   readonly url: string;
   readonly port: number;
   readonly calls: FixtureCall[];
+  /** `slow` calls the client cancelled (notifications/cancelled). */
+  readonly cancelled: number;
+  /** Adds `mul {a, b}` on every live session: the server announces notifications/tools/list_changed. */
+  addMul(): void;
   /** The Authorization header of every HTTP request received. */
   readonly authorizations: (string | undefined)[];
   /** Resolves when a `slow` call has started (a new promise after each). */
@@ -59,6 +75,9 @@ export async function startMcpFixture(opts: { port?: number } = {}): Promise<Mcp
   const calls: FixtureCall[] = [];
   const authorizations: (string | undefined)[] = [];
   let sessions = new Map<string, StreamableHTTPServerTransport>();
+  const servers = new Set<McpServer>();
+  let cancelled = 0;
+  let withMul = false;
   let slowSignal: (() => void) | undefined;
   let slowStarted = new Promise<void>((r) => (slowSignal = r));
   let release: (() => void) | undefined;
@@ -68,7 +87,10 @@ export async function startMcpFixture(opts: { port?: number } = {}): Promise<Mcp
       slowSignal?.();
     },
     slowGate: () => gate,
+    onCancel: () => void cancelled++,
   };
+  const mul = (server: McpServer) =>
+    server.registerTool("mul", { description: "Multiplies two numbers", inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({ content: [{ type: "text", text: String(a * b) }] }));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     authorizations.push(req.headers.authorization);
@@ -87,10 +109,14 @@ export async function startMcpFixture(opts: { port?: number } = {}): Promise<Mcp
       }
       const own = sessions;
       const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void own.set(id, t) });
+      const server = buildFixtureServer(calls, hooks);
+      if (withMul) mul(server);
+      servers.add(server);
       t.onclose = () => {
+        servers.delete(server);
         if (t.sessionId) own.delete(t.sessionId);
       };
-      await buildFixtureServer(calls, hooks).connect(t);
+      await server.connect(t);
       transport = t;
     }
     await transport.handleRequest(req, res, body);
@@ -132,6 +158,13 @@ export async function startMcpFixture(opts: { port?: number } = {}): Promise<Mcp
       return port;
     },
     calls,
+    get cancelled() {
+      return cancelled;
+    },
+    addMul: () => {
+      withMul = true;
+      for (const s of servers) mul(s);
+    },
     authorizations,
     slowStarted: () => slowStarted,
     releaseSlow: () => {

@@ -140,9 +140,58 @@ describe("MCP servers over Streamable HTTP", () => {
     expect((await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url, tools: { add: { permission: "approval" } } })).status).toBe(201);
     fake!.enqueue(fakeSteps.toolUse("calc__add", { a: 1, b: 2 }), fakeSteps.text("3"));
     await spawn(host, "careful", ["calc__add"]);
-    const res = await call(host, "POST", "/v1/agents/assistant/careful/messages", { content: "add" });
+    const res = await call(host, "POST", "/v1/agents/assistant/careful/messages", { content: "add", idempotencyKey: "careful-1" });
     expect(res.body).toMatchObject({ status: "awaiting_approval" });
     expect(mcp.calls).toHaveLength(0);
+    const [pending] = (await call(host, "GET", "/v1/approvals")).body.approvals;
+    expect(pending).toMatchObject({ tool: "calc__add", input: { a: 1, b: 2 } });
+    expect((await call(host, "POST", `/v1/agents/assistant/careful/approvals/${pending.callId}`, { approve: true })).status).toBe(200);
+    const done = await call(host, "POST", "/v1/agents/assistant/careful/messages", { content: "add", idempotencyKey: "careful-1" });
+    expect(done.body).toMatchObject({ status: "completed", reply: "3" });
+    expect(mcp.calls).toHaveLength(1);
+    expect(mcp.calls[0]!.meta?.["colony/idempotencyKey"]).toEqual(expect.stringContaining(pending.callId));
+  });
+
+  it("rate limits and timeouts apply: over the limit is an error result, a call past its timeout is cancelled on the server", async () => {
+    mcp = await startMcpFixture();
+    const host = await start();
+    const put = await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url, tools: { add: { rateLimit: { perAgentPerMinute: 1 } }, slow: { timeoutMs: 300 } } });
+    expect(put.status, put.text).toBe(201);
+    fake!.enqueue(fakeSteps.toolUse("calc__add", { a: 1, b: 1 }), fakeSteps.toolUse("calc__add", { a: 2, b: 2 }), fakeSteps.toolUse("calc__slow", {}), fakeSteps.text("done"));
+    await spawn(host, "limited", ["calc__add", "calc__slow"]);
+    const res = await call(host, "POST", "/v1/agents/assistant/limited/messages", { content: "go" });
+    expect(res.body).toMatchObject({ status: "completed", reply: "done" });
+    expect(text(toolResult(1))).toContain("2");
+    expect(toolResult(2)).toMatchObject({ is_error: true });
+    expect(text(toolResult(2))).toContain("rate limited");
+    expect(toolResult(3)).toMatchObject({ is_error: true });
+    expect(text(toolResult(3))).toContain("timed out after 300 ms");
+    expect(mcp.calls.map((c) => c.tool)).toEqual(["add", "slow"]);
+    await eventually(() => expect(mcp!.cancelled).toBe(1), 10_000);
+  });
+
+  it("deleting the agent mid-call cancels the call on the server", async () => {
+    mcp = await startMcpFixture();
+    const host = await start();
+    expect((await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url })).status).toBe(201);
+    fake!.enqueue(fakeSteps.toolUse("calc__slow", {}), fakeSteps.text("never"));
+    await spawn(host, "doomed", ["calc__slow"]);
+    expect((await call(host, "POST", "/v1/agents/assistant/doomed/messages", { content: "go", wait: false })).status).toBe(202);
+    await mcp.slowStarted();
+    expect((await call(host, "DELETE", "/v1/agents/assistant/doomed")).status).toBe(204);
+    await eventually(() => expect(mcp!.cancelled).toBe(1), 10_000);
+  });
+
+  it("re-lists the tools when the server says its list changed", async () => {
+    mcp = await startMcpFixture();
+    const host = await start();
+    expect((await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url })).body.tools).not.toContain("calc__mul");
+    mcp.addMul();
+    await eventually(async () => expect((await call(host, "GET", "/v1/mcp/calc")).body.tools).toContain("calc__mul"), 10_000);
+    fake!.enqueue(fakeSteps.toolUse("calc__mul", { a: 6, b: 7 }), fakeSteps.text("42"));
+    await spawn(host, "mul", ["calc__mul"]);
+    expect((await call(host, "POST", "/v1/agents/assistant/mul/messages", { content: "6 * 7" })).body).toMatchObject({ status: "completed", reply: "42" });
+    expect(text(toolResult(1))).toContain("42");
   });
 
   it("every host sees a PUT at once; a spawn naming a tool a host does not know yet re-reads before refusing", async () => {

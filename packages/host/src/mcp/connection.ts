@@ -110,7 +110,8 @@ export class McpConnection {
     try {
       const result = await client.callTool({ name: tool, arguments: args, _meta: { [IDEMPOTENCY_META_KEY]: opts.idempotencyKey } }, undefined, {
         signal: AbortSignal.any([opts.signal, lost]),
-        timeout: opts.timeoutMs,
+        // The registry's timeout (the signal) decides; the SDK's own is only a backstop.
+        timeout: opts.timeoutMs + 1_000,
       });
       return { content: resultText(result as { content?: unknown; structuredContent?: unknown }), isError: result.isError === true };
     } catch (e) {
