@@ -56,7 +56,7 @@ export interface McpFixture {
   readonly calls: FixtureCall[];
   /** `slow` calls the client cancelled (notifications/cancelled). */
   readonly cancelled: number;
-  /** Adds `mul {a, b}` on every live session: the server announces notifications/tools/list_changed. */
+  /** Adds `mul {a, b}` (and a tool whose name is too long for Colony) on every live session: the server announces notifications/tools/list_changed. */
   addMul(): void;
   /** The Authorization header of every HTTP request received. */
   readonly authorizations: (string | undefined)[];
@@ -89,8 +89,11 @@ export async function startMcpFixture(opts: { port?: number } = {}): Promise<Mcp
     slowGate: () => gate,
     onCancel: () => void cancelled++,
   };
-  const mul = (server: McpServer) =>
+  const mul = (server: McpServer) => {
+    // With any server name, <server>__<this> is longer than the Messages API's 64 characters.
+    server.registerTool("summarise_every_single_thing_this_server_can_do_in_detail_x", { description: "Too long a name" }, async () => ({ content: [{ type: "text", text: "…" }] }));
     server.registerTool("mul", { description: "Multiplies two numbers", inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({ content: [{ type: "text", text: String(a * b) }] }));
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     authorizations.push(req.headers.authorization);

@@ -188,6 +188,10 @@ describe("MCP servers over Streamable HTTP", () => {
     expect((await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url })).body.tools).not.toContain("calc__mul");
     mcp.addMul();
     await eventually(async () => expect((await call(host, "GET", "/v1/mcp/calc")).body.tools).toContain("calc__mul"), 10_000);
+    // A tool whose exposed name would break the Messages API's rule is skipped, and GET says which.
+    const got = (await call(host, "GET", "/v1/mcp/calc")).body;
+    expect(got.tools).toEqual(["calc__add", "calc__fail", "calc__mul", "calc__slow"]);
+    expect(got.status).toMatchObject({ tools: 5, skipped: ["summarise_every_single_thing_this_server_can_do_in_detail_x"] });
     fake!.enqueue(fakeSteps.toolUse("calc__mul", { a: 6, b: 7 }), fakeSteps.text("42"));
     await spawn(host, "mul", ["calc__mul"]);
     expect((await call(host, "POST", "/v1/agents/assistant/mul/messages", { content: "6 * 7" })).body).toMatchObject({ status: "completed", reply: "42" });

@@ -8,6 +8,7 @@ export const mcpServerStatusSchema = z.strictObject({
   tools: z.number().int().describe("tools the server listed"),
   lastError: z.string().nullable(),
   available: z.boolean().describe("false when this host will never connect (a stdio server without COLONY_MCP_ALLOW_STDIO=1)"),
+  skipped: z.array(z.string()).describe("tools not offered: <server>__<tool> would not fit ^[a-zA-Z0-9_-]{1,64}$"),
 });
 
 /** GET/PUT /v1/mcp/{server}. */

@@ -5,7 +5,7 @@ import type { Transport as McpTransport } from "@modelcontextprotocol/sdk/shared
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger, ToolOutput } from "@colony/actors";
 import { errorMessage } from "@colony/actors";
-import { type McpDeclaration, isStdio } from "./declaration.ts";
+import { type McpDeclaration, exposedToolName, isStdio } from "./declaration.ts";
 import { resolveSecretsIn } from "./secrets.ts";
 import type { SecretResolver } from "../tools/secrets.ts";
 
@@ -20,11 +20,13 @@ export interface McpToolInfo {
 export interface McpServerStatus {
   transport: "http" | "stdio";
   connected: boolean;
-  /** Tools listed by the server (before those whose names do not fit are skipped). */
+  /** Tools the server listed, those skipped included. */
   tools: number;
   lastError: string | null;
   /** False when this host will never connect (a stdio server without the opt-in). */
   available: boolean;
+  /** Tools not offered because `<server>__<tool>` would break the Messages API's tool names. */
+  skipped: string[];
 }
 
 export interface McpConnectionOptions {
@@ -87,6 +89,7 @@ export class McpConnection {
       tools: this.tools.length,
       lastError: this.lastError,
       available: this.unavailable === undefined,
+      skipped: this.tools.filter((t) => exposedToolName(this.o.name, t.name) === undefined).map((t) => t.name),
     };
   }
 

@@ -45,6 +45,8 @@ export class McpToolSource implements ToolSource {
   private timer: NodeJS.Timeout | undefined;
   private sub: Subscription | undefined;
   private closed = false;
+  /** `<server>\0<tool>` already warned about, so a re-list does not repeat the warning. */
+  private readonly warnedSkips = new Set<string>();
 
   constructor(private readonly o: McpToolSourceOptions) {}
 
@@ -138,6 +140,9 @@ export class McpToolSource implements ToolSource {
       for (const tool of connection.tools) {
         const exposed = exposedToolName(server, tool.name);
         if (!exposed) {
+          const key = `${server}\u0000${tool.name}`;
+          if (this.warnedSkips.has(key)) continue;
+          this.warnedSkips.add(key);
           this.o.logger.warn({ server, tool: tool.name }, "MCP tool skipped: <server>__<tool> would not fit the Messages API's tool names (^[a-zA-Z0-9_-]{1,64}$)");
           continue;
         }
