@@ -64,6 +64,8 @@ export interface McpFixture {
   slowStarted(): Promise<void>;
   /** Lets running `slow` calls finish. */
   releaseSlow(): void;
+  /** Forgets every session without cutting a connection (a restart behind a proxy): the next request gets 404. */
+  forgetSessions(): void;
   /** Stops as a crash would: every connection cut, every session forgotten. */
   stop(): Promise<void>;
   /** Starts again on the same port. */
@@ -174,6 +176,9 @@ export async function startMcpFixture(opts: { port?: number } = {}): Promise<Mcp
       release?.();
       gate = new Promise<void>((r) => (release = r));
       slowStarted = new Promise<void>((r) => (slowSignal = r));
+    },
+    forgetSessions: () => {
+      sessions = new Map();
     },
     stop,
     start,

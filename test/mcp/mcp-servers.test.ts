@@ -115,6 +115,20 @@ describe("MCP servers over Streamable HTTP", () => {
     expect((await call(host, "GET", "/v1/mcp/calc")).body.status).toMatchObject({ connected: true, lastError: null });
   });
 
+  it("a server that forgot the session (restarted between calls): the call is retried once on a new session and succeeds", async () => {
+    mcp = await startMcpFixture();
+    const host = await start();
+    expect((await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url })).status).toBe(201);
+    mcp.forgetSessions();
+    fake!.enqueue(fakeSteps.toolUse("calc__add", { a: 4, b: 5 }), fakeSteps.text("9"));
+    await spawn(host, "forgotten", ["calc__add"]);
+    const res = await call(host, "POST", "/v1/agents/assistant/forgotten/messages", { content: "add" });
+    expect(res.body).toMatchObject({ status: "completed", reply: "9" });
+    expect(toolResult(1).is_error).toBeFalsy();
+    expect(text(toolResult(1))).toContain("9");
+    expect(mcp.calls).toHaveLength(1);
+  });
+
   it("a server that is down: its known tools stay listed, a call is an error result at once, GET shows why", async () => {
     mcp = await startMcpFixture();
     const host = await start();

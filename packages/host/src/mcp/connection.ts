@@ -1,6 +1,6 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport as McpTransport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger, ToolOutput } from "@colony/actors";
@@ -101,7 +101,7 @@ export class McpConnection {
   }
 
   /** Runs a tool; every failure is an error result for the model. */
-  async call(tool: string, args: Record<string, unknown>, opts: { signal: AbortSignal; timeoutMs: number; idempotencyKey: string }): Promise<ToolOutput> {
+  async call(tool: string, args: Record<string, unknown>, opts: { signal: AbortSignal; timeoutMs: number; idempotencyKey: string }, retried = false): Promise<ToolOutput> {
     if (this.unavailable) return { isError: true, content: `MCP server ${this.o.name} is unavailable: ${this.unavailable}` };
     let client: Client;
     try {
@@ -118,7 +118,14 @@ export class McpConnection {
       });
       return { content: resultText(result as { content?: unknown; structuredContent?: unknown }), isError: result.isError === true };
     } catch (e) {
-      if (lost.aborted) return { isError: true, content: `MCP server ${this.o.name}: connection lost during the call (${errorMessage(lost.reason)}); the call may or may not have run` };
+      const cause: unknown = lost.aborted ? lost.reason : e;
+      // The server forgot our session (it restarted between two calls): it
+      // never ran this call, so one retry on a fresh session is safe.
+      if (!retried && !opts.signal.aborted && sessionGone(cause)) {
+        this.drop(client, cause);
+        return this.call(tool, args, opts, true);
+      }
+      if (lost.aborted) return { isError: true, content: `MCP server ${this.o.name}: connection lost during the call (${describe(cause)}); the call may or may not have run` };
       if (!opts.signal.aborted) this.drop(client, e);
       return { isError: true, content: `MCP server ${this.o.name}: ${errorMessage(e)}` };
     }
@@ -215,7 +222,7 @@ export class McpConnection {
     const message = describe(e);
     if (this.client === client) {
       this.client = undefined;
-      this.lost.abort(new Error(message));
+      this.lost.abort(e instanceof Error ? e : new Error(message));
       this.o.logger.warn({ server: this.o.name, err: message }, "MCP server connection lost; reconnecting");
     } else if (this.client !== undefined) {
       return; // an old client's late error
@@ -237,6 +244,11 @@ export class McpConnection {
     }, delay);
     this.retryTimer.unref();
   }
+}
+
+/** A 404 on a request carrying a session id: the server no longer knows the session (Streamable HTTP spec). */
+function sessionGone(e: unknown): boolean {
+  return e instanceof StreamableHTTPError && e.code === 404;
 }
 
 /** An error's message with its cause's code (fetch's "fetch failed" says nothing without ECONNREFUSED). */
