@@ -10,6 +10,7 @@ import { AnthropicModel } from "@colony/actors";
 import { FAKE_ANTHROPIC_API_KEY, fakeSteps, startFakeAnthropic } from "@colony/actors/testing";
 import type { FakeAnthropic } from "@colony/actors/testing";
 import type { EmbeddedCluster, HostNode } from "@colony/host";
+import { secretsFrom } from "@colony/host";
 import { call, eventually, startTestCluster } from "@colony/host/testing";
 import { type McpFixture, startMcpFixture } from "./fixture-server.ts";
 
@@ -35,10 +36,15 @@ const lastUserBlocks = (i: number): SentBlock[] => {
 const toolResult = (i: number) => lastUserBlocks(i).find((b) => b.type === "tool_result")!;
 const text = (b: SentBlock) => (typeof b.content === "string" ? b.content : JSON.stringify(b.content));
 
-async function start(opts: { hosts?: number; allowStdio?: boolean } = {}): Promise<HostNode> {
+async function start(opts: { hosts?: number; allowStdio?: boolean; secrets?: Record<string, string> } = {}): Promise<HostNode> {
   fake = await startFakeAnthropic();
   const model = new AnthropicModel({ apiKey: FAKE_ANTHROPIC_API_KEY, baseURL: fake.url, retryBaseMs: 1, maxRetries: 0, midStreamRetries: 0 });
-  cluster = await startTestCluster({ model, hosts: opts.hosts ?? 1, config: opts.allowStdio ? { mcpAllowStdio: true } : {} });
+  cluster = await startTestCluster({
+    model,
+    hosts: opts.hosts ?? 1,
+    config: opts.allowStdio ? { mcpAllowStdio: true } : {},
+    ...(opts.secrets ? { secrets: secretsFrom(opts.secrets) } : {}),
+  });
   return cluster.hosts[0]!;
 }
 
@@ -240,28 +246,23 @@ describe("MCP declarations", () => {
   it("resolves {{secret:NAME}} header references on the host, never returning or storing them resolved", async () => {
     mcp = await startMcpFixture();
     const secret = "s3cr3t-mcp-token-value";
-    process.env.COLONY_SECRET_CALC_TOKEN = secret;
-    try {
-      const host = await start();
-      const put = await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url, headers: { Authorization: "Bearer {{secret:CALC_TOKEN}}" } });
-      expect(put.status, put.text).toBe(201);
-      expect(put.body.status.connected).toBe(true);
-      expect(mcp.authorizations.length).toBeGreaterThan(0);
-      expect(mcp.authorizations.every((a) => a === `Bearer ${secret}`)).toBe(true);
-      for (const res of [put, await call(host, "GET", "/v1/mcp"), await call(host, "GET", "/v1/mcp/calc")]) {
-        expect(res.text).not.toContain(secret);
-        expect(res.text).toContain("{{secret:CALC_TOKEN}}");
-      }
-      const stored = await (host as any).mcp.o.store.get("calc");
-      expect(JSON.stringify(stored)).not.toContain(secret);
-
-      // A reference this host cannot resolve: not connected, and the error names the variable only.
-      const missing = await call(host, "PUT", "/v1/mcp/other", { url: mcp.url, headers: { Authorization: "Bearer {{secret:NOT_SET_ANYWHERE}}" } });
-      expect(missing.status).toBe(201);
-      expect(missing.body.status).toMatchObject({ connected: false, lastError: expect.stringContaining("COLONY_SECRET_NOT_SET_ANYWHERE") });
-    } finally {
-      delete process.env.COLONY_SECRET_CALC_TOKEN;
+    const host = await start({ secrets: { CALC_TOKEN: secret } });
+    const put = await call(host, "PUT", "/v1/mcp/calc", { url: mcp.url, headers: { Authorization: "Bearer {{secret:CALC_TOKEN}}" } });
+    expect(put.status, put.text).toBe(201);
+    expect(put.body.status.connected).toBe(true);
+    expect(mcp.authorizations.length).toBeGreaterThan(0);
+    expect(mcp.authorizations.every((a) => a === `Bearer ${secret}`)).toBe(true);
+    for (const res of [put, await call(host, "GET", "/v1/mcp"), await call(host, "GET", "/v1/mcp/calc")]) {
+      expect(res.text).not.toContain(secret);
+      expect(res.text).toContain("{{secret:CALC_TOKEN}}");
     }
+    const stored = await (host as any).mcp.o.store.get("calc");
+    expect(JSON.stringify(stored)).not.toContain(secret);
+
+    // A reference this host cannot resolve: not connected, and the error names the variable only.
+    const missing = await call(host, "PUT", "/v1/mcp/other", { url: mcp.url, headers: { Authorization: "Bearer {{secret:NOT_SET_ANYWHERE}}" } });
+    expect(missing.status).toBe(201);
+    expect(missing.body.status).toMatchObject({ connected: false, lastError: expect.stringContaining("COLONY_SECRET_NOT_SET_ANYWHERE") });
   });
 
   it("refuses bad declarations with 400 and stores nothing", async () => {
