@@ -9,6 +9,8 @@ import type { SecretResolver } from "../tools/secrets.ts";
 /** Where a PUT or DELETE of an MCP server is announced to every host. */
 export const MCP_CHANGED_SUBJECT = "colony.mcp";
 const MCP_CHANGED_EVENT = "mcp.changed";
+/** Longest a spawn naming an unknown tool waits for the servers to be re-listed. */
+const REFRESH_WAIT_MS = 3_000;
 
 export interface McpToolSourceOptions {
   store: McpServerStore;
@@ -84,7 +86,11 @@ export class McpToolSource implements ToolSource {
    */
   async refresh(): Promise<void> {
     await this.sync();
-    await Promise.all([...this.servers.values()].map((e) => e.connection.refresh()));
+    // Bounded: a server that hangs must not hold up a spawn that may not even name its tools.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, REFRESH_WAIT_MS)));
+    await Promise.race([Promise.all([...this.servers.values()].map((e) => e.connection.refresh())), bound]);
+    clearTimeout(timer);
   }
 
   /** Brings the connections in line with the stored declarations; concurrent calls share one pass (and ask for one more). */
