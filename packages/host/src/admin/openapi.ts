@@ -386,11 +386,11 @@ const OPERATIONS: Operation[] = [
     tag: "agents",
     responses: { 204: { description: "discarded" }, 400: E400, 404: err("not_found: no such agent, or no such dead letter") },
   },
-  ...MCP_OPERATIONS(),
+  ...mcpOperations(),
 ];
 
 /** /v1/mcp (routes in admin/mcp-routes.ts). */
-function MCP_OPERATIONS(): Operation[] {
+function mcpOperations(): Operation[] {
   const notFound = err("not_found: no such MCP server");
   return [
     {
