@@ -112,6 +112,11 @@ const SETTINGS = {
   },
   COLONY_STALL_FENCE: { schema: z.enum(["true", "false"]).default("true"), help: "drop activations after a freeze past the failure timeout (default true)", for: ["host"] },
   COLONY_MODEL_CONCURRENCY: { schema: int(1, 10_000).default(8), help: "model calls in flight at once on this host (default 8)", for: SERVED },
+  COLONY_MCP_ALLOW_STDIO: {
+    schema: z.enum(["1", "true", "0", "false"]).optional(),
+    help: "1: accept and start stdio MCP servers (processes an API caller names); default refused",
+    for: SERVED,
+  },
   ANTHROPIC_API_KEY: { schema: z.string().min(1).optional(), help: "use Claude; unset means the offline scripted model", for: SERVED },
   ANTHROPIC_BASE_URL: { schema: z.string().url().optional(), help: "another Messages API endpoint", for: SERVED },
   COLONY_SECRETS_DIR: {
@@ -187,6 +192,8 @@ export interface HostConfig {
   stallFence: boolean;
   /** Where `{{secret:NAME}}` finds NAME as a file when COLONY_SECRET_NAME is unset. */
   secretsDir?: string;
+  /** Whether this host may start stdio MCP servers, i.e. run processes an API caller names (COLONY_MCP_ALLOW_STDIO=1). */
+  mcpAllowStdio?: boolean;
 }
 
 /** Thrown for a bad environment; its message names the variable and the value. */
@@ -236,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
       `invalid environment: COLONY_SUSPECT_AFTER_MS=${config.suspectAfterMs} must be at most COLONY_FAILURE_TIMEOUT_MS=${config.failureTimeoutMs}`,
     );
   }
+  if (e.COLONY_MCP_ALLOW_STDIO === "1" || e.COLONY_MCP_ALLOW_STDIO === "true") config.mcpAllowStdio = true;
   if (e.COLONY_ADVERTISE_URL) config.advertiseUrl = e.COLONY_ADVERTISE_URL;
   if (e.COLONY_ADMIN_TOKEN) config.adminToken = e.COLONY_ADMIN_TOKEN;
   if (e.REDIS_URL) config.redisUrl = e.REDIS_URL;

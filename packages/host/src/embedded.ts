@@ -9,6 +9,7 @@ import type { ToolDeclarationStore } from "./tools/tool-declaration-store.ts";
 import { MemoryToolDeclarationStore } from "./tools/tool-declaration-store.ts";
 import type { ColonyMetrics } from "./metrics/metrics.ts";
 import { HostNode } from "./node.ts";
+import { type McpServerStore, MemoryMcpServerStore } from "./mcp/store.ts";
 
 export interface EmbeddedOptions {
   /** Settings for the hosts; each extra host gets its own id and a free port. */
@@ -22,7 +23,7 @@ export interface EmbeddedOptions {
   defaultMetrics?: boolean;
   metrics?: ColonyMetrics;
   /** Where agents and placements live; default: in memory. Tests pass Redis-backed ones. */
-  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex; traces: TraceStore; typeStore?: TypeStore; toolStore?: ToolDeclarationStore };
+  storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex; traces: TraceStore; typeStore?: TypeStore; toolStore?: ToolDeclarationStore; mcpStore?: McpServerStore };
   /** Values behind `{{secret:NAME}}` in declared HTTP tools. */
   secrets?: SecretResolver;
 }
@@ -44,6 +45,7 @@ export class EmbeddedCluster {
     private readonly traces: TraceStore,
     private readonly typeStore: TypeStore,
     private readonly toolStore: ToolDeclarationStore = o.storage?.toolStore ?? new MemoryToolDeclarationStore(),
+    private readonly mcpStore: McpServerStore = o.storage?.mcpStore ?? new MemoryMcpServerStore(),
   ) {}
 
   static async start(o: EmbeddedOptions): Promise<EmbeddedCluster> {
@@ -91,6 +93,7 @@ export class EmbeddedCluster {
       typeStore: this.typeStore,
       toolStore: this.toolStore,
       ...(this.o.secrets ? { secrets: this.o.secrets } : {}),
+      mcpStore: this.mcpStore,
       transport: this.bus.connect(config.hostId),
       model: this.o.model,
       logger: this.o.logger,

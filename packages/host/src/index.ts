@@ -22,3 +22,7 @@ export { httpTool } from "./tools/http-tool.ts";
 export { secretsFrom, noSecrets } from "./tools/secrets.ts";
 export type { SecretResolver } from "./tools/secrets.ts";
 export { DeclaredTools, TOOLS_SUBJECT } from "./tools/declared-tools.ts";
+export { MemoryMcpServerStore, RedisMcpServerStore } from "./mcp/store.ts";
+export type { McpServerStore } from "./mcp/store.ts";
+export { McpToolSource } from "./mcp/source.ts";
+export type { McpDeclaration, McpServerRecord } from "./mcp/declaration.ts";

@@ -25,6 +25,8 @@ import type { HostConfig } from "./config.ts";
 import { delegateTool } from "./delegation/delegate-tool.ts";
 import { HostService } from "./host.ts";
 import { AgentTypes } from "./agent-types.ts";
+import { McpToolSource } from "./mcp/source.ts";
+import { type McpServerStore, MemoryMcpServerStore } from "./mcp/store.ts";
 import { AgentEventHub } from "./observability/events.ts";
 import { ColonyMetrics } from "./metrics/metrics.ts";
 import { serveInbound } from "./routing/inbound.ts";
@@ -59,6 +61,8 @@ export interface HostNodeOptions {
   toolStore?: ToolDeclarationStore;
   /** Values behind `{{secret:NAME}}` in declared tools (config.ts: COLONY_SECRET_<NAME>, COLONY_SECRETS_DIR); default none. */
   secrets?: SecretResolver;
+  /** Declared MCP servers (PUT /v1/mcp), shared by every host: Redis in a cluster; default in memory. */
+  mcpStore?: McpServerStore;
   /** Skip prom-client's default process metrics (tests running many hosts in one process). */
   defaultMetrics?: boolean;
   /**
@@ -102,6 +106,8 @@ export class HostNode {
   readonly events: AgentEventHub;
   /** The declared HTTP tools as this host knows them. */
   readonly declaredTools: DeclaredTools;
+  /** The tools of the declared MCP servers, as this host sees them. */
+  readonly mcp: McpToolSource;
   private readonly local: LocalAgents;
   private readonly runtime = new NactRuntime();
   private readonly heartbeat: HeartbeatLoop;
@@ -125,6 +131,17 @@ export class HostNode {
     const toolStore = opts.toolStore ?? new MemoryToolDeclarationStore();
     this.declaredTools = new DeclaredTools({ store: toolStore, transport, hostId: this.hostId, logger, http: { secrets: opts.secrets ?? noSecrets } });
     tools.addSource(this.declaredTools);
+    const mcpStore = opts.mcpStore ?? new MemoryMcpServerStore();
+    this.mcp = new McpToolSource({
+      store: mcpStore,
+      logger: logger.child({ component: "mcp" }),
+      hostId: this.hostId,
+      allowStdio: config.mcpAllowStdio ?? false,
+      transport,
+      connectTimeoutMs: Math.min(config.connectTimeoutMs, 10_000),
+      secrets: opts.secrets ?? noSecrets,
+    });
+    tools.addSource(this.mcp);
     this.events = new AgentEventHub({ hostId: this.hostId, traces: opts.traces, transport, logger });
     this.directory = new DirectoryClient({ hostId: this.hostId, transport, clock, onLookup: (result) => this.metrics.directoryLookups.inc({ result }) });
     this.catalog = new Catalog({
@@ -184,6 +201,7 @@ export class HostNode {
     });
     const apiOpts: Parameters<typeof createAdminApi>[0] = {
       service: this.service,
+      mcp: { source: this.mcp, store: mcpStore, allowStdio: config.mcpAllowStdio ?? false },
       registry: this.metrics.registry,
       logger,
       notReady: () => {
@@ -215,6 +233,7 @@ export class HostNode {
     const node = new HostNode(opts);
     await node.declaredTools.start();
     node.catalog.startSweeping();
+    await node.mcp.start();
     await node.listen();
     node.heartbeat.start();
     return node;
@@ -289,6 +308,7 @@ export class HostNode {
       await this.catalog.drain({ abortAfterMs: config.drainMs, handoff: this.opts.drainMode === "handoff" });
       await Promise.allSettled([...this.releases]);
       await this.events.flush();
+      await this.mcp.close();
       this.heartbeat.farewell();
       await this.directory.leave().catch((e) => log.warn({ err: errorMessage(e) }, "could not leave the membership"));
       const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

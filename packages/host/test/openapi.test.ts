@@ -199,6 +199,20 @@ describe("real responses validate against the document", () => {
     await check("POST", `${AGENT}/approvals/{callId}`, `/v1/agents/assistant/gated/approvals/${callId}`, 404, { approve: true });
   });
 
+  it("MCP servers: declare, list, get, delete and their errors", async () => {
+    // A server nobody runs: declared all the same, shown as not connected.
+    await check("PUT", "/v1/mcp/{server}", "/v1/mcp/calc", 201, { url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer {{secret:T}}" }, tools: { add: { permission: "approval" } } });
+    await check("PUT", "/v1/mcp/{server}", "/v1/mcp/calc", 200, { url: "http://127.0.0.1:9/mcp" });
+    await check("PUT", "/v1/mcp/{server}", "/v1/mcp/calc", 400, { url: "nope" });
+    const list = await check("GET", "/v1/mcp", "/v1/mcp", 200);
+    expect(list.body.servers[0].status.connected).toBe(false);
+    await check("GET", "/v1/mcp/{server}", "/v1/mcp/calc", 200);
+    await check("GET", "/v1/mcp/{server}", "/v1/mcp/Bad_Name", 400);
+    expect((await call(host, "DELETE", "/v1/mcp/calc")).status).toBe(204);
+    await check("GET", "/v1/mcp/{server}", "/v1/mcp/calc", 404);
+    await check("DELETE", "/v1/mcp/{server}", "/v1/mcp/calc", 404);
+  });
+
   it("errors: 400, 404, 409, 413 and 401", async () => {
     const bad = await check("POST", "/v1/agents", "/v1/agents", 400, { type: "assistant", key: "a.b" });
     expect(bad.body.error.details.field).toBe("key");

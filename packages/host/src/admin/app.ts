@@ -10,6 +10,7 @@ import type { HostService } from "../host.ts";
 import { allowedMethods } from "./allowed-methods.ts";
 import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
+import { type McpRoutesOptions, registerMcpRoutes } from "./mcp-routes.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
 import { BoundedEventBuffer } from "../observability/event-buffer.ts";
 import type { HttpTools } from "../tools/http-tools.ts";
@@ -31,6 +32,8 @@ export interface AdminApiOptions {
   streamBuffer?: number;
   /** HTTP tools declared through the API (/v1/tools). */
   httpTools?: HttpTools;
+  /** Declared MCP servers (/v1/mcp); the routes are absent without it. */
+  mcp?: McpRoutesOptions;
 }
 
 /**
@@ -246,6 +249,8 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     await service.discardDeadLetter(idFrom(c), parseToken<MessageId>(c.req.param("id"), "id"));
     return c.body(null, 204);
   });
+
+  if (opts.mcp) registerMcpRoutes(app, opts.mcp, opts.logger, jsonBody);
 
   return app;
 }

@@ -31,6 +31,8 @@ import {
   replayResponseSchema,
 } from "./schemas.ts";
 import { httpBodyTemplateSchema, httpToolBodySchema, httpToolDeclarationSchema } from "../tools/http-tool-declaration.ts";
+import { mcpServerListSchema, mcpServerViewSchema } from "./mcp-schemas.ts";
+import { MCP_SERVER_NAME, mcpDeclarationSchema } from "../mcp/declaration.ts";
 
 /**
  * The admin API as an OpenAPI 3.1 document, generated from the zod schemas in
@@ -66,6 +68,8 @@ const RESPONSES = {
   HttpToolList: z.object({ tools: z.array(httpToolDeclarationSchema) }),
   /** Recursive (JSON with placeholders): named, so both documents reference one definition. */
   HttpBodyTemplate: httpBodyTemplateSchema,
+  McpServer: mcpServerViewSchema,
+  McpServerList: mcpServerListSchema,
 } as const;
 
 /**
@@ -87,6 +91,7 @@ const REQUESTS = {
   TypeRequest: typeRequestSchema,
   HttpToolRequest: httpToolBodySchema,
   HttpBodyTemplate: httpBodyTemplateSchema,
+  McpDeclaration: mcpDeclarationSchema,
 } as const;
 
 type ResponseName = keyof typeof RESPONSES;
@@ -106,7 +111,7 @@ interface Operation {
   path: string;
   operationId: string;
   summary: string;
-  tag: "agents" | "types" | "tools" | "approvals" | "cluster" | "probes" | "meta";
+  tag: "agents" | "types" | "tools" | "approvals" | "cluster" | "probes" | "meta" | "mcp";
   body?: RequestName;
   query?: z.ZodObject;
   responses: Record<number, Reply>;
@@ -381,13 +386,56 @@ const OPERATIONS: Operation[] = [
     tag: "agents",
     responses: { 204: { description: "discarded" }, 400: E400, 404: err("not_found: no such agent, or no such dead letter") },
   },
+  ...mcpOperations(),
 ];
+
+/** /v1/mcp (routes in admin/mcp-routes.ts). */
+function mcpOperations(): Operation[] {
+  const notFound = err("not_found: no such MCP server");
+  return [
+    {
+      method: "get",
+      path: "/v1/mcp",
+      operationId: "listMcpServers",
+      summary: "Declared MCP servers, each with its tools (<server>__<tool>) and its state on the host answering.",
+      tag: "mcp",
+      responses: { 200: { json: "McpServerList", description: "every declared server" } },
+    },
+    {
+      method: "get",
+      path: "/v1/mcp/:server",
+      operationId: "getMcpServer",
+      summary: "One MCP server: its declaration (secret references unresolved), tools and state on this host.",
+      tag: "mcp",
+      responses: { 200: { json: "McpServer", description: "the server" }, 400: E400, 404: notFound },
+    },
+    {
+      method: "put",
+      path: "/v1/mcp/:server",
+      operationId: "putMcpServer",
+      summary:
+        "Declare (or replace) an MCP server, seen by every host: a Streamable HTTP {url} with optional headers ({{secret:NAME}} resolved on each host from COLONY_SECRET_<NAME> or COLONY_SECRETS_DIR), or a stdio {command, args} (refused unless the host sets COLONY_MCP_ALLOW_STDIO=1). Its tools become <server>__<tool>.",
+      tag: "mcp",
+      body: "McpDeclaration",
+      responses: { 200: { json: "McpServer", description: "replaced" }, 201: { json: "McpServer", description: "declared" }, ...BODY_ERRORS },
+    },
+    {
+      method: "delete",
+      path: "/v1/mcp/:server",
+      operationId: "deleteMcpServer",
+      summary: "Remove an MCP server: its tools disappear from every host.",
+      tag: "mcp",
+      responses: { 204: { description: "removed" }, 400: E400, 404: notFound },
+    },
+  ];
+}
 
 const PATH_PARAMS: Record<string, { description: string; pattern: RegExp }> = {
   type: { description: "agent type", pattern: AGENT_TYPE_PATTERN },
   key: { description: "agent key", pattern: AGENT_KEY_PATTERN },
   callId: { description: "the tool call's id, from GET /v1/approvals", pattern: TOKEN_PATTERN },
   id: { description: "a dead letter's id (the dead-lettered message's id), from GET …/dead-letters", pattern: TOKEN_PATTERN },
+  server: { description: "MCP server name", pattern: MCP_SERVER_NAME },
 };
 
 /** z.toJSONSchema over a registry of named schemas, cross-referenced through #/components/schemas. */
@@ -465,6 +513,7 @@ function build(): JsonSchema {
       { name: "cluster", description: "membership" },
       { name: "probes", description: "liveness, readiness, metrics (no token needed)" },
       { name: "meta", description: "this document" },
+      { name: "mcp", description: "MCP servers whose tools agents can use" },
     ],
     security: [{ bearer: [] }],
     paths,

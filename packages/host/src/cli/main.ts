@@ -4,6 +4,7 @@ import { runHosts } from "./hosts.ts";
 import { registerTypesCommands } from "./types.ts";
 import { envHelp } from "../config.ts";
 import { registerToolsCommands } from "./tools.ts";
+import { registerMcpCommands } from "./mcp.ts";
 
 // The server stack loads only for the commands that serve, so CLI calls start fast.
 const program = new Command()
@@ -39,5 +40,6 @@ program
 registerAgentsCommands(program);
 registerTypesCommands(program);
 registerToolsCommands(program);
+registerMcpCommands(program);
 
 await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, secretResolver } from "../config.ts";
 import { EmbeddedCluster } from "../embedded.ts";
 import { createLogger } from "../logger.ts";
 import { ColonyMetrics } from "../metrics/metrics.ts";
+import { RedisMcpServerStore } from "../mcp/store.ts";
 import { HostNode } from "../node.ts";
 import { SHUTDOWN_MARGIN_MS, runUntilSignalled } from "../process.ts";
 import { awaitRedis, connectNats, redisReadiness, startupFailure } from "./startup.ts";
@@ -86,8 +87,8 @@ export async function runHost(): Promise<void> {
   const metrics = new ColonyMetrics();
   const host = await starting("host", config, async () => {
     const transport = await connectNats(config, logger, { name: `colony-host-${config.hostId}`, onMessage: (direction) => metrics.transportMessages.inc({ direction }) });
-    const [store, registry, approvals, traces, types] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces"), redisFor(config, logger, "types")];
-    const redis = [store, registry, approvals, traces, types];
+    const [store, registry, approvals, traces, types, mcp] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces"), redisFor(config, logger, "types"), redisFor(config, logger, "mcp")];
+    const redis = [store, registry, approvals, traces, types, mcp];
     await awaitRedis(store, config, logger);
     return HostNode.start({
       config,
@@ -98,6 +99,7 @@ export async function runHost(): Promise<void> {
       typeStore: new RedisTypeStore(types),
       toolStore: new RedisToolDeclarationStore(types),
       secrets: secretResolver(config),
+      mcpStore: new RedisMcpServerStore(mcp),
       transport,
       model: modelFor(config, logger, metrics),
       logger,
