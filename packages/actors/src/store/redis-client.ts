@@ -34,11 +34,16 @@ export function redisOptions(): RedisOptions {
 export function connectRedis(url: string, logger: Logger, name: string): Redis {
   const redis = new Redis(url, { ...redisOptions(), connectionName: name });
   let down = false;
-  redis.on("error", (e: unknown) => {
+  const lost = (err: string) => {
     if (down) return;
     down = true;
-    logger.warn({ redis: name, err: redactUrls(errorMessage(e)) }, "redis unreachable; requests answer 503 until it is back");
-  });
+    logger.warn({ redis: name, err }, "redis unreachable; requests answer 503 until it is back");
+  };
+  // "error" needs a listener in any case (ioredis would print it raw); a
+  // dropped connection whose first reconnection succeeds emits no error, only
+  // "reconnecting" (never emitted for our own quit at shutdown).
+  redis.on("error", (e: unknown) => lost(redactUrls(errorMessage(e))));
+  redis.on("reconnecting", () => lost("connection lost"));
   redis.on("ready", () => {
     if (!down) return;
     down = false;
