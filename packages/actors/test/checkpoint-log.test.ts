@@ -101,3 +101,18 @@ describe("checkpoints write only what the conversation added", () => {
     expect(await store.readState(id)).toStrictEqual(next);
   });
 });
+
+describe("a conversation changed in its middle", () => {
+  it("is rewritten whole, never appended to a log that would then disagree with it", async () => {
+    const driver = new RecordingDriver();
+    const { store, id, epoch, loaded } = await started(driver);
+    let state = turn(turn(loaded.state, 0), 1);
+    await store.commit(id, epoch, state, { log: loaded.log });
+    const messages = [...state.messages];
+    messages[1] = say("assistant", "a0, corrected");
+    state = { ...state, messages: [...messages, say("user", "q2")] };
+    await store.commit(id, epoch, state, { log: loaded.log });
+    expect(driver.commits.at(-1)).toMatchObject({ base: 0, replace: true });
+    expect(await store.readState(id)).toStrictEqual(state);
+  });
+});

@@ -8,16 +8,15 @@ import { LogMismatchError } from "./driver.ts";
 
 /**
  * What of an agent's conversation its log holds, as its activation last
- * wrote or read it: `count` messages, the first and the last of them (by
- * identity: messages are never changed in place, so a conversation whose
- * messages at those places are these same objects extends the stored one).
+ * wrote or read it: the first `count` messages of `stored`. Messages are
+ * never changed in place, so a conversation that starts with these very
+ * objects extends the stored one (a pointer comparison each, no encoding).
  * `count` -1: unknown (a commit's outcome was lost), the next commit
  * rewrites the log.
  */
 export interface LogCursor {
   count: number;
-  first?: unknown;
-  last?: unknown;
+  stored?: readonly unknown[];
 }
 
 export interface LoadedState {
@@ -178,11 +177,13 @@ export class AgentStore {
 }
 
 function cursorOf(messages: readonly unknown[]): LogCursor {
-  return { count: messages.length, first: messages[0], last: messages[messages.length - 1] };
+  return { count: messages.length, stored: messages };
 }
 
 /** Whether `messages` extends what the cursor says the log holds. */
 function extends_(messages: readonly unknown[], cursor: LogCursor): boolean {
   if (cursor.count < 0 || messages.length < cursor.count) return false;
-  return cursor.count === 0 || (messages[0] === cursor.first && messages[cursor.count - 1] === cursor.last);
+  if (messages === cursor.stored) return true;
+  for (let i = 0; i < cursor.count; i++) if (messages[i] !== cursor.stored![i]) return false;
+  return true;
 }
