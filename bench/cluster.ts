@@ -44,6 +44,38 @@ async function rawNatsParallel(natsUrl: string, batches: number, width: number, 
   }
 }
 
+/** Raw nats.js request/reply throughput to the echo process with `inFlight` requests outstanding. */
+async function rawNatsThroughput(natsUrl: string, messages: number, inFlight: number, bytes: Uint8Array): Promise<number> {
+  const subject = "bench.echo.tput";
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./nats-echo.mjs", import.meta.url)), natsUrl, subject], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
+  try {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next++ < messages) await nc.request(subject, bytes, { timeout: 5_000 });
+      }),
+    );
+    return messages / ((performance.now() - t0) / 1000);
+  } finally {
+    await nc.close();
+    child.kill("SIGTERM");
+  }
+}
+
+/** CPU seconds all of a cluster's processes have used (their /metrics process_cpu_seconds_total). */
+async function clusterCpuSeconds(urls: string[]): Promise<number> {
+  let total = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const m = /^process_cpu_seconds_total (\S+)$/m.exec(text);
+    if (m) total += Number(m[1]);
+  }
+  return total;
+}
+
 /**
  * Cluster figures with real processes (directory + 3 hosts over NATS and
  * Redis, scripted model): the cross-host message round trip next to a raw
@@ -91,6 +123,8 @@ export async function clusterBench(opts: { rtt: number; messages: number; agents
     const ids = Array.from({ length: opts.agents }, (_, i) => `assistant/tput${i}`);
     for (const id of ids) await http(c.url(), "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
     await Promise.all(ids.map((id) => http(c.url(), "POST", `/v1/agents/${id}/messages`, { content: "warm up" })));
+    const processes = [...c.hosts.values(), ...c.directories].map((p) => p.url);
+    const cpuBefore = await clusterCpuSeconds(processes);
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
@@ -103,7 +137,10 @@ export async function clusterBench(opts: { rtt: number; messages: number; agents
       }),
     );
     const rate = opts.messages / ((performance.now() - t0) / 1000);
-    rows.push({ what: `durable messages/s, 3 hosts, ${opts.agents} agents, 64 in flight (wait=true, HTTP)`, colony: `${fmt(rate, 0)}/s`, baseline: "—", ratio: "—" });
+    const cpuPerMessage = ((await clusterCpuSeconds(processes)) - cpuBefore) / opts.messages;
+    const raw = await rawNatsThroughput(c.nats.url, opts.messages * 4, 64, new Uint8Array(180));
+    rows.push({ what: `durable messages/s, 3 hosts, ${opts.agents} agents, 64 in flight (wait=true, HTTP)`, colony: `${fmt(rate, 0)}/s`, baseline: `${fmt(raw, 0)}/s NATS req, 64 in flight`, ratio: `${fmt(rate / raw, 3)}×` });
+    rows.push({ what: "CPU per durable message (hosts + directory, from their process_cpu_seconds_total)", colony: `${fmt(cpuPerMessage * 1e6, 0)} µs`, baseline: "goal ≤ 100 µs", ratio: "" });
 
     const owners = new Map<string, string>();
     for (const id of ids) owners.set(id, (await http(c.url(), "GET", `/v1/agents/${id}`)).body.host);

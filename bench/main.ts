@@ -2,8 +2,8 @@
  * `npm run bench`: Colony's figures next to the raw baselines measured in the
  * same run (nact tell, ioredis SET, nats.js request/reply). Starts its own
  * redis-server and nats-server unless REDIS_URL / NATS_URL are set.
- * BENCH_QUICK=1 runs a short version; BENCH_ONLY=detection runs only the
- * failure-detection figures; BENCH_TRACE=1 only the wall-clock breakdown of
+ * BENCH_QUICK=1 runs a short version; BENCH_ONLY=<section> runs one section (e.g. detection,
+ * cluster); BENCH_TRACE=1 only the wall-clock breakdown of
  * one cross-host message.
  */
 import { startNats, startRedis } from "../test/harness/servers.ts";
@@ -25,20 +25,27 @@ if (process.env.BENCH_TRACE === "1") {
   printTable("One cross-host message, stage by stage (p50 of each stage; % of the end-to-end p50)", await messageTrace({ messages: quick ? 200 : 1_000 }));
   process.exit(0);
 }
-if (process.env.BENCH_ONLY === "detection") {
-  await detection();
-  process.exit(0);
-}
-printTable("Host throughput (scripted model, memory store, in process)", await hostThroughput(quick ? { agents: 50, messages: 2_000, concurrency: 32 } : { agents: 200, messages: 20_000, concurrency: 64 }));
-
-{
-  await using redis = await startRedis();
-  printTable("Snapshot writes to Redis (fenced commit vs raw SET)", await snapshotWrite(redis.url, { iterations: quick ? 500 : 5_000 }));
-}
-{
-  await using nats = await startNats();
-  printTable("Transport request/reply (NatsTransport envelope vs raw nats.js, one process)", await transportRtt(nats.url, { iterations: quick ? 300 : 2_000 }));
-}
-printTable("Placement decisions (pure, no network)", await placementBench());
-printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 6_000, agents: 150, fanouts: 100 }));
-await detection();
+/** BENCH_ONLY=host|snapshot|transport|placement|cluster|detection runs that section alone. */
+const only = process.env.BENCH_ONLY;
+const sections: [string, () => Promise<void>][] = [
+  ["host", async () => printTable("Host throughput (scripted model, memory store, in process)", await hostThroughput(quick ? { agents: 50, messages: 2_000, concurrency: 32 } : { agents: 200, messages: 20_000, concurrency: 64 }))],
+  [
+    "snapshot",
+    async () => {
+      await using redis = await startRedis();
+      printTable("Checkpoints in Redis (head + new messages, fenced) and activation loads", await snapshotWrite(redis.url, { iterations: quick ? 200 : 2_000 }));
+    },
+  ],
+  [
+    "transport",
+    async () => {
+      await using nats = await startNats();
+      printTable("Transport request/reply (NatsTransport envelope vs raw nats.js, one process)", await transportRtt(nats.url, { iterations: quick ? 300 : 2_000 }));
+    },
+  ],
+  ["placement", async () => printTable("Placement decisions (pure, no network)", await placementBench())],
+  ["cluster", async () => printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 6_000, agents: 150, fanouts: 100 }))],
+  ["detection", detection],
+];
+if (only && !sections.some(([name]) => name === only)) throw new Error(`BENCH_ONLY=${only}: one of ${sections.map(([n]) => n).join(", ")}`);
+for (const [name, run] of sections) if (!only || only === name) await run();
