@@ -10,6 +10,7 @@ import { startNats, startRedis } from "../test/harness/servers.ts";
 import { clusterBench } from "./cluster.ts";
 import { detectionBench } from "./detection.ts";
 import { hostThroughput } from "./host-throughput.ts";
+import { memoryPerAgent } from "./memory.ts";
 import { messageTrace } from "./message-trace.ts";
 import { placementBench } from "./placement.ts";
 import { snapshotWrite } from "./snapshot-write.ts";
@@ -46,6 +47,7 @@ const sections: [string, () => Promise<void>][] = [
   ["placement", async () => printTable("Placement decisions (pure, no network)", await placementBench())],
   ["cluster", async () => printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 6_000, agents: 150, fanouts: 100 }))],
   ["detection", detection],
+  ["memory", async () => printTable("Memory per idle active agent (one host process, Redis store)", await memoryPerAgent({ agents: quick ? 2_000 : 10_000 }))],
 ];
 if (only && !sections.some(([name]) => name === only)) throw new Error(`BENCH_ONLY=${only}: one of ${sections.map(([n]) => n).join(", ")}`);
 for (const [name, run] of sections) if (!only || only === name) await run();
