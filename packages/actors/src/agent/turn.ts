@@ -9,7 +9,8 @@ import { DEFAULT_COMPACTION, compact, estimateTokens } from "./compaction.ts";
 import type { AgentEvent } from "./events.ts";
 import { preview } from "./events.ts";
 import { MAX_ESCALATIONS, callTier, runToolBatch } from "./tool-batch.ts";
-import { limitReached, responseTokens, turnTokensPassed } from "./limits.ts";
+import { responseTokens, turnTokensPassed } from "./limits.ts";
+import { nextStep } from "./next-step.ts";
 import type { AgentState, ApprovalRequest, DeadLetter, PendingMessage, TurnResult } from "./state.ts";
 import { DEFAULT_DEAD_LETTER_AFTER_FAILURES, DEFAULT_DEAD_LETTER_RETRY_DELAY_MS } from "../config/agent-config.ts";
 
@@ -42,8 +43,6 @@ export interface TurnDeps {
  */
 export type TurnOutcome = { kind: "done"; state: AgentState; result: TurnResult; deadLetter?: DeadLetter } | { kind: "paused"; state: AgentState };
 
-/** Budgets whose exhaustion no retry can cure: the message is dead-lettered at once. */
-const SPENT_BUDGETS = new Set(["token_budget_exhausted", "cost_budget_exhausted"]);
 /** Longest wait between two attempts of a failing turn. */
 const MAX_RETRY_DELAY_MS = 60_000;
 
@@ -108,32 +107,30 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
 
   for (;;) {
     const turn = state.turn!;
-    const last = state.messages[state.messages.length - 1]!;
-    const toolUses = last.role === "assistant" ? last.content.filter((b): b is ToolUseBlock => b.type === "tool_use") : [];
-    if (last.role === "assistant" && toolUses.length === 0) return finish(state, deps, { status: "completed", reply: textOf(last.content) });
-
-    if (toolUses.length > 0) {
-      const undecided = toolUses.flatMap((u) => {
-        const { tier, policy } = callTier(state, deps, u);
-        return tier === "approval" && !turn.decisions[u.id] ? [{ use: u, policy }] : [];
-      });
-      if (undecided.length > 0) {
-        const timeoutMs = state.config.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
-        const now = deps.clock.now();
-        const awaiting: ApprovalRequest[] = undecided.map(
-          ({ use: u, policy }) =>
-            turn.awaiting.find((a) => a.callId === u.id) ?? { callId: u.id, tool: u.name, input: u.input, requestedAt: now, deadline: now + timeoutMs, ...(policy ? { policy } : {}) },
-        );
-        for (const a of awaiting) emit({ kind: "approval_requested", callId: a.callId, tool: a.tool, input: a.input, deadline: a.deadline, ...(a.policy ? { policy: a.policy } : {}) });
-        emit({ kind: "status", status: "awaiting_approval" });
-        update({ ...state, status: "awaiting_approval", turn: { ...turn, awaiting } });
-        await deps.checkpoint(state);
-        return { kind: "paused", state };
-      }
+    const step = nextStep(state, (use) => callTier(state, deps, use));
+    if (step.kind === "finish") return finish(state, deps, { status: "completed", reply: step.reply });
+    if (step.kind === "stop") {
+      if (step.deadLetter) return deadLetter(state, deps, pending, step.reason);
+      return finish(state, deps, { status: "failed", reply: `Turn stopped: ${step.reason.message}`, code: step.reason.code });
+    }
+    if (step.kind === "await_approval") {
+      const timeoutMs = state.config.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+      const now = deps.clock.now();
+      const awaiting: ApprovalRequest[] = step.calls.map(
+        ({ use: u, policy }) =>
+          turn.awaiting.find((a) => a.callId === u.id) ?? { callId: u.id, tool: u.name, input: u.input, requestedAt: now, deadline: now + timeoutMs, ...(policy ? { policy } : {}) },
+      );
+      for (const a of awaiting) emit({ kind: "approval_requested", callId: a.callId, tool: a.tool, input: a.input, deadline: a.deadline, ...(a.policy ? { policy: a.policy } : {}) });
+      emit({ kind: "status", status: "awaiting_approval" });
+      update({ ...state, status: "awaiting_approval", turn: { ...turn, awaiting } });
+      await deps.checkpoint(state);
+      return { kind: "paused", state };
+    }
+    if (step.kind === "run_tools") {
       const reportChild = (id: string) => {
         if (!state.children.includes(id)) update({ ...state, children: [...state.children, id] });
       };
-      const results = await runToolBatch(toolUses, message, deps, { get: () => state, update }, reportChild);
+      const results = await runToolBatch(step.uses, message, deps, { get: () => state, update }, reportChild);
       const { toolResults: _done, ...rest } = state.turn!;
       update({ ...state, status: "running", messages: [...state.messages, { role: "user", content: results }], turn: { ...rest, awaiting: [] } });
       // A worker's spend counts against the turn too.
@@ -143,9 +140,7 @@ export async function runTurn(initial: AgentState, pending: PendingMessage, deps
       continue;
     }
 
-    const stop = limitReached(state);
-    if (stop && SPENT_BUDGETS.has(stop.code)) return deadLetter(state, deps, pending, stop);
-    if (stop) return finish(state, deps, { status: "failed", reply: `Turn stopped: ${stop.message}`, code: stop.code });
+    // The model speaks next.
     if (state.status !== "running") update({ ...state, status: "running" });
 
     // The host's model is switched off (its circuit is open: the API keeps
