@@ -52,6 +52,8 @@ export * from "./transport/transport.ts";
 export { subjects } from "./transport/subjects.ts";
 export { encodeEnvelope, decodeEnvelope, newEnvelope, InvalidEnvelopeError } from "./transport/envelope-codec.ts";
 export type { NewEnvelope } from "./transport/envelope-codec.ts";
+export { call, defineRpc, handle, rpcHandler, serveRpcs } from "./transport/rpc.ts";
+export type { CallOptions, Rpc, RpcHandler, RpcReply, RpcRequest, RpcRoute } from "./transport/rpc.ts";
 export { newTraceparent, childTraceparent, parseTraceparent, isTraceparent } from "./transport/traceparent.ts";
 export type { TraceContext } from "./transport/traceparent.ts";
 export {

@@ -21,10 +21,9 @@ import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTracepar
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";
 import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-view.ts";
-import { HOST } from "@colony/directory";
 import type { AgentEventHub } from "./observability/events.ts";
 import type { LocalAgents, SendOutcome } from "./routing/local.ts";
-import { getReplySchema } from "./routing/wire.ts";
+import { hostRpcs } from "./routing/wire.ts";
 import type { AgentRouter } from "./routing/router.ts";
 import type { ChildActivity } from "./delegation/delegate-tool.ts";
 import type { AgentTypes } from "./agent-types.ts";
@@ -257,19 +256,13 @@ export class HostService {
   /** Approves or denies a tool call waiting for a person; the agent's turn resumes once none waits. */
   async decide(id: AgentId, callId: string, approve: boolean, reason?: string): Promise<void> {
     const body = { callId, approve, ...(reason !== undefined ? { reason } : {}) };
-    await this.deps.router.command(id, HOST.decide, body, (epoch) => this.deps.local.decide(id, epoch, callId, approve, reason), () => undefined);
+    await this.deps.router.command(id, hostRpcs.decide, body, (epoch) => this.deps.local.decide(id, epoch, callId, approve, reason), () => undefined);
     this.deps.logger.info({ agent: id, callId, approve }, "tool call decided by an operator");
   }
 
   /** Closes a suspended agent's circuit (an operator's call). */
   resume(id: AgentId): Promise<AgentView> {
-    return this.deps.router.command(
-      id,
-      HOST.resume,
-      {},
-      (epoch) => this.deps.local.resume(id, epoch),
-      (reply) => getReplySchema.parse(reply).view as unknown as AgentView,
-    );
+    return this.deps.router.command(id, hostRpcs.resume, {}, (epoch) => this.deps.local.resume(id, epoch), (reply) => reply.view);
   }
 
   /**

@@ -1,8 +1,8 @@
-import type { Clock, Envelope, Subscription, Transport } from "@colony/actors";
-import { newMessageId, subjects } from "@colony/actors";
+import type { Clock, Rpc, RpcReply, RpcRequest, Subscription, Transport } from "@colony/actors";
+import { call, subjects } from "@colony/actors";
 import type { Placement } from "../registry/registry.ts";
 import type { HostsReply } from "../service/protocol.ts";
-import { DIR, MEMBERSHIP_SUBJECT, hostsReplySchema, lookupReplySchema, membershipEventSchema, releaseReplySchema } from "../service/protocol.ts";
+import { MEMBERSHIP_SUBJECT, directoryRpcs, membershipEventSchema } from "../service/protocol.ts";
 
 /** How long one directory request may take before it is retried. */
 export const DIRECTORY_REQUEST_TIMEOUT_MS = 2_000;
@@ -43,7 +43,7 @@ export class DirectoryClient {
     }
     let reply;
     try {
-      reply = lookupReplySchema.parse(await this.request(DIR.lookup, { agent, place, requester: this.o.hostId }, agent));
+      reply = await this.request(directoryRpcs.lookup, { agent, place, requester: this.o.hostId }, agent);
     } catch (e) {
       this.o.onLookup?.("error");
       throw e;
@@ -102,31 +102,28 @@ export class DirectoryClient {
 
   async release(agent: string, epoch: number, reactivate: boolean): Promise<{ released: boolean; placement: Placement | null }> {
     this.invalidate(agent, epoch);
-    return releaseReplySchema.parse(await this.request(DIR.release, { agent, host: this.o.hostId, epoch, reactivate }, agent));
+    return this.request(directoryRpcs.release, { agent, host: this.o.hostId, epoch, reactivate }, agent);
   }
 
   async drain(): Promise<void> {
-    await this.request(DIR.drain, { host: this.o.hostId });
+    await this.request(directoryRpcs.drain, { host: this.o.hostId });
   }
 
   async leave(): Promise<void> {
-    await this.request(DIR.leave, { host: this.o.hostId });
+    await this.request(directoryRpcs.leave, { host: this.o.hostId });
   }
 
-  async hosts(): Promise<HostsReply> {
-    return hostsReplySchema.parse(await this.request(DIR.hosts, {}));
+  hosts(): Promise<HostsReply> {
+    return this.request(directoryRpcs.hosts, {});
   }
 
-  private request(kind: string, body: unknown, target?: string): Promise<unknown> {
-    const env: Envelope = {
-      id: newMessageId(),
-      kind,
+  private request<R extends Rpc>(rpc: R, body: RpcRequest<R>, target?: string): Promise<RpcReply<R>> {
+    return call(this.o.transport, subjects.directory, rpc, body, {
       from: this.o.hostId,
-      deadline: this.o.clock.now() + DIRECTORY_REQUEST_TIMEOUT_MS,
-      body,
+      timeoutMs: DIRECTORY_REQUEST_TIMEOUT_MS,
+      now: this.o.clock.now(),
       ...(target ? { target } : {}),
-    };
-    return this.o.transport.request(subjects.directory, env, DIRECTORY_REQUEST_TIMEOUT_MS);
+    });
   }
 }
 

@@ -1,12 +1,12 @@
-import type { Clock, Envelope, Logger, Subscription, Transport } from "@colony/actors";
-import { NoRespondersError, NotFoundError, UnavailableError, errorMessage, newMessageId, subjects } from "@colony/actors";
+import type { Clock, Envelope, Logger, RpcRoute, Subscription, Transport } from "@colony/actors";
+import { NoRespondersError, NotFoundError, UnavailableError, call, errorMessage, handle, newMessageId, serveRpcs, subjects } from "@colony/actors";
 import type { Heartbeat, HostInfo, MembershipSnapshot } from "../membership/host-info.ts";
 import { heartbeatSchema } from "../membership/host-info.ts";
 import type { Member, MembershipTable } from "../membership/membership-table.ts";
 import type { PlacementStrategy } from "../placement/strategy.ts";
 import type { Placement, PlacementRegistry } from "../registry/registry.ts";
 import type { HostsReply } from "./protocol.ts";
-import { DIR, HOST, MEMBERSHIP_EVENT, MEMBERSHIP_SUBJECT, hostRequestSchema, lookupRequestSchema, releaseRequestSchema } from "./protocol.ts";
+import { MEMBERSHIP_EVENT, MEMBERSHIP_SUBJECT, directoryRpcs, directoryToHostRpcs } from "./protocol.ts";
 
 /** How long the directory waits for a host to confirm an activation it asked for. */
 export const ACTIVATE_TIMEOUT_MS = 5_000;
@@ -64,7 +64,7 @@ export class DirectoryService {
     const d = new DirectoryService(opts);
     const t = opts.transport;
     d.subs.push(t.subscribe(subjects.heartbeats, (env) => d.onHeartbeat(env)));
-    d.subs.push(t.subscribe(subjects.directory, (env) => d.onRequest(env), { queue: subjects.directoryQueue }));
+    d.subs.push(serveRpcs(t, subjects.directory, "directory", d.routes(), { queue: subjects.directoryQueue }));
     // Blind while disconnected: nobody is declared dead for silence we could not hear.
     t.onStatus((s) => (s === "connected" ? opts.membership.resume() : opts.membership.pause()));
     d.scheduleSweep();
@@ -140,32 +140,23 @@ export class DirectoryService {
     void this.sweep();
   }
 
-  private async onRequest(env: Envelope): Promise<unknown> {
-    switch (env.kind) {
-      case DIR.lookup: {
-        const req = lookupRequestSchema.parse(env.body);
-        return { placement: await this.lookup(req.agent, req.place, req.requester) };
-      }
-      case DIR.release: {
-        const req = releaseRequestSchema.parse(env.body);
-        return this.release(req.agent, req.host, req.epoch, req.reactivate);
-      }
-      case DIR.drain: {
-        const { host } = hostRequestSchema.parse(env.body);
+  /** The directory's requests, each with its handler (bodies parsed by their RPC's schema). */
+  private routes(): RpcRoute[] {
+    return [
+      handle(directoryRpcs.lookup, async (req) => ({ placement: await this.lookup(req.agent, req.place, req.requester) })),
+      handle(directoryRpcs.release, (req) => this.release(req.agent, req.host, req.epoch, req.reactivate)),
+      handle(directoryRpcs.drain, ({ host }) => {
         const member = this.o.membership.get(host);
         if (member?.status === "alive") this.o.membership.observe({ ...toHeartbeat(member), draining: true });
         this.publishMembership();
-        return { ok: true };
-      }
-      case DIR.leave: {
-        this.leave(hostRequestSchema.parse(env.body).host);
-        return { ok: true };
-      }
-      case DIR.hosts:
-        return this.hosts();
-      default:
-        throw new NotFoundError(`unknown directory request "${env.kind}"`);
-    }
+        return { ok: true as const };
+      }),
+      handle(directoryRpcs.leave, ({ host }) => {
+        this.leave(host);
+        return { ok: true as const };
+      }),
+      handle(directoryRpcs.hosts, () => this.hosts()),
+    ];
   }
 
   /** A host counts as alive if the membership says so, or, just after this replica started, if it is not known yet. */
@@ -216,15 +207,7 @@ export class DirectoryService {
   }
 
   private async activate(p: Placement, reason: "restore" | "failover"): Promise<void> {
-    const env: Envelope = {
-      id: newMessageId(),
-      kind: HOST.activate,
-      from: this.o.id,
-      target: p.agent,
-      deadline: this.o.clock.now() + ACTIVATE_TIMEOUT_MS,
-      body: { epoch: p.epoch, reason },
-    };
-    await this.o.transport.request(subjects.host(p.host), env, ACTIVATE_TIMEOUT_MS);
+    await call(this.o.transport, subjects.host(p.host), directoryToHostRpcs.activate, { epoch: p.epoch, reason }, { from: this.o.id, target: p.agent, timeoutMs: ACTIVATE_TIMEOUT_MS, now: this.o.clock.now() });
   }
 
   hosts(): HostsReply {
@@ -299,13 +282,10 @@ export class DirectoryService {
     if (this.probing.has(m.id) || this.stopped) return;
     this.probing.add(m.id);
     const timeout = 2 * this.o.heartbeatMs;
-    const env: Envelope = { id: newMessageId(), kind: HOST.ping, from: this.o.id, deadline: this.o.clock.now() + timeout, body: {} };
-    this.o.transport
-      .request(subjects.host(m.id), env, timeout)
+    call(this.o.transport, subjects.host(m.id), directoryToHostRpcs.ping, {}, { from: this.o.id, timeoutMs: timeout, now: this.o.clock.now() })
       .then(
-        (reply) => {
-          const hb = heartbeatSchema.safeParse(reply);
-          if (hb.success && hb.data.id === m.id) this.observe(hb.data);
+        (hb) => {
+          if (hb.id === m.id) this.observe(hb);
         },
         (e) => {
           if (!(e instanceof NoRespondersError)) return;

@@ -1,17 +1,6 @@
 import { z } from "zod";
+import { defineRpc } from "@colony/actors";
 import { heartbeatSchema } from "../membership/host-info.ts";
-
-/**
- * The directory's request vocabulary on `colony.dir` (queue group
- * `colony-directory`). Each body is parsed with zod on arrival.
- */
-export const DIR = {
-  lookup: "dir.lookup",
-  release: "dir.release",
-  drain: "dir.drain",
-  leave: "dir.leave",
-  hosts: "dir.hosts",
-} as const;
 
 const agentSchema = z.string().min(3).max(200);
 const hostSchema = z.string().min(1).max(128);
@@ -39,17 +28,8 @@ export const hostsReplySchema = z.object({
 });
 export type HostsReply = z.infer<typeof hostsReplySchema>;
 
-/** Requests a directory sends to hosts, on `colony.host.<id>`. */
-export const HOST = {
-  send: "agent.send",
-  get: "agent.get",
-  activate: "agent.activate",
-  evict: "agent.evict",
-  decide: "agent.decide",
-  resume: "agent.resume",
-  /** The directory's liveness probe: answered with the host's heartbeat. */
-  ping: "host.ping",
-} as const;
+/** The answer of a request that only needs to be done. */
+export const okReplySchema = z.object({ ok: z.literal(true) });
 
 /**
  * Where the directory announces hosts that are gone (dead, left, or
@@ -68,3 +48,26 @@ export type MembershipEvent = z.infer<typeof membershipEventSchema>;
 export const decideRequestSchema = z.object({ callId: z.string(), approve: z.boolean(), reason: z.string().max(2000).optional() });
 
 export const activateRequestSchema = z.object({ epoch: z.number().int(), reason: z.enum(["new", "restore", "failover"]) });
+
+/**
+ * The directory's requests on `colony.dir` (queue group `colony-directory`),
+ * each defined once: kind, request body, reply body (see @colony/actors rpc).
+ */
+export const directoryRpcs = {
+  /** Where is `agent`? With `place`, an unplaced (or orphaned) agent is placed now. */
+  lookup: defineRpc("dir.lookup", lookupRequestSchema, lookupReplySchema),
+  release: defineRpc("dir.release", releaseRequestSchema, releaseReplySchema),
+  /** The host stops taking new placements (SIGTERM). */
+  drain: defineRpc("dir.drain", hostRequestSchema, okReplySchema),
+  /** The host leaves the membership. */
+  leave: defineRpc("dir.leave", hostRequestSchema, okReplySchema),
+  hosts: defineRpc("dir.hosts", z.object({}), hostsReplySchema),
+};
+
+/** The requests a directory sends to hosts, on `colony.host.<id>` (the hosts' own are in @colony/host's routing). */
+export const directoryToHostRpcs = {
+  /** Start the agent's activation at this epoch (a failover, a restore after a release). */
+  activate: defineRpc("agent.activate", activateRequestSchema, okReplySchema),
+  /** The liveness probe: answered with the host's heartbeat ("no responders": its process is gone). */
+  ping: defineRpc("host.ping", z.object({}), heartbeatSchema),
+};

@@ -8,7 +8,7 @@ import { MembershipTable } from "../../src/membership/membership-table.ts";
 import { leastLoaded } from "../../src/placement/least-loaded.ts";
 import { MemoryPlacementRegistry } from "../../src/registry/memory-registry.ts";
 import { DirectoryService } from "../../src/service/directory-service.ts";
-import { HOST, MEMBERSHIP_SUBJECT, membershipEventSchema } from "../../src/service/protocol.ts";
+import { MEMBERSHIP_SUBJECT, directoryToHostRpcs, membershipEventSchema } from "../../src/service/protocol.ts";
 
 const START = 1_700_000_000_000;
 const stops: (() => Promise<void>)[] = [];
@@ -74,7 +74,7 @@ describe("DirectoryService failure detection (memory bus, manual clock)", () => 
 
   it("a host that answers the probe stays a member: its answer counts as a heartbeat", async () => {
     const t = setup();
-    t.bus.connect("a").subscribe(subjects.host("a"), (env) => (env.kind === HOST.ping ? t.hb("a") : null));
+    t.bus.connect("a").subscribe(subjects.host("a"), (env) => (env.kind === directoryToHostRpcs.ping.kind ? t.hb("a") : null));
     t.beat("a");
     await settle();
     t.clock.advance(600);
@@ -122,8 +122,8 @@ describe("DirectoryService failure detection (memory bus, manual clock)", () => 
     const activated: string[] = [];
     let failures = 2;
     t.bus.connect("b").subscribe(subjects.host("b"), (env) => {
-      if (env.kind === HOST.ping) return t.hb("b");
-      if (env.kind !== HOST.activate) return null;
+      if (env.kind === directoryToHostRpcs.ping.kind) return t.hb("b");
+      if (env.kind !== directoryToHostRpcs.activate.kind) return null;
       if (failures-- > 0) throw new UnavailableError("not now");
       activated.push(env.target!);
       return { ok: true };
@@ -149,8 +149,8 @@ describe("DirectoryService failure detection (memory bus, manual clock)", () => 
     const t = setup();
     const activated: string[] = [];
     t.bus.connect("b").subscribe(subjects.host("b"), (env) => {
-      if (env.kind === HOST.activate) activated.push(env.target!);
-      return env.kind === HOST.ping ? t.hb("b") : { ok: true };
+      if (env.kind === directoryToHostRpcs.activate.kind) activated.push(env.target!);
+      return env.kind === directoryToHostRpcs.ping.kind ? t.hb("b") : { ok: true };
     });
     t.beat("a");
     t.beat("b");

@@ -1,10 +1,9 @@
-import type { AgentId, Clock, Envelope, HostId, InboxMessage, Transport } from "@colony/actors";
-import { ColonyError, NotFoundError, messageTiming, newMessageId, subjects } from "@colony/actors";
+import type { AgentId, Clock, HostId, InboxMessage, Rpc, RpcReply, RpcRequest, Transport } from "@colony/actors";
+import { ColonyError, NotFoundError, call, messageTiming, subjects } from "@colony/actors";
 import type { DirectoryClient, Placement } from "@colony/directory";
-import { HOST } from "@colony/directory";
 import type { AgentView, MessagePage } from "../agent-view.ts";
 import type { LocalAgents, SendOutcome } from "./local.ts";
-import { getReplySchema, pageReplySchema, sendReplySchema } from "./wire.ts";
+import { hostRpcs } from "./wire.ts";
 
 /** How long a message may spend finding its agent (a failover takes up to ~2 s). */
 export const DEFAULT_ROUTE_DEADLINE_MS = 10_000;
@@ -74,11 +73,12 @@ export class AgentRouter {
   private async forward(host: string, id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null, untilPause: boolean): Promise<SendOutcome> {
     const timeout = (waitMs ?? 0) + FORWARD_MARGIN_MS * 2;
     messageTiming.mark(message.messageId, "sent");
-    const reply = await this.request(host, { id: message.messageId, kind: HOST.send, from: this.o.hostId, target: id, deadline: this.o.clock.now() + timeout, body: { epoch, message, waitMs, ...(untilPause ? { untilPause } : {}) } }, timeout);
+    // The message's own id: a resend (for the next wait slice, after a timeout) is deduplicated by it.
+    const reply = await this.request(host, hostRpcs.send, { epoch, message, waitMs, ...(untilPause ? { untilPause } : {}) }, { target: id, timeoutMs: timeout, id: message.messageId });
     messageTiming.mark(message.messageId, "replied");
-    const parsed = sendReplySchema.parse(reply);
-    if (messageTiming.enabled) messageTiming.adopt(message.messageId, "owner.", parsed.timing);
-    return parsed;
+    if (messageTiming.enabled) messageTiming.adopt(message.messageId, "owner.", reply.timing);
+    const { timing: _timing, ...out } = reply;
+    return out;
   }
 
   /**
@@ -86,31 +86,29 @@ export class AgentRouter {
    * directory announces that host gone: nobody waits out a timeout on a host
    * already declared dead. Resending the same message id elsewhere is safe.
    */
-  private request(host: string, env: Envelope, timeoutMs: number): Promise<unknown> {
+  private request<R extends Rpc>(host: string, rpc: R, body: RpcRequest<R>, o: { target: string; timeoutMs: number; id?: string }): Promise<RpcReply<R>> {
     return new Promise((resolve, reject) => {
       const off = this.o.directory.onHostDown(host, () => reject(new HostGoneError(host)));
-      this.o.transport.request(subjects.host(host), env, timeoutMs).then(resolve, reject).finally(off);
+      call(this.o.transport, subjects.host(host), rpc, body, { from: this.o.hostId, now: this.o.clock.now(), ...o })
+        .then(resolve, reject)
+        .finally(off);
     });
   }
 
   /**
    * Runs a command on the agent's activation wherever it lives (activating
-   * it if it lives nowhere): locally, or forwarded as `kind` with `body`.
-   * Stale routes are retried like sends.
+   * it if it lives nowhere): locally, or forwarded as `rpc` with `body` and
+   * the placement's epoch. Stale routes are retried like sends.
    */
-  async command<T>(id: AgentId, kind: string, body: Record<string, unknown>, local: (epoch: number) => Promise<T>, parse: (reply: unknown) => T): Promise<T> {
+  async command<R extends Rpc, T>(id: AgentId, rpc: R, body: Omit<RpcRequest<R>, "epoch">, local: (epoch: number) => Promise<T>, fromReply: (reply: RpcReply<R>) => T): Promise<T> {
     const giveUpAt = Date.now() + this.deadlineMs;
     for (let attempt = 0; ; attempt++) {
       const placement = await this.o.directory.lookup(id, true);
       if (!placement) throw new NotFoundError(`agent ${id} does not exist`);
       try {
         if (placement.host === this.o.hostId) return await local(placement.epoch);
-        const reply = await this.request(
-          placement.host,
-          { id: newMessageId(), kind, from: this.o.hostId, target: id, deadline: this.o.clock.now() + COMMAND_TIMEOUT_MS, body: { ...body, epoch: placement.epoch } },
-          COMMAND_TIMEOUT_MS,
-        );
-        return parse(reply);
+        const reply = await this.request(placement.host, rpc, { ...body, epoch: placement.epoch } as RpcRequest<R>, { target: id, timeoutMs: COMMAND_TIMEOUT_MS });
+        return fromReply(reply);
       } catch (e) {
         if (!shouldReroute(e) || Date.now() >= giveUpAt) throw e;
         this.o.directory.invalidate(id, placement.epoch);
@@ -121,28 +119,26 @@ export class AgentRouter {
 
   /** The agent's live state from the host it is active on, or null if it is active nowhere reachable. */
   liveView(id: AgentId, at?: Placement): Promise<AgentView | null> {
-    return this.liveRead(id, () => this.o.local.view(id), {}, (reply) => getReplySchema.parse(reply).view as unknown as AgentView, at);
+    return this.liveRead(id, () => this.o.local.view(id), hostRpcs.view, {}, (reply) => reply.view, at);
   }
 
   /** A page of the agent's live conversation from the host it is active on, or null if it is active nowhere reachable. */
   liveMessages(id: AgentId, cursor: number, limit: number): Promise<MessagePage | null> {
-    return this.liveRead(id, () => this.o.local.messages(id, cursor, limit), { page: { cursor, limit } }, (reply) => pageReplySchema.parse(reply).page);
+    return this.liveRead(id, () => this.o.local.messages(id, cursor, limit), hostRpcs.messages, { page: { cursor, limit } }, (reply) => reply.page);
   }
 
-  /** A read of the live activation (never activates): here, or a HOST.get to its owner with `body`. */
-  /** `at`: the placement to read from, when the caller knows it (e.g. read before a delete removed it). */
-  private async liveRead<T>(id: AgentId, local: () => T | null, body: Record<string, unknown>, parse: (reply: unknown) => T, at?: Placement): Promise<T | null> {
+  /**
+   * A read of the live activation (never activates): here, or `rpc` to its
+   * owner. `at`: the placement to read from, when the caller knows it (e.g.
+   * read before a delete removed it).
+   */
+  private async liveRead<R extends Rpc, T>(id: AgentId, local: () => T | null, rpc: R, body: RpcRequest<R>, fromReply: (reply: RpcReply<R>) => T, at?: Placement): Promise<T | null> {
     const here = local();
     if (here) return here;
     const placement = at ?? (await this.o.directory.lookup(id, false).catch(() => null));
     if (!placement || placement.host === this.o.hostId) return null;
     try {
-      const reply = await this.request(
-        placement.host,
-        { id: newMessageId(), kind: HOST.get, from: this.o.hostId, target: id, deadline: this.o.clock.now() + GET_TIMEOUT_MS, body },
-        GET_TIMEOUT_MS,
-      );
-      return parse(reply);
+      return fromReply(await this.request(placement.host, rpc, body, { target: id, timeoutMs: GET_TIMEOUT_MS }));
     } catch (e) {
       if (shouldReroute(e)) {
         this.o.directory.invalidate(id, placement.epoch);
@@ -155,9 +151,7 @@ export class AgentRouter {
   /** Tells the agent's host (if any) to drop its activation without writing; used after a delete. */
   async evict(id: AgentId, host: string): Promise<void> {
     if (host === this.o.hostId) return this.o.local.evict(id);
-    await this.o.transport
-      .request(subjects.host(host), { id: newMessageId(), kind: HOST.evict, from: this.o.hostId, target: id, deadline: this.o.clock.now() + GET_TIMEOUT_MS, body: {} }, GET_TIMEOUT_MS)
-      .catch(() => undefined);
+    await call(this.o.transport, subjects.host(host), hostRpcs.evict, {}, { from: this.o.hostId, target: id, timeoutMs: GET_TIMEOUT_MS, now: this.o.clock.now() }).catch(() => undefined);
   }
 }
 

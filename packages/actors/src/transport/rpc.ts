@@ -1,0 +1,81 @@
+import type { z } from "zod";
+import { NotFoundError } from "../errors.ts";
+import type { Envelope } from "./envelope.ts";
+import { newEnvelope } from "./envelope-codec.ts";
+import type { Handler, Subscription, Transport } from "./transport.ts";
+
+/**
+ * One request kind between Colony processes, defined once: its `kind` on
+ * the wire, the body a server accepts and the body it answers. `call` builds,
+ * sends and parses; `serveRpcs` dispatches and parses. Neither side builds an
+ * envelope or parses a body by hand.
+ */
+export interface Rpc<Req extends z.ZodType = z.ZodType, Rep extends z.ZodType = z.ZodType> {
+  readonly kind: string;
+  readonly request: Req;
+  readonly reply: Rep;
+}
+
+export function defineRpc<Req extends z.ZodType, Rep extends z.ZodType>(kind: string, request: Req, reply: Rep): Rpc<Req, Rep> {
+  return { kind, request, reply };
+}
+
+export type RpcRequest<R extends Rpc> = z.input<R["request"]>;
+export type RpcReply<R extends Rpc> = z.output<R["reply"]>;
+
+export interface CallOptions {
+  /** The calling process (a host id, a directory id). */
+  from: string;
+  timeoutMs: number;
+  /** The agent the request is about. */
+  target?: string;
+  /** Keep the id of a request being retried (the receiver deduplicates by it). */
+  id?: string;
+  /** Now, in epoch ms, from the caller's (injectable) clock. */
+  now?: number;
+  traceparent?: string;
+}
+
+/** Sends `body` as `rpc` to `subject` and answers the parsed reply; rejects as Transport.request does. */
+export async function call<R extends Rpc>(transport: Transport, subject: string, rpc: R, body: RpcRequest<R>, o: CallOptions): Promise<RpcReply<R>> {
+  const env = newEnvelope({
+    kind: rpc.kind,
+    from: o.from,
+    body,
+    deadlineMs: o.timeoutMs,
+    ...(o.target !== undefined ? { target: o.target } : {}),
+    ...(o.id !== undefined ? { id: o.id } : {}),
+    ...(o.now !== undefined ? { now: o.now } : {}),
+    ...(o.traceparent !== undefined ? { traceparent: o.traceparent } : {}),
+  });
+  return rpc.reply.parse(await transport.request(subject, env, o.timeoutMs)) as RpcReply<R>;
+}
+
+/** A server's handler of one RPC: the parsed body, and the envelope it came in. */
+export type RpcHandler<R extends Rpc> = (body: z.output<R["request"]>, env: Envelope) => RpcReply<R> | Promise<RpcReply<R>>;
+
+/** One row of a server's table: built with `handle(rpc, fn)` so the handler's types follow the RPC's. */
+export interface RpcRoute {
+  readonly rpc: Rpc;
+  readonly run: (env: Envelope) => Promise<unknown>;
+}
+
+export function handle<R extends Rpc>(rpc: R, fn: RpcHandler<R>): RpcRoute {
+  return { rpc, run: async (env) => fn(rpc.request.parse(env.body ?? {}) as z.output<R["request"]>, env) };
+}
+
+/** A handler answering each envelope by its kind from `routes`; an unknown kind is a NotFoundError naming `what`. */
+export function rpcHandler(what: string, routes: readonly RpcRoute[]): Handler {
+  const byKind = new Map(routes.map((r) => [r.rpc.kind, r]));
+  if (byKind.size !== routes.length) throw new Error(`${what}: two routes for one RPC kind`);
+  return (env) => {
+    const route = byKind.get(env.kind);
+    if (!route) throw new NotFoundError(`unknown ${what} request "${env.kind}"`);
+    return route.run(env);
+  };
+}
+
+/** Subscribes `routes` on `subject` (see rpcHandler). */
+export function serveRpcs(transport: Transport, subject: string, what: string, routes: readonly RpcRoute[], opts?: { queue?: string }): Subscription {
+  return transport.subscribe(subject, rpcHandler(what, routes), opts);
+}
