@@ -52,7 +52,7 @@ export * from "./transport/transport.ts";
 export { subjects } from "./transport/subjects.ts";
 export { encodeEnvelope, decodeEnvelope, newEnvelope, InvalidEnvelopeError } from "./transport/envelope-codec.ts";
 export type { NewEnvelope } from "./transport/envelope-codec.ts";
-export { newTraceparent, childTraceparent, parseTraceparent, isTraceparent } from "./transport/traceparent.ts";
+export { newTraceparent, childTraceparent, parseTraceparent, isTraceparent, toolCallTraceparent, toolCallSpanId } from "./transport/traceparent.ts";
 export type { TraceContext } from "./transport/traceparent.ts";
 export {
   RemoteError,
