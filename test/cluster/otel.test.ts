@@ -126,4 +126,18 @@ describe("OpenTelemetry export over OTLP/HTTP, from real host processes to a col
 
     await expect(startColony(["dev"], { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, 60_000, ["--import", FORBID_OTEL])).rejects.toThrow(/OpenTelemetry module loaded: @opentelemetry\//);
   });
+
+  it("on SIGTERM a host sends the spans it still holds before it exits", async () => {
+    await using collector = await startOtlpCollector();
+    // A batch delay far past the test: only the shutdown can send them.
+    await using dev = await startColony(["dev"], { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: "60000" });
+    expect((await http(dev.url, "POST", "/v1/agents", { type: "assistant", key: "late" })).status).toBe(201);
+    expect((await http(dev.url, "POST", "/v1/agents/assistant/late/messages", { content: "hello" })).body.status).toBe("completed");
+    expect(collector.spans()).toHaveLength(0);
+    dev.signal("SIGTERM");
+    expect(await dev.exited).toBe(0);
+    const names = collector.spans().map((s) => s.name);
+    expect(names).toContain("invoke_agent assistant");
+    expect(names.some((n) => n.startsWith("chat "))).toBe(true);
+  });
 });
