@@ -12,6 +12,8 @@ export interface SpanExport {
 
 /** How long shutdown waits for the last export: a collector that is down must not hold up a drain. */
 const SHUTDOWN_FLUSH_MS = 5_000;
+/** At most one warning about failed exports per this long. */
+const DIAG_QUIET_MS = 60_000;
 
 /**
  * Starts the OpenTelemetry trace export when the config asks for it
@@ -19,17 +21,29 @@ const SHUTDOWN_FLUSH_MS = 5_000;
  * returns undefined without loading any OpenTelemetry module: a host without
  * an exporter pays for one `if` per event. Spans go over OTLP/HTTP with JSON
  * bodies, in batches every `scheduleDelayMs`; a collector that is down costs
- * failed exports (logged by the SDK's diag, not retried forever), never a turn.
+ * failed exports (a warning a minute at most), never a turn.
  */
 export async function startSpanExport(config: OtelConfig | undefined, o: { hostId: string; logger: Logger }): Promise<SpanExport | undefined> {
   if (!config) return undefined;
-  const [{ TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { parseKeyPairsIntoRecord }, { ChosenIdGenerator, GenAiSpanBuilder }] = await Promise.all([
+  const [{ diag, DiagLogLevel }, { TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { parseKeyPairsIntoRecord }, { ChosenIdGenerator, GenAiSpanBuilder }] = await Promise.all([
+    import("@opentelemetry/api"),
     import("@opentelemetry/sdk-trace"),
     import("@opentelemetry/exporter-trace-otlp-http"),
     import("@opentelemetry/resources"),
     import("@opentelemetry/core"),
     import("./genai-spans.ts"),
   ]);
+  // The SDK reports failed exports through its diag logger, silent by default:
+  // into our logs, at most one line a minute (a collector that is down fails every batch).
+  let quietUntil = 0;
+  const warn = (message: string) => {
+    const now = Date.now();
+    if (now < quietUntil) return;
+    quietUntil = now + DIAG_QUIET_MS;
+    o.logger.warn({ detail: message.slice(0, 300) }, "OpenTelemetry export problem");
+  };
+  const ignore = () => undefined;
+  diag.setLogger({ error: warn, warn, info: ignore, debug: ignore, verbose: ignore }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   const exporter = new OTLPTraceExporter({ url: config.tracesUrl, ...(config.headers ? { headers: parseKeyPairsIntoRecord(config.headers) } : {}) });
   const ids = new ChosenIdGenerator();
   const provider = new TracerProvider({
