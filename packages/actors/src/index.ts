@@ -54,7 +54,7 @@ export { encodeEnvelope, decodeEnvelope, newEnvelope, InvalidEnvelopeError } fro
 export type { NewEnvelope } from "./transport/envelope-codec.ts";
 export { call, defineRpc, handle, rpcHandler, serveRpcs } from "./transport/rpc.ts";
 export type { CallOptions, Rpc, RpcHandler, RpcReply, RpcRequest, RpcRoute } from "./transport/rpc.ts";
-export { newTraceparent, childTraceparent, parseTraceparent, isTraceparent } from "./transport/traceparent.ts";
+export { newTraceparent, childTraceparent, parseTraceparent, isTraceparent, toolCallTraceparent, toolCallSpanId } from "./transport/traceparent.ts";
 export type { TraceContext } from "./transport/traceparent.ts";
 export {
   RemoteError,

@@ -20,6 +20,8 @@ export const DEFAULTS = {
   placement: "least-loaded",
   /** How long `colony host`/`directory` wait for NATS and Redis at start before exiting 2 naming the variable. */
   connectTimeoutMs: 10_000,
+  /** OTEL_BSP_SCHEDULE_DELAY's default in the OpenTelemetry spec. */
+  otelScheduleDelayMs: 5_000,
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -35,9 +37,12 @@ const urlWithScheme = (value: string, schemes: readonly string[]) => {
 
 const REDIS_SCHEMES = ["redis:", "rediss:"] as const;
 const NATS_SCHEMES = ["nats:", "tls:"] as const;
+const HTTP_SCHEMES = ["http:", "https:"] as const;
+/** OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry spec writes it: `k=v` pairs, comma-separated. */
+const OTLP_HEADERS = /^\s*[^=,\s]+\s*=[^,]*(,\s*[^=,\s]+\s*=[^,]*)*$/;
 
 /** Values never echoed in an error: only their length is. */
-const SECRETS: ReadonlySet<string> = new Set(["COLONY_ADMIN_TOKEN", "ANTHROPIC_API_KEY"]);
+const SECRETS: ReadonlySet<string> = new Set(["COLONY_ADMIN_TOKEN", "ANTHROPIC_API_KEY", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]);
 
 /** How a variable's value may appear in an error: secrets by length, URLs without their password. */
 export function describeValue(name: string, value: string | undefined): string {
@@ -124,6 +129,29 @@ const SETTINGS = {
     help: "files named after secrets: {{secret:NAME}} in HTTP tools reads COLONY_SECRET_<NAME>, else this directory's file NAME",
     for: SERVED,
   },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    schema: z.string().refine((v) => urlWithScheme(v, HTTP_SCHEMES), "must be an http:// or https:// URL, e.g. http://127.0.0.1:4318").optional(),
+    help: "export traces over OTLP/HTTP (JSON) to this collector (/v1/traces is appended); unset: no tracing",
+    for: SERVED,
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    schema: z.string().refine((v) => urlWithScheme(v, HTTP_SCHEMES), "must be an http:// or https:// URL, e.g. http://127.0.0.1:4318/v1/traces").optional(),
+    help: "the full traces URL, used as is (overrides OTEL_EXPORTER_OTLP_ENDPOINT)",
+    for: SERVED,
+  },
+  OTEL_EXPORTER_OTLP_HEADERS: {
+    schema: z.string().regex(OTLP_HEADERS, "must be key=value pairs separated by commas, e.g. authorization=Bearer%20abc").optional(),
+    help: "headers sent with every export (key=value,key2=value2; URL-encoded values)",
+    for: SERVED,
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: {
+    schema: z.enum(["http/json"]).optional(),
+    help: "http/json, the only protocol this build exports with (default)",
+    for: SERVED,
+  },
+  OTEL_SERVICE_NAME: { schema: z.string().min(1).max(256).optional(), help: "service.name of the exported spans (default colony)", for: SERVED },
+  OTEL_BSP_SCHEDULE_DELAY: { schema: int(1, 60_000).default(DEFAULTS.otelScheduleDelayMs), help: `how often finished spans are sent, in ms (default ${DEFAULTS.otelScheduleDelayMs})`, for: SERVED },
+  OTEL_SDK_DISABLED: { schema: z.enum(["true", "false"]).optional(), help: "true: no tracing even with an endpoint set", for: SERVED },
   LOG_LEVEL: {
     schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(DEFAULTS.logLevel),
     help: `trace, debug, info (default), warn, error, fatal, silent`,
@@ -194,6 +222,18 @@ export interface HostConfig {
   secretsDir?: string;
   /** Whether this host may start stdio MCP servers, i.e. run processes an API caller names (COLONY_MCP_ALLOW_STDIO=1). */
   mcpAllowStdio?: boolean;
+  /** OpenTelemetry trace export (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set); absent: off. */
+  otel?: OtelConfig;
+}
+
+/** Where and how spans are exported over OTLP/HTTP. */
+export interface OtelConfig {
+  /** The full traces URL (…/v1/traces). */
+  tracesUrl: string;
+  /** Raw OTEL_EXPORTER_OTLP_HEADERS (a secret: never logged). */
+  headers?: string;
+  serviceName: string;
+  scheduleDelayMs: number;
 }
 
 /** Thrown for a bad environment; its message names the variable and the value. */
@@ -251,6 +291,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
   if (e.ANTHROPIC_API_KEY) config.anthropicApiKey = e.ANTHROPIC_API_KEY;
   if (e.ANTHROPIC_BASE_URL) config.anthropicBaseUrl = e.ANTHROPIC_BASE_URL;
   if (e.COLONY_SECRETS_DIR) config.secretsDir = e.COLONY_SECRETS_DIR;
+  const tracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces` : undefined);
+  if (tracesUrl && e.OTEL_SDK_DISABLED !== "true") {
+    config.otel = {
+      tracesUrl,
+      serviceName: e.OTEL_SERVICE_NAME ?? "colony",
+      scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+      ...(e.OTEL_EXPORTER_OTLP_HEADERS ? { headers: e.OTEL_EXPORTER_OTLP_HEADERS } : {}),
+    };
+  }
   return config;
 }
 

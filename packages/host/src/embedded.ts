@@ -4,6 +4,7 @@ import type { PlacementRegistry } from "@colony/directory";
 import { MemoryTypeStore, MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, MemoryTraceStore, randomToken } from "@colony/actors";
 import { DirectoryNode, MemoryPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "./config.ts";
+import type { SpanExport } from "./observability/otel.ts";
 import type { SecretResolver } from "./tools/secrets.ts";
 import type { ToolDeclarationStore } from "./tools/tool-declaration-store.ts";
 import { MemoryToolDeclarationStore } from "./tools/tool-declaration-store.ts";
@@ -26,6 +27,8 @@ export interface EmbeddedOptions {
   storage?: { driver: StoreDriver; registry: PlacementRegistry; approvals: ApprovalIndex; traces: TraceStore; typeStore?: TypeStore; toolStore?: ToolDeclarationStore; mcpStore?: McpServerStore };
   /** Values behind `{{secret:NAME}}` in declared HTTP tools. */
   secrets?: SecretResolver;
+  /** OpenTelemetry export of the first host's turns (`colony dev`). */
+  spans?: SpanExport;
 }
 
 /**
@@ -100,6 +103,7 @@ export class EmbeddedCluster {
       drainMode: "finish",
       ownsConnections: false,
       ...(first && this.o.metrics ? { metrics: this.o.metrics } : {}),
+      ...(first && this.o.spans ? { spans: this.o.spans } : {}),
       ...(this.o.clock ? { clock: this.o.clock } : {}),
       ...(this.o.types ? { types: this.o.types } : {}),
       ...(this.o.tools ? { tools: this.o.tools } : {}),

@@ -17,7 +17,7 @@ import type {
   TraceStore,
   TraceQuery,
 } from "@colony/actors";
-import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
+import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, parseTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";
 import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-view.ts";
@@ -230,6 +230,9 @@ export class HostService {
     const now = this.deps.clock.now();
     const traceparent = req.traceparent && isTraceparent(req.traceparent) ? childTraceparent(req.traceparent) : newTraceparent();
     const message: InboxMessage = { messageId: newMessageId(now), content: req.content, acceptedAt: now, traceparent };
+    // The caller's span is the parent of the spans that handle the message (an OTLP exporter links them).
+    const caller = req.traceparent ? parseTraceparent(req.traceparent) : undefined;
+    if (caller) message.parentSpanId = caller.spanId;
     if (req.idempotencyKey !== undefined) message.idempotencyKey = req.idempotencyKey;
     return this.deps.router.send(id, message, req.wait === false ? null : (req.waitMs ?? this.deps.waitTimeoutMs), req.untilPause ?? false);
   }

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { AgentId, ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, TraceStore, Transport, TypeStore } from "@colony/actors";
+import type { AgentEventRecord, AgentId, ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, TraceStore, Transport, TypeStore } from "@colony/actors";
 import {
   AgentNotHereError,
   AgentStore,
@@ -28,6 +28,7 @@ import { AgentTypes } from "./agent-types.ts";
 import { McpToolSource } from "./mcp/source.ts";
 import { type McpServerStore, MemoryMcpServerStore } from "./mcp/store.ts";
 import { AgentEventHub } from "./observability/events.ts";
+import type { SpanExport } from "./observability/otel.ts";
 import { ColonyMetrics } from "./metrics/metrics.ts";
 import { serveInbound } from "./routing/inbound.ts";
 import { LocalAgents } from "./routing/local.ts";
@@ -77,6 +78,8 @@ export interface HostNodeOptions {
   ownsConnections?: boolean;
   /** What of the store's dependencies (Redis) is unreachable, or undefined: /readyz answers 503 while it says so. */
   dependencies?: () => string | undefined;
+  /** OpenTelemetry export of the agents' turns (startSpanExport); absent: none. Shut down with the host. */
+  spans?: SpanExport;
 }
 
 /** Attempts at releasing one placement (~1 min with the backoff) before leaving its messages to the agent's next message. */
@@ -154,7 +157,7 @@ export class HostNode {
       metrics: this.metrics,
       logger,
       approvals: opts.approvals,
-      onEvent: this.events.record,
+      onEvent: opts.spans ? teeEvents(this.events.record, opts.spans) : this.events.record,
       defaultIdleMs: config.idleMs,
       release: (id, epoch, pending) => this.release(id, epoch, pending),
     });
@@ -308,6 +311,7 @@ export class HostNode {
       await this.catalog.drain({ abortAfterMs: config.drainMs, handoff: this.opts.drainMode === "handoff" });
       await Promise.allSettled([...this.releases]);
       await this.events.flush();
+      await this.opts.spans?.shutdown();
       await this.mcp.close();
       this.heartbeat.farewell();
       await this.directory.leave().catch((e) => log.warn({ err: errorMessage(e) }, "could not leave the membership"));
@@ -330,4 +334,12 @@ export class HostNode {
     })();
     return this.shuttingDown;
   }
+}
+
+/** Every event to the hub, then to the span export. */
+function teeEvents(record: (rec: AgentEventRecord) => void, spans: SpanExport): (rec: AgentEventRecord) => void {
+  return (rec) => {
+    record(rec);
+    spans.record(rec);
+  };
 }

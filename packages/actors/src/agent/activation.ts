@@ -312,6 +312,7 @@ export class Activation {
     const started = this.deps.clock.now();
     const turnNo = this.state.turns + 1;
     const traceId = head.message.traceparent?.split("-")[1];
+    const trace: TraceIds = { traceId, spanId: head.message.traceparent?.split("-")[2], parentSpanId: head.message.parentSpanId };
     messageTiming.mark(head.message.messageId, "turn");
     this.log.debug({ messageId: head.message.messageId, traceId, turn: turnNo }, "turn starts");
     try {
@@ -326,7 +327,7 @@ export class Activation {
         },
         checkpoint: (s) => this.commit(s),
         metrics: this.deps.metrics,
-        emit: (event) => this.emit(event, turnNo, head.message.messageId, traceId),
+        emit: (event) => this.emit(event, turnNo, head.message.messageId, trace),
       });
       // Fenced while the last step ran: this activation must not write again.
       if (this.phase === "stopped") return false;
@@ -492,12 +493,12 @@ export class Activation {
     }, Math.max(0, next.deadline - this.deps.clock.now()));
   }
 
-  private emit(event: AgentEvent, turn: number, messageId?: string, traceId?: string): void {
+  private emit(event: AgentEvent, turn: number, messageId?: string, trace?: TraceIds): void {
     if (messageId && (event.kind === "model_response" || event.kind === "tool_result")) messageTiming.mark(messageId, event.kind);
     const sink = this.deps.onEvent;
     if (!sink) return;
     try {
-      sink({ agent: this.id, at: this.deps.clock.now(), turn, host: this.deps.hostId, ...(messageId ? { messageId } : {}), ...(traceId ? { traceId } : {}), event });
+      sink({ agent: this.id, at: this.deps.clock.now(), turn, host: this.deps.hostId, ...(messageId ? { messageId } : {}), ...traceFields(trace), event });
     } catch (e) {
       this.log.warn({ err: errorMessage(e) }, "an event listener failed");
     }
@@ -546,4 +547,16 @@ export class Activation {
     this.waiters.delete(messageId);
     for (const w of list) fn(w);
   }
+}
+
+/** Where a turn sits in its trace (from its message's traceparent), as its events carry it. */
+interface TraceIds {
+  traceId: string | undefined;
+  spanId: string | undefined;
+  parentSpanId: string | undefined;
+}
+
+function traceFields(t: TraceIds | undefined): { traceId?: string; spanId?: string; parentSpanId?: string } {
+  if (!t?.traceId) return {};
+  return { traceId: t.traceId, ...(t.spanId ? { spanId: t.spanId } : {}), ...(t.parentSpanId ? { parentSpanId: t.parentSpanId } : {}) };
 }

@@ -81,6 +81,10 @@ export const agentEventRecordSchema = z.object({
   host: z.string().optional(),
   /** The trace id of the request behind the turn (from its W3C traceparent). */
   traceId: z.string().optional(),
+  /** The span id of the message's traceparent: tool calls derive their span ids from it (toolCallSpanId). */
+  spanId: z.string().optional(),
+  /** The span that sent the message (an HTTP caller's, a supervisor's delegate call): the parent of the turn's span. */
+  parentSpanId: z.string().optional(),
   event: agentEventSchema,
 });
 export type AgentEventRecord = z.infer<typeof agentEventRecordSchema>;

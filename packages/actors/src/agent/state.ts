@@ -156,6 +156,8 @@ export const inboxMessageSchema = z.object({
   acceptedAt: z.number(),
   /** W3C trace context of the request that sent it: one trace per request, across hosts. */
   traceparent: z.string().optional(),
+  /** The sender's span id (the caller's traceparent), when the request carried one: the parent of the spans that handle the message. */
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
 });
 export type InboxMessage = z.infer<typeof inboxMessageSchema> & { messageId: import("../ids.ts").MessageId };
 

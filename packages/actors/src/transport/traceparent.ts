@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ValidationError } from "../errors.ts";
 
 /**
@@ -62,4 +62,26 @@ export function childTraceparent(parent: string): string {
     });
   }
   return `00-${ctx.traceId}-${randomHex(8, ZERO_SPAN)}-${ctx.flags}`;
+}
+
+/**
+ * The traceparent a tool call passes on (a delegation's message to its
+ * worker): the same trace, and a span id derived from the calling message's
+ * span and the call's id. Deterministic, so the span an exporter records for
+ * the call (`execute_tool`) has exactly this id and the worker's spans hang
+ * under it, on whichever host each side runs, with no state shared between
+ * them; and a call re-run after a crash keeps its id. Undefined for an
+ * invalid parent.
+ */
+export function toolCallTraceparent(parent: string, callId: string): string | undefined {
+  const ctx = parseTraceparent(parent);
+  if (!ctx) return undefined;
+  return `00-${ctx.traceId}-${toolCallSpanId(ctx.traceId, ctx.spanId, callId)}-${ctx.flags}`;
+}
+
+/** The span id of a tool call made while handling the message whose traceparent has `spanId` (see toolCallTraceparent). */
+export function toolCallSpanId(traceId: string, spanId: string, callId: string): string {
+  const hex = createHash("sha256").update(`${traceId}:${spanId}:${callId}`).digest("hex");
+  // All zero is invalid; 64 zero bits from SHA-256 does not happen, but the rule costs nothing.
+  return hex.slice(0, 16) === ZERO_SPAN ? hex.slice(16, 32) : hex.slice(0, 16);
 }

@@ -8,6 +8,7 @@ import { createLogger } from "../logger.ts";
 import { ColonyMetrics } from "../metrics/metrics.ts";
 import { RedisMcpServerStore } from "../mcp/store.ts";
 import { HostNode } from "../node.ts";
+import { startSpanExport } from "../observability/otel.ts";
 import { SHUTDOWN_MARGIN_MS, runUntilSignalled } from "../process.ts";
 import { awaitRedis, connectNats, redisReadiness, startupFailure } from "./startup.ts";
 import { RedisToolDeclarationStore } from "../tools/tool-declaration-store.ts";
@@ -74,7 +75,10 @@ export async function runDev(): Promise<void> {
   const config = configFor("dev");
   const logger = createLogger(config.logLevel, { host: config.hostId });
   const metrics = new ColonyMetrics();
-  const cluster = await starting("dev", config, () => EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics, secrets: secretResolver(config) }));
+  const spans = await startSpanExport(config.otel, { hostId: config.hostId, logger });
+  const cluster = await starting("dev", config, () =>
+    EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics, secrets: secretResolver(config), ...(spans ? { spans } : {}) }),
+  );
   const host = cluster.hosts[0]!;
   logger.info({ url: host.url, port: host.port, mode: "dev" }, "listening");
   runUntilSignalled(cluster, logger, { deadlineMs: config.drainMs + SHUTDOWN_MARGIN_MS });
@@ -85,6 +89,7 @@ export async function runHost(): Promise<void> {
   const config = configFor("host", ["natsUrl", "redisUrl"]);
   const logger = createLogger(config.logLevel, { host: config.hostId });
   const metrics = new ColonyMetrics();
+  const spans = await startSpanExport(config.otel, { hostId: config.hostId, logger });
   const host = await starting("host", config, async () => {
     const transport = await connectNats(config, logger, { name: `colony-host-${config.hostId}`, onMessage: (direction) => metrics.transportMessages.inc({ direction }) });
     const [store, registry, approvals, traces, types, mcp] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces"), redisFor(config, logger, "types"), redisFor(config, logger, "mcp")];
@@ -107,6 +112,7 @@ export async function runHost(): Promise<void> {
       drainMode: "handoff",
       stallDetection: config.stallFence,
       dependencies: redisReadiness(redis),
+      ...(spans ? { spans } : {}),
     });
   });
   if (config.testBlockOnSignalMs !== undefined) blockOnSignal(config.testBlockOnSignalMs, logger);

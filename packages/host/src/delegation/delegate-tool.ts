@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { AgentConfigInput, AgentId, ToolDefinition, TurnResult } from "@colony/actors";
-import { ColonyError, addUsage, agentId, childTraceparent, defineTool, errorMessage, isTraceparent } from "@colony/actors";
+import { ColonyError, addUsage, agentId, defineTool, errorMessage, toolCallTraceparent } from "@colony/actors";
 
 /** How long a delegation waits for its worker unless the model says otherwise. */
 export const DEFAULT_DELEGATE_TIMEOUT_MS = 5 * 60_000;
@@ -92,7 +92,8 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
       });
       ctx.reportChild?.(child);
       const waitMs = timeoutMs ?? DEFAULT_DELEGATE_TIMEOUT_MS;
-      const traceparent = ctx.traceparent && isTraceparent(ctx.traceparent) ? childTraceparent(ctx.traceparent) : undefined;
+      // The worker's turn continues the trace under this call's own span (see toolCallTraceparent).
+      const traceparent = ctx.traceparent ? toolCallTraceparent(ctx.traceparent, ctx.toolUseId) : undefined;
       let spent: TurnResult["usage"] | undefined;
       let why = "";
       for (let attempt = 0; attempt <= limits.retries; attempt++) {
