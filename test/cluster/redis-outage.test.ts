@@ -90,8 +90,11 @@ describe("Redis down", () => {
       let seen: unknown;
       const state = await waitFor(
         async () => {
+          // The conversation first, then the view: a turn's message is in the conversation from its
+          // start, so a view read after it that says idle has finished that turn (read the other way
+          // round, an idle gap between two turns could pass for the end).
+          const texts = userTexts(await conversationOf(b!.url, busy).catch(() => []));
           const res = await timed(b!.url, "GET", `/v1/agents/${busy}`);
-          const texts = res.status === 200 ? userTexts(await conversationOf(b!.url, busy)) : [];
           seen = { status: res.status, turns: res.body?.turns, agent: res.body?.status, texts };
           return res.status === 200 && res.body.status === "idle" && JSON.stringify(texts) === JSON.stringify(acked) && res.body;
         },
