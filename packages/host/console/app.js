@@ -1,0 +1,56 @@
+// The console's shell: hash routes to pages. A page is a function that
+// fills <main> and returns how to stop it (its timers and streams).
+import { api, errorText } from "./api.js";
+import { fill, h } from "./dom.js";
+import { renderCluster } from "./cluster.js";
+import { renderAgents } from "./agents.js";
+import { renderAgent } from "./agent.js";
+import { renderApprovals } from "./approvals.js";
+
+/** @typedef {() => void} Stop */
+
+/** @type {Stop | null} */
+let stopPage = null;
+
+function route() {
+  stopPage?.();
+  stopPage = null;
+  const main = /** @type {HTMLElement} */ (document.getElementById("main"));
+  const path = decodeURIComponent(location.hash.replace(/^#\/?/, "")) || "cluster";
+  const parts = path.split("/");
+  let page = parts[0];
+  fill(main);
+  if (parts[0] === "agents" && parts.length >= 3) {
+    page = "agents";
+    stopPage = renderAgent(main, `${parts[1]}/${parts.slice(2).join("/")}`);
+  } else if (parts[0] === "agents") stopPage = renderAgents(main);
+  else if (parts[0] === "approvals") stopPage = renderApprovals(main);
+  else if (parts[0] === "cluster") stopPage = renderCluster(main);
+  else fill(main, h("p", { class: "error" }, `No page ${path}.`), h("a", { href: "#/cluster" }, "Back to the cluster"));
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.getAttribute("data-page") === page);
+}
+
+/** The approvals badge in the header, whatever page is open. */
+async function countApprovals() {
+  const el = document.getElementById("approvals-count");
+  if (!el) return;
+  try {
+    const { approvals } = await api("GET", "/v1/approvals");
+    el.textContent = approvals.length ? String(approvals.length) : "";
+    el.className = approvals.length ? "count" : "";
+  } catch (e) {
+    el.textContent = "";
+    el.title = errorText(e);
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();
+countApprovals();
+setInterval(countApprovals, 3000);
+api("GET", "/healthz")
+  .then((r) => {
+    const el = document.getElementById("served-by");
+    if (el) el.textContent = `served by ${r.host}`;
+  })
+  .catch(() => {});
