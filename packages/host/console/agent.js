@@ -231,7 +231,7 @@ async function followLive(id, live, signal, changed) {
     switch (e.kind) {
       case "turn_started":
         reply = null;
-        return line("turn", `turn ${rec.turn} started: `, e.content);
+        return line("started", `turn ${rec.turn} started: `, e.content);
       case "text_delta":
         if (!reply) {
           reply = h("span", { class: "reply" });

@@ -30,7 +30,8 @@ export function renderCluster(main) {
     h("table", { id: "hosts" }, h("thead", null, h("tr", null, ["Host", "Address", "Status", "Agents", "Load", "Last heartbeat", "Started"].map((c) => h("th", null, c)))), body),
     status,
   );
-  /** @type {{at: number, messages: number, tokens: number, cost: number}[]} */
+  /** @typedef {{at: number, messages: number, tokens: number, cost: number}} Sample */
+  /** @type {Sample[]} */
   const samples = [];
   const stopHosts = every(2000, async () => {
     try {
@@ -60,7 +61,7 @@ export function renderCluster(main) {
     }
   });
   // Rates over the last minute from the host that serves this page (its own counters, no Prometheus needed).
-  const stopRates = every(5000, async () => {
+  const stopRates = every(3000, async () => {
     try {
       const res = await authorizedFetch("/metrics");
       const text = await res.text();
@@ -71,9 +72,9 @@ export function renderCluster(main) {
         tokens: counter(text, "colony_llm_tokens_total"),
         cost: counter(text, "colony_llm_cost_usd_total"),
       });
-      while (samples.length > 2 && at - samples[0].at > 60_000) samples.shift();
-      const first = samples[0];
-      const last = samples[samples.length - 1];
+      while (samples.length > 2 && at - (samples[0]?.at ?? at) > 60_000) samples.shift();
+      const first = /** @type {Sample} */ (samples[0]);
+      const last = /** @type {Sample} */ (samples[samples.length - 1]);
       const minutes = Math.max((last.at - first.at) / 60_000, 1 / 60);
       const rate = (/** @type {"messages"|"tokens"|"cost"} */ k) => (samples.length < 2 ? "…" : ((last[k] - first[k]) / minutes).toFixed(k === "cost" ? 4 : 0));
       fill(

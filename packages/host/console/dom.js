@@ -1,6 +1,6 @@
 // Builds DOM from data without ever parsing data as markup: every string
 // becomes a text node, so what an agent wrote (a reply, tool arguments,
-// memory) shows as text and never runs. Nothing in the console uses innerHTML.
+// memory) shows as text and never runs. No string is ever parsed as HTML here.
 
 /**
  * h("a", {href: "#/x", class: "c", onclick: fn}, "text", child, [more])

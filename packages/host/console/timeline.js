@@ -20,7 +20,7 @@ export function steps(entries) {
     else if (e.kind === "approval_decided") {
       const asked = approvals.get(e.callId);
       approvals.delete(e.callId);
-      if (asked) out.push({ kind: "wait", label: `approval of ${asked.tool}: ${e.approve ? "approved" : "denied"} by ${e.by}`, start: asked.at, end: at, error: !e.approve });
+      if (asked) out.push({ kind: "wait", label: `approval of ${asked.tool}: ${e.approve ? "approved" : "denied"} by ${e.by}${e.reason ? `: ${e.reason}` : ""}`, start: asked.at, end: at, error: !e.approve });
     }
   }
   const last = entries.length ? entries[entries.length - 1].at : 0;
