@@ -148,6 +148,25 @@ describe("the console (/ui) in headless Chromium", () => {
     await page.close();
   });
 
+  it("shows the delegation tree with the workers' status, and navigates from supervisor to worker and back", async () => {
+    const spawned = await call(cluster.hosts[0]!, "POST", "/v1/agents", { type: "assistant", key: "lead", config: { tools: ["delegate"], workers: { researcher: { systemPrompt: "You research." } } } });
+    expect(spawned.status).toBe(201);
+    const page = await openPage(`${base}/ui#/agents/assistant/lead`);
+    await page.waitForSelector("#send-input", WAIT);
+    await page.type("#send-input", "delegate researcher tide pools");
+    await page.click("#send-button");
+    await page.waitForFunction(() => [...document.querySelectorAll("#conversation .msg.assistant")].some((m) => m.textContent?.includes("[researcher]")), WAIT);
+    await page.waitForSelector("#tree ul.tree ul a.agent-link", WAIT);
+    const child = await page.$eval("#tree ul.tree ul a.agent-link", (a) => a.textContent ?? "");
+    expect((await call(cluster.hosts[1]!, "GET", "/v1/agents/assistant/lead")).body.children).toEqual([child]);
+    expect(await text(page, "#tree ul.tree ul li")).toContain("idle");
+    await page.click("#tree ul.tree ul a.agent-link");
+    await page.waitForFunction((id) => location.hash === `#/agents/${id}` && document.querySelector("#tree")?.textContent?.includes("parent: assistant/lead"), WAIT, child);
+    await page.click("#tree p a.agent-link");
+    await page.waitForFunction(() => location.hash === "#/agents/assistant/lead" && document.querySelector("#tree ul.tree ul a.agent-link"), WAIT);
+    await page.close();
+  });
+
   it("lists a tool call waiting for approval in the inbox; approving it from the page completes the turn", async () => {
     const host = cluster.hosts[1]!;
     expect((await call(host, "POST", "/v1/agents", { type: "assistant", key: "carol", config: { tools: ["remember"], permissions: { remember: "approval" } } })).status).toBe(201);
@@ -173,6 +192,7 @@ describe("the console (/ui) in headless Chromium", () => {
     await page.waitForFunction(() => document.querySelector("#agent-status")?.getAttribute("data-status") === "idle", WAIT);
     expect(await text(page, "#memory")).toContain("a");
     await page.waitForFunction(() => document.querySelector("#trace .step.wait")?.textContent?.includes("approved by operator: looks fine"), WAIT);
+    await shot(page, "agent-approved");
     const state = (await call(host, "GET", "/v1/agents/assistant/carol")).body;
     expect(state.memory).toEqual({ a: "b" });
     await page.close();

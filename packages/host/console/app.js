@@ -44,7 +44,10 @@ async function countApprovals() {
   }
 }
 
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  route();
+  countApprovals();
+});
 route();
 countApprovals();
 setInterval(countApprovals, 3000);

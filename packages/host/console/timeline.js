@@ -51,7 +51,7 @@ export function timeline(entries) {
       const barEl = h("div", { class: `span ${s.kind} ${s.error ? "error" : ""}` });
       barEl.style.marginLeft = `${((s.start - t0) / span) * 100}%`;
       barEl.style.width = `${Math.max(0.5, ((s.end - s.start) / span) * 100)}%`;
-      return h("div", { class: `step ${s.kind}` }, h("span", { class: "label" }, s.label), h("div", { class: "lane" }, barEl), h("span", { class: "dur" }, duration(s.end - s.start)));
+      return h("div", { class: `step ${s.kind}` }, h("span", { class: "label", title: s.label }, s.label), h("div", { class: "lane" }, barEl), h("span", { class: "dur" }, duration(s.end - s.start)));
     });
     return h(
       "div",
