@@ -164,6 +164,7 @@ describe("the console (/ui) in headless Chromium", () => {
     await page.waitForFunction((id) => location.hash === `#/agents/${id}` && document.querySelector("#tree")?.textContent?.includes("parent: assistant/lead"), WAIT, child);
     await page.click("#tree p a.agent-link");
     await page.waitForFunction(() => location.hash === "#/agents/assistant/lead" && document.querySelector("#tree ul.tree ul a.agent-link"), WAIT);
+    await shot(page, "delegation");
     await page.close();
   });
 
