@@ -100,7 +100,7 @@ afterAll(async () => {
   await cluster?.shutdown();
 });
 
-describe("the console (/ui) in headless Chromium", () => {
+describe("the console (/ui) in headless Chromium", { timeout: 120_000 }, () => {
   it("shows both hosts of the cluster, served by the host itself in under a second", async () => {
     const page = await openPage(`${base}/ui#/cluster`);
     const loadMs = await page.evaluate(() => (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).loadEventEnd);
@@ -212,6 +212,29 @@ describe("the console (/ui) in headless Chromium", () => {
     await page.click("#resume");
     await page.waitForFunction(() => document.querySelector("#agent-status")?.getAttribute("data-status") === "idle" && document.querySelector("#suspension")?.hasAttribute("hidden"), WAIT);
     expect((await call(cluster.hosts[1]!, "GET", "/v1/agents/assistant/loopy")).body.status).toBe("idle");
+    await page.close();
+  });
+
+  it("filters the agent list by type, key prefix and status", async () => {
+    const host = cluster.hosts[0]!;
+    for (const key of ["pre-a", "pre-b", "prf", "pr"]) expect((await call(host, "POST", "/v1/agents", { type: "filtered", key })).status).toBe(201);
+    const page = await openPage(`${base}/ui#/agents`);
+    await page.waitForSelector("#agents tr.agent", WAIT);
+    const shown = () => page.$$eval("#agents tr.agent", (rows) => rows.map((r) => r.getAttribute("data-id")));
+    await page.type("#filter-type", "filtered");
+    await page.type("#filter-prefix", "pre");
+    await page.click("#filter-form button");
+    await page.waitForFunction(() => document.querySelectorAll("#agents tr.agent").length === 2, WAIT);
+    expect(await shown()).toEqual(["filtered/pre-a", "filtered/pre-b"]);
+    await page.$eval("#filter-prefix", (el) => ((el as HTMLInputElement).value = "pr"));
+    await page.click("#filter-form button");
+    await page.waitForFunction(() => document.querySelectorAll("#agents tr.agent").length === 4, WAIT);
+    expect(await shown()).toEqual(["filtered/pr", "filtered/pre-a", "filtered/pre-b", "filtered/prf"]);
+    await page.$eval("#filter-type", (el) => ((el as HTMLInputElement).value = "assistant"));
+    await page.$eval("#filter-prefix", (el) => ((el as HTMLInputElement).value = ""));
+    await page.select("#filter-status", "suspended");
+    await page.click("#filter-form button");
+    await page.waitForFunction(() => document.querySelector("#agents + p")?.textContent?.startsWith("0 agents shown"), WAIT);
     await page.close();
   });
 
