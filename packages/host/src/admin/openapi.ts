@@ -111,7 +111,7 @@ interface Operation {
   path: string;
   operationId: string;
   summary: string;
-  tag: "agents" | "types" | "tools" | "approvals" | "cluster" | "probes" | "meta" | "mcp";
+  tag: "agents" | "types" | "tools" | "approvals" | "cluster" | "probes" | "meta" | "mcp" | "console";
   body?: RequestName;
   query?: z.ZodObject;
   responses: Record<number, Reply>;
