@@ -235,6 +235,12 @@ describe("the console (/ui) in headless Chromium", { timeout: 120_000 }, () => {
     await page.select("#filter-status", "suspended");
     await page.click("#filter-form button");
     await page.waitForFunction(() => document.querySelector("#agents + p")?.textContent?.startsWith("0 agents shown"), WAIT);
+    // A crafted link reaches no API path but an agent's.
+    const requested: string[] = [];
+    page.on("request", (r) => requested.push(new URL(r.url()).pathname));
+    await page.goto(`${base}/ui#/agents/assistant/..%2F..%2Fhosts`);
+    await page.waitForFunction(() => document.querySelector("main p.error")?.textContent?.startsWith("Not an agent id"), WAIT);
+    expect(requested.filter((p) => p.startsWith("/v1/agents"))).toEqual([]);
     await page.close();
   });
 

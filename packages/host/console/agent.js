@@ -268,7 +268,8 @@ async function followLive(id, live, signal, changed) {
     } catch (e) {
       if (signal.aborted) return;
       line("error", `live stream: ${errorText(e)}; reconnecting`);
-      await new Promise((r) => setTimeout(r, 2000));
     }
+    // A stream that ended (a host draining) or failed is opened again, not in a tight loop.
+    await new Promise((r) => setTimeout(r, 2000));
   }
 }

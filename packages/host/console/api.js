@@ -52,7 +52,7 @@ function askForToken(error) {
     };
     form.addEventListener("submit", done);
     // Escape must not leave the console without a token and without a prompt.
-    dialog.addEventListener("cancel", (e) => e.preventDefault());
+    dialog.oncancel = (e) => e.preventDefault();
     if (!dialog.open) dialog.showModal();
     input.focus();
   });
@@ -67,12 +67,14 @@ function askForToken(error) {
 export async function authorizedFetch(path, init = {}) {
   for (;;) {
     if (prompting) await prompting;
-    const hadToken = token() !== null;
+    const sent = token();
     const res = await fetch(path, { ...init, headers: headers(init.headers) });
     if (res.status !== 401) return res;
     await res.body?.cancel();
-    if (hadToken) sessionStorage.removeItem(TOKEN_KEY);
-    await askForToken(hadToken ? "That token was refused (401). Enter the host's COLONY_ADMIN_TOKEN." : null);
+    // Another call may have stored a new token meanwhile: then just try again with it.
+    if (token() !== sent) continue;
+    if (sent !== null) sessionStorage.removeItem(TOKEN_KEY);
+    await askForToken(sent !== null ? "That token was refused (401). Enter the host's COLONY_ADMIN_TOKEN." : null);
   }
 }
 
