@@ -9,6 +9,9 @@ import { renderApprovals } from "./approvals.js";
 
 /** @typedef {() => void} Stop */
 
+/** `<type>/<key>`, as the API accepts them. */
+const AGENT_ID = /^[a-z][a-z0-9-]{0,62}\/[A-Za-z0-9_-]{1,128}$/;
+
 /** @type {Stop | null} */
 let stopPage = null;
 
@@ -22,7 +25,10 @@ function route() {
   fill(main);
   if (parts[0] === "agents" && parts.length >= 3) {
     page = "agents";
-    stopPage = renderAgent(main, `${parts[1]}/${parts.slice(2).join("/")}`);
+    const id = `${parts[1]}/${parts.slice(2).join("/")}`;
+    // Only a well-formed id reaches the API's paths (no "..", no "?").
+    if (AGENT_ID.test(id)) stopPage = renderAgent(main, id);
+    else fill(main, h("p", { class: "error" }, `Not an agent id: ${id}`));
   } else if (parts[0] === "agents") stopPage = renderAgents(main);
   else if (parts[0] === "approvals") stopPage = renderApprovals(main);
   else if (parts[0] === "cluster") stopPage = renderCluster(main);
