@@ -34,6 +34,8 @@ COPY packages/actors/src packages/actors/src
 COPY packages/directory/src packages/directory/src
 COPY packages/host/src packages/host/src
 COPY packages/host/bin packages/host/bin
+# The console (/ui): plain ES modules, HTML and CSS, served as they are.
+COPY packages/host/console packages/host/console
 
 # Listen on every interface inside the container. A non-loopback bind makes
 # COLONY_ADMIN_TOKEN (16+ characters) mandatory: the process refuses to start

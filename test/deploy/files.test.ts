@@ -130,6 +130,7 @@ describe("Dockerfile", () => {
     const workspaces: string[] = JSON.parse(read("package.json")).workspaces;
     for (const w of workspaces) expect(sources, `${w}/src in the image`).toContain(`${w}/src`);
     expect(sources).toContain("packages/host/bin");
+    expect(sources, "the console's files (/ui)").toContain("packages/host/console");
     for (const noise of ["node_modules", ".git", "packages/host/test"]) expect(isIgnored(noise), `${noise} excluded`).toBe(true);
   });
 

@@ -11,6 +11,7 @@ import { allowedMethods } from "./allowed-methods.ts";
 import { errorBody, toHttpError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { type McpRoutesOptions, registerMcpRoutes } from "./mcp-routes.ts";
+import { registerConsoleRoutes } from "./console-routes.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
 import { BoundedEventBuffer } from "../observability/event-buffer.ts";
 import type { HttpTools } from "../tools/http-tools.ts";
@@ -69,6 +70,8 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     c.header("Content-Type", opts.registry.contentType);
     return c.body(await opts.registry.metrics());
   });
+  // The console (/ui): static files only, every datum it shows comes from /v1 below.
+  registerConsoleRoutes(app);
 
   // COLONY_MESSAGE_TIMING: when the request reached the API, before any middleware.
   if (messageTiming.enabled) {

@@ -111,7 +111,7 @@ interface Operation {
   path: string;
   operationId: string;
   summary: string;
-  tag: "agents" | "types" | "tools" | "approvals" | "cluster" | "probes" | "meta" | "mcp";
+  tag: "agents" | "types" | "tools" | "approvals" | "cluster" | "probes" | "meta" | "mcp" | "console";
   body?: RequestName;
   query?: z.ZodObject;
   responses: Record<number, Reply>;
@@ -180,6 +180,33 @@ const OPERATIONS: Operation[] = [
     tag: "probes",
     open: true,
     responses: { 200: { text: "text/plain; version=0.0.4; charset=utf-8", description: "Prometheus text format" } },
+  },
+  {
+    method: "get",
+    path: "/ui",
+    operationId: "console",
+    summary: "The console: a web page that shows and steers the cluster through this API (its data calls send the bearer token; the page itself holds no data).",
+    tag: "console",
+    open: true,
+    responses: { 200: { text: "text/html; charset=utf-8", description: "the console's page, with a strict Content-Security-Policy" } },
+  },
+  {
+    method: "get",
+    path: "/ui/",
+    operationId: "consoleSlash",
+    summary: "The console's page, as /ui.",
+    tag: "console",
+    open: true,
+    responses: { 200: { text: "text/html; charset=utf-8", description: "the console's page" } },
+  },
+  {
+    method: "get",
+    path: "/ui/:file",
+    operationId: "consoleFile",
+    summary: "One of the console's files (its scripts and style sheet).",
+    tag: "console",
+    open: true,
+    responses: { 200: { text: "text/javascript; charset=utf-8", description: "a script (style sheets are text/css)" }, 404: { json: "Error", description: "no such file" } },
   },
   {
     method: "get",
@@ -436,6 +463,7 @@ const PATH_PARAMS: Record<string, { description: string; pattern: RegExp }> = {
   callId: { description: "the tool call's id, from GET /v1/approvals", pattern: TOKEN_PATTERN },
   id: { description: "a dead letter's id (the dead-lettered message's id), from GET …/dead-letters", pattern: TOKEN_PATTERN },
   server: { description: "MCP server name", pattern: MCP_SERVER_NAME },
+  file: { description: "a file of the console, e.g. app.js", pattern: /^[a-z-]+\.(?:html|js|css)$/ },
 };
 
 /** z.toJSONSchema over a registry of named schemas, cross-referenced through #/components/schemas. */
@@ -502,7 +530,7 @@ function build(): JsonSchema {
       title: "Colony admin API",
       version: "1",
       description:
-        "Every host serves all of it, for any agent. Errors are {error: {code, message, details?}}. When the host has COLONY_ADMIN_TOKEN, every /v1 route requires `Authorization: Bearer <token>`; /healthz, /readyz and /metrics stay open.",
+        "Every host serves all of it, for any agent. Errors are {error: {code, message, details?}}. When the host has COLONY_ADMIN_TOKEN, every /v1 route requires `Authorization: Bearer <token>`; /healthz, /readyz, /metrics and the console's files (/ui) stay open.",
     },
     servers: [{ url: "/" }],
     tags: [
@@ -513,6 +541,7 @@ function build(): JsonSchema {
       { name: "cluster", description: "membership" },
       { name: "probes", description: "liveness, readiness, metrics (no token needed)" },
       { name: "meta", description: "this document" },
+      { name: "console", description: "the built-in web console (no token needed for its files)" },
       { name: "mcp", description: "MCP servers whose tools agents can use" },
     ],
     security: [{ bearer: [] }],

@@ -80,7 +80,7 @@ export async function runDev(): Promise<void> {
     EmbeddedCluster.start({ config, model: modelFor(config, logger, metrics), logger, metrics, secrets: secretResolver(config), ...(spans ? { spans } : {}) }),
   );
   const host = cluster.hosts[0]!;
-  logger.info({ url: host.url, port: host.port, mode: "dev" }, "listening");
+  logger.info({ url: host.url, port: host.port, mode: "dev", console: `${host.url}/ui` }, "listening");
   runUntilSignalled(cluster, logger, { deadlineMs: config.drainMs + SHUTDOWN_MARGIN_MS });
 }
 
@@ -116,7 +116,7 @@ export async function runHost(): Promise<void> {
     });
   });
   if (config.testBlockOnSignalMs !== undefined) blockOnSignal(config.testBlockOnSignalMs, logger);
-  logger.info({ url: host.url, port: host.port, mode: "host" }, "listening");
+  logger.info({ url: host.url, port: host.port, mode: "host", console: `${host.url}/ui` }, "listening");
   runUntilSignalled(host, logger, { deadlineMs: config.drainMs + SHUTDOWN_MARGIN_MS });
 }
 
