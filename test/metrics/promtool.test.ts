@@ -20,7 +20,7 @@ import { waitFor } from "../harness/wait.ts";
  * `nodejs_active_handles_total`, `nodejs_active_requests_total` and
  * `nodejs_active_resources_total` are gauges named like counters, and promtool
  * says so ("non-counter metrics should not have "_total" suffix"). They are
- * prom-client's names, not ours (FINDINGS.md); any other finding fails.
+ * prom-client's names, not ours (prom-client 15 names those gauges so); any other finding fails.
  */
 
 const PROMTOOL = "/usr/bin/promtool";

@@ -3,7 +3,7 @@
  * agent's stored history holds. Pure: the soak reads the store and hands
  * both sides in, so the rules are unit-tested without a cluster.
  *
- * What counts as what (DESIGN.md, guarantees 2-4 and 7):
+ * What counts as what (README "Guarantees" 2-4 and 7):
  * - a message is *acknowledged* only when some attempt got a 2xx; one whose
  *   every attempt failed or timed out is *unknown*: it may have been stored;
  * - every acknowledged message is in the history exactly once, and the

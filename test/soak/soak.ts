@@ -1,5 +1,5 @@
 /**
- * The fault-injection soak (DESIGN.md guarantee 7): a directory and 3 host
+ * The fault-injection soak (README "Guarantees", 7): a directory and 3 host
  * processes reaching Redis and NATS through fault proxies, counter agents,
  * clients retrying with idempotency keys, a nemesis, and a checker of every
  * agent's stored history. `npm run soak` runs it from the command line

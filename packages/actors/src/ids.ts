@@ -14,7 +14,7 @@ export type ActivationId = Brand<string, "ActivationId">;
 export type MessageId = Brand<string, "MessageId">;
 
 /**
- * The id grammar of DESIGN.md. Every character allowed here is safe inside a
+ * The id grammar: `type/key`, type `^[a-z][a-z0-9-]{0,62}$`, key `^[A-Za-z0-9_-]{1,128}$`. Every character allowed here is safe inside a
  * NATS subject token and a Redis key; `.`, `*`, `>` and whitespace are not.
  */
 export const AGENT_TYPE_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;

@@ -56,17 +56,9 @@ export { call, defineRpc, handle, rpcHandler, serveRpcs } from "./transport/rpc.
 export type { CallOptions, Rpc, RpcHandler, RpcReply, RpcRequest, RpcRoute } from "./transport/rpc.ts";
 export { newTraceparent, childTraceparent, parseTraceparent, isTraceparent, toolCallTraceparent, toolCallSpanId } from "./transport/traceparent.ts";
 export type { TraceContext } from "./transport/traceparent.ts";
-export {
-  RemoteError,
-  toErrorBody,
-  fromErrorBody,
-  replyEnvelope,
-  errorEnvelope,
-  readReply,
-  REPLY_KIND,
-  ERROR_KIND,
-} from "./transport/errors-wire.ts";
-export { subjectTokens, subjectMatches, checkQueue } from "./transport/subject-match.ts";
+// The wire's error envelopes and subject checks stay inside the transport; a
+// caller sees only the ColonyError a remote side threw, rebuilt.
+export { RemoteError } from "./transport/errors-wire.ts";
 export { DEFAULT_DRAIN_TIMEOUT_MS } from "./transport/shared.ts";
 export type { MessageDirection, TransportOptions } from "./transport/shared.ts";
 export { MemoryBus, MemoryTransport } from "./transport/memory-transport.ts";

@@ -1,4 +1,4 @@
-/** Why an activation happened (DESIGN.md label values). */
+/** Why an activation happened: the `reason` label of colony_agent_activations_total. */
 export type ActivationReason = "new" | "restore" | "failover";
 export type MessageOutcome = "accepted" | "duplicate" | "completed" | "failed" | "rejected";
 export type TokenKind = "input" | "output" | "cache_read" | "cache_write";

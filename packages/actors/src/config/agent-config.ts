@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { PolicyRule } from "../tools/policy.ts";
 import { policyRulesSchema } from "../tools/policy.ts";
 
-/** Bounds the runtime enforces on an agent (see DESIGN.md "Agents, configs"). */
+/** Bounds the runtime enforces on an agent: per turn, and over its life (budgets). */
 export const limitsSchema = z.strictObject({
   maxIterationsPerTurn: z.number().int().min(1).max(1000).optional(),
   maxTokensPerTurn: z.number().int().min(1).optional(),
@@ -49,7 +49,7 @@ export const deadLetterConfigSchema = z.strictObject({
 export type DeadLetterConfig = z.infer<typeof deadLetterConfigSchema>;
 
 /**
- * The spawn-time `config` of DESIGN.md. Every field is optional; unknown
+ * The `config` of a spawn (and of a type's defaults). Every field is optional; unknown
  * fields are rejected so that a typo never silently does nothing.
  */
 export const agentConfigSchema = z.strictObject({

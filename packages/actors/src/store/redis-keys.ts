@@ -1,6 +1,7 @@
 /**
  * Redis key layout. Every key of one agent shares the hash tag `{type/key}`
- * (DESIGN.md), so one Lua script can touch all of them. Ids are validated
+ * (`colony:{type/key}:…`), so one Lua script can touch all of them and they
+ * live on one shard of a Redis Cluster. Ids are validated
  * before they get here: they hold no `{`, `}`, or glob characters.
  */
 export const agentKeys = (agent: string) => {

@@ -2,8 +2,9 @@ import { ValidationError } from "../errors.ts";
 
 /**
  * NATS subject grammar, checked the same way by every transport so that a
- * subject the real server would silently misroute (FINDINGS.md: `a..b` is
- * dropped, a stray `*` reaches wildcard subscribers) fails loudly in fast
+ * subject the real server would silently misroute (nats-server drops a
+ * message to `a..b` without an error, and a stray `*` reaches wildcard
+ * subscribers) fails loudly in fast
  * in-memory tests too.
  *
  * Tokens are split on "."; `*` matches exactly one token and `>` one or more

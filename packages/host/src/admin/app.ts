@@ -38,7 +38,7 @@ export interface AdminApiOptions {
 }
 
 /**
- * The admin HTTP API of DESIGN.md on Hono. Built as a plain fetch handler so
+ * The admin HTTP API (README "The admin API") on Hono. Built as a plain fetch handler so
  * tests can call `app.request()` without opening a socket.
  */
 export function createAdminApi(opts: AdminApiOptions): Hono {

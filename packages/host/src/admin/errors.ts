@@ -1,7 +1,7 @@
 import type { ErrorCode } from "@colony/actors";
 import { ColonyError, asRedisUnavailable } from "@colony/actors";
 
-/** The HTTP status each error code maps to (DESIGN.md "Errors"). */
+/** The HTTP status each error code maps to (the README lists them). */
 export const STATUS_OF: Record<ErrorCode, number> = {
   validation_failed: 400,
   unauthorized: 401,
@@ -19,7 +19,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-/** DESIGN.md's error body: `{error: {code, message, details?}}`. */
+/** The error body of every failed request: `{error: {code, message, details?}}`. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }

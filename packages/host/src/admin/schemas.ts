@@ -104,7 +104,7 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: strin
 // validates real responses against that document, so the three cannot drift.
 // ---------------------------------------------------------------------------
 
-/** DESIGN.md's error body, for every 4xx and 5xx of the admin API. */
+/** The error body `{error: {code, message, details?}}`, for every 4xx and 5xx of the admin API. */
 export const errorResponseSchema = z
   .object({
     error: z.object({

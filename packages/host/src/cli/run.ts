@@ -98,7 +98,7 @@ function flush(): Promise<void> {
 const TYPE = /^[a-z][a-z0-9-]{0,62}$/;
 const KEY = /^[A-Za-z0-9_-]{1,128}$/;
 
-/** `type/key` (DESIGN.md "Identity"), checked before anything is sent. */
+/** `type/key`, checked before anything is sent (the same grammar as the API's). */
 export function parseAgentRef(value: string): AgentRef {
   const slash = value.indexOf("/");
   const type = slash < 0 ? "" : value.slice(0, slash);

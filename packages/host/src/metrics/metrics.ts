@@ -11,8 +11,8 @@ const LLM_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
 const SNAPSHOT_BYTES_BUCKETS = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304];
 
 /**
- * Every Colony metric, defined in one place (names are part of DESIGN.md's
- * contract). Each host owns its own registry so that several hosts can live
+ * Every Colony metric, defined in one place (their names and labels are a
+ * contract: dashboards and alerts in deploy/ rely on them). Each host owns its own registry so that several hosts can live
  * in one test process.
  */
 export class ColonyMetrics implements AgentMetrics, ModelMetrics {
