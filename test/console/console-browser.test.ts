@@ -110,7 +110,24 @@ describe("the console (/ui) in headless Chromium", { timeout: 120_000 }, () => {
     console.log(`console page load: ${Math.round(loadMs)} ms`);
     expect(loadMs).toBeLessThan(1000);
     await page.waitForFunction(() => !document.querySelector("#rates")?.textContent?.includes("…") && document.querySelector("#rates")?.textContent !== "", WAIT);
+    expect(await text(page, "#rates")).toContain("all 2 hosts"); // every host's counters, not only the serving host's
     await shot(page, "cluster");
+    await page.close();
+  });
+
+  it("charts the whole cluster's turns per minute and turn latency, from every host's counters", async () => {
+    const page = await openPage(`${base}/ui#/cluster`);
+    await page.waitForSelector("#rate-turns", WAIT);
+    // Turns on agents placed on both hosts, sent through the other host: none of them runs only on the page's host.
+    const other = cluster.hosts[1]!;
+    for (let i = 0; i < 6; i++) await call(other, "POST", "/v1/agents", { type: "assistant", key: `busy${i}` });
+    for (let i = 0; i < 6; i++) expect((await call(other, "POST", `/v1/agents/assistant/busy${i}/messages`, { content: "count me" })).body.status).toBe("completed");
+    const owners = new Set(await Promise.all(Array.from({ length: 6 }, async (_, i) => (await call(other, "GET", `/v1/agents/assistant/busy${i}`)).body.host)));
+    expect(owners.size).toBe(2);
+    await page.waitForFunction(() => Number(document.querySelector("#rate-turns b")?.textContent) >= 6, WAIT);
+    await page.waitForFunction(() => /p50 ≤ .+, p99 ≤ /.test(document.querySelector("#rate-latency")?.textContent ?? ""), WAIT);
+    expect(await page.$$eval("#rates svg.spark polyline", (lines) => lines.length)).toBeGreaterThan(0);
+    await shot(page, "cluster-rates");
     await page.close();
   });
 

@@ -24,6 +24,7 @@ import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-vi
 import type { AgentEventHub } from "./observability/events.ts";
 import type { LocalAgents, SendOutcome } from "./routing/local.ts";
 import { hostRpcs } from "./routing/wire.ts";
+import type { HostStats } from "./metrics/stats.ts";
 import type { AgentRouter } from "./routing/router.ts";
 import type { ChildActivity } from "./delegation/delegate-tool.ts";
 import type { AgentTypes } from "./agent-types.ts";
@@ -71,6 +72,8 @@ export interface HostServiceDeps {
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
+/** How long the cluster's stats wait for one host. */
+const STATS_TIMEOUT_MS = 1_000;
 
 /**
  * What a host does for the admin API, for any agent wherever it lives:
@@ -315,5 +318,21 @@ export class HostService {
 
   hosts(): Promise<HostsReply> {
     return this.deps.directory.hosts();
+  }
+
+  /** Every live host's running totals (the console's cluster page); a host that does not answer in time is listed with the reason. */
+  async clusterStats(): Promise<{ at: number; hosts: ({ host: string; stats: HostStats } | { host: string; error: string })[] }> {
+    const { hosts } = await this.hosts();
+    const live = hosts.filter((h) => h.status === "alive" || h.status === "suspected" || h.status === "draining");
+    const rows = await Promise.all(
+      live.map(async (h) => {
+        try {
+          return { host: h.id, stats: await this.deps.router.ask(h.id, hostRpcs.stats, {}, STATS_TIMEOUT_MS) };
+        } catch (e) {
+          return { host: h.id, error: errorMessage(e) };
+        }
+      }),
+    );
+    return { at: this.deps.clock.now(), hosts: rows };
   }
 }

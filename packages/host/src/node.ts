@@ -37,6 +37,7 @@ import { DeclaredTools } from "./tools/declared-tools.ts";
 import { HttpTools } from "./tools/http-tools.ts";
 import type { SecretResolver } from "./tools/secrets.ts";
 import { noSecrets } from "./tools/secrets.ts";
+import { hostStats } from "./metrics/stats.ts";
 import type { ToolDeclarationStore } from "./tools/tool-declaration-store.ts";
 import { MemoryToolDeclarationStore } from "./tools/tool-declaration-store.ts";
 
@@ -192,7 +193,7 @@ export class HostNode {
       incarnation: this.incarnation,
       startedAt: this.startedAt,
     });
-    this.inbound = serveInbound({ hostId: this.hostId, transport, local, describe });
+    this.inbound = serveInbound({ hostId: this.hostId, transport, local, describe, stats: () => hostStats(this.hostId, this.metrics, clock.now()) });
     this.membershipWatch = this.directory.watchMembership();
     this.heartbeat = new HeartbeatLoop({
       transport,

@@ -159,6 +159,7 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   });
 
   app.get("/v1/hosts", async (c) => c.json(await service.hosts()));
+  app.get("/v1/cluster/stats", async (c) => c.json(await service.clusterStats()));
 
   app.get("/v1/agents/:type/:key/trace", async (c) => {
     const id = idFrom(c);

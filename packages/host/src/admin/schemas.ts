@@ -12,6 +12,7 @@ import {
   deadLetterSchema,
 } from "@colony/actors";
 import { hostsReplySchema } from "@colony/directory";
+import { hostStatsSchema } from "../metrics/stats.ts";
 
 /**
  * Request bodies above this size get 413 before they are parsed, on every
@@ -215,6 +216,12 @@ export const decisionResponseSchema = z.object({ callId: z.string(), approve: z.
 
 /** GET /v1/hosts: the directory's membership reply, passed through. */
 export const hostsResponseSchema = hostsReplySchema;
+
+/** GET /v1/cluster/stats: every live host's running totals (or why it did not answer). */
+export const clusterStatsResponseSchema = z.object({
+  at: z.number().describe("epoch ms, on the answering host"),
+  hosts: z.array(z.union([z.object({ host: z.string(), stats: hostStatsSchema }), z.object({ host: z.string(), error: z.string() })])),
+});
 
 export const healthResponseSchema = z.object({ status: z.literal("ok"), host: z.string() });
 export const readyResponseSchema = z.object({ status: z.literal("ready"), host: z.string() });

@@ -1,6 +1,7 @@
 import type { AgentId, Envelope, Subscription, Transport } from "@colony/actors";
 import { AgentNotHereError, handle, messageTiming, parseAgentId, serveRpcs, subjects } from "@colony/actors";
 import type { Heartbeat } from "@colony/directory";
+import type { HostStats } from "../metrics/stats.ts";
 import type { LocalAgents } from "./local.ts";
 import { hostRpcs } from "./wire.ts";
 
@@ -11,11 +12,12 @@ const agentOf = (env: Envelope): AgentId => parseAgentId(env.target, "target");
  * handler per RPC (hostRpcs), every body parsed by its RPC's schema, every
  * answer about agents active here.
  */
-export function serveInbound(o: { hostId: string; transport: Transport; local: LocalAgents; describe: () => Heartbeat }): Subscription {
+export function serveInbound(o: { hostId: string; transport: Transport; local: LocalAgents; describe: () => Heartbeat; stats: () => Promise<HostStats> }): Subscription {
   const { local } = o;
   return serveRpcs(o.transport, subjects.host(o.hostId), "host", [
     // The directory's liveness probe: answering proves this process runs.
     handle(hostRpcs.ping, () => o.describe()),
+    handle(hostRpcs.stats, () => o.stats()),
     handle(hostRpcs.send, async (req, env) => {
       messageTiming.mark(env.id, "recv");
       const out = await local.send(agentOf(env), req.epoch, req.message, req.waitMs, req.untilPause ?? false);

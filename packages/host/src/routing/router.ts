@@ -148,6 +148,11 @@ export class AgentRouter {
     }
   }
 
+  /** Asks another host `rpc` directly (not about an agent): a stale route is the caller's to handle. */
+  ask<R extends Rpc>(host: string, rpc: R, body: RpcRequest<R>, timeoutMs: number): Promise<RpcReply<R>> {
+    return call(this.o.transport, subjects.host(host), rpc, body, { from: this.o.hostId, timeoutMs, now: this.o.clock.now() });
+  }
+
   /** Tells the agent's host (if any) to drop its activation without writing; used after a delete. */
   async evict(id: AgentId, host: string): Promise<void> {
     if (host === this.o.hostId) return this.o.local.evict(id);

@@ -3,6 +3,7 @@ import type { InboxMessage, MessageId } from "@colony/actors";
 import { defineRpc, inboxMessageSchema, parseToken, turnResultSchema } from "@colony/actors";
 import { decideRequestSchema, directoryToHostRpcs, okReplySchema } from "@colony/directory";
 import { agentViewSchema, messagePageResponseSchema } from "../admin/schemas.ts";
+import { hostStatsSchema } from "../metrics/stats.ts";
 
 /** Bodies of the requests hosts send each other on `colony.host.<id>`. */
 export const sendRequestSchema = z.object({
@@ -48,5 +49,7 @@ export const hostRpcs = {
   decide: defineRpc("agent.decide", commandSchema(decideRequestSchema), okReplySchema),
   /** Close a suspended agent's circuit. */
   resume: defineRpc("agent.resume", commandSchema(z.object({})), viewReplySchema),
+  /** The host's running totals (turns, tokens, cost, failovers, turn latency buckets), for the console. */
+  stats: defineRpc("host.stats", z.object({}), hostStatsSchema),
   ...directoryToHostRpcs,
 };
