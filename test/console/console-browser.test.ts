@@ -24,6 +24,9 @@ const WAIT = { timeout: 20_000, polling: 50 };
  * The offline scripted model, except that a turn opened by "loop" calls
  * `ping` with the same arguments forever: the loop breaker's case.
  */
+/** While true, a turn opened by "flaky" fails its model call (a dead letter's case). */
+let flaky = true;
+
 class ScriptedOrLooping implements ModelProvider {
   readonly name = "scripted";
   private readonly scripted = new ScriptedModel();
@@ -34,6 +37,7 @@ class ScriptedOrLooping implements ModelProvider {
   async complete(req: ModelRequest, options?: ModelCallOptions): Promise<ModelResponse> {
     const opener = [...req.messages].reverse().find((m) => m.role === "user" && m.content.some((b) => b.type === "text"));
     const text = opener?.content.find((b) => b.type === "text");
+    if (text?.type === "text" && text.text.startsWith("flaky") && flaky) throw new Error("the model API is down (test)");
     if (text?.type === "text" && text.text.startsWith("loop")) {
       this.calls++;
       return {
@@ -229,6 +233,23 @@ describe("the console (/ui) in headless Chromium", { timeout: 120_000 }, () => {
     await page.click("#resume");
     await page.waitForFunction(() => document.querySelector("#agent-status")?.getAttribute("data-status") === "idle" && document.querySelector("#suspension")?.hasAttribute("hidden"), WAIT);
     expect((await call(cluster.hosts[1]!, "GET", "/v1/agents/assistant/loopy")).body.status).toBe("idle");
+    await page.close();
+  });
+
+  it("shows a dead-lettered message, replays it from the page once the model is back, and discards another", async () => {
+    const h0 = cluster.hosts[0]!;
+    expect((await call(h0, "POST", "/v1/agents", { type: "assistant", key: "flaky", config: { deadLetter: { afterFailures: 1, retryDelayMs: 0 } } })).status).toBe(201);
+    flaky = true;
+    for (const content of ["flaky job", "flaky other"]) expect((await call(h0, "POST", "/v1/agents/assistant/flaky/messages", { content })).body.status).toBe("failed");
+    const page = await openPage(`${base}/ui#/agents/assistant/flaky`);
+    await page.waitForFunction(() => document.querySelectorAll("#dead-letters li.dead-letter").length === 2, WAIT);
+    flaky = false;
+    await page.$$eval("#dead-letters li.dead-letter", (items) => (items.find((li) => li.textContent?.includes("flaky job"))?.querySelector("button.replay") as HTMLButtonElement).click());
+    await page.waitForFunction(() => document.querySelector("#conversation")?.textContent?.includes('You said: "flaky job"'), WAIT);
+    await page.waitForFunction(() => document.querySelectorAll("#dead-letters li.dead-letter").length === 1, WAIT);
+    await page.click("#dead-letters li.dead-letter button.discard");
+    await page.waitForFunction(() => document.querySelectorAll("#dead-letters li.dead-letter").length === 0 && document.querySelector("#dead-letters")?.textContent?.includes("none"), WAIT);
+    expect((await call(h0, "GET", "/v1/agents/assistant/flaky/dead-letters")).body.deadLetters).toEqual([]);
     await page.close();
   });
 

@@ -163,7 +163,40 @@ export function renderAgent(main, id) {
 
   async function showDeadLetters() {
     const { deadLetters: list } = await api("GET", `/v1/agents/${id}/dead-letters?limit=20`);
-    fill(deadLetters, list.length === 0 ? h("p", { class: "muted" }, "none") : h("ul", null, list.map((/** @type {any} */ d) => h("li", null, h("b", null, d.reason.code), ` after ${d.attempts} attempt(s): `, d.message.content))));
+    /** Replays or discards one dead letter, then shows the list again. @param {string} method @param {string} path */
+    const act = (method, path) => async () => {
+      try {
+        await api(method, path);
+        lastUpdated = "";
+        await refresh();
+      } catch (e) {
+        fill(error, errorText(e));
+        error.hidden = false;
+      }
+    };
+    fill(
+      deadLetters,
+      list.length === 0
+        ? h("p", { class: "muted" }, "none")
+        : h(
+            "ul",
+            null,
+            list.map((/** @type {any} */ d) => {
+              const path = `/v1/agents/${id}/dead-letters/${encodeURIComponent(d.id)}`;
+              return h(
+                "li",
+                { class: "dead-letter" },
+                h("b", null, d.reason.code),
+                ` after ${d.attempts} attempt(s): `,
+                d.message.content,
+                " ",
+                h("button", { class: "replay", onclick: act("POST", `${path}/replay`) }, "Replay"),
+                " ",
+                h("button", { class: "discard", onclick: act("DELETE", path) }, "Discard"),
+              );
+            }),
+          ),
+    );
   }
 
   let lastUpdated = "";
