@@ -74,9 +74,10 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   registerConsoleRoutes(app);
 
   // COLONY_MESSAGE_TIMING: when the request reached the API, before any middleware.
+  const receivedAt = new WeakMap<Request, number>();
   if (messageTiming.enabled) {
     app.use("/v1/*", async (c, next) => {
-      c.set("receivedAt" as never, performance.now() as never);
+      receivedAt.set(c.req.raw, performance.now());
       await next();
     });
   }
@@ -143,7 +144,7 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     const parsedAt = messageTiming.enabled ? performance.now() : 0;
     const out = await service.send(id, { ...body, untilPause: true, ...(traceparent ? { traceparent } : {}) });
     if (messageTiming.enabled) {
-      messageTiming.mark(out.messageId, "http", c.get("receivedAt" as never) as number);
+      messageTiming.mark(out.messageId, "http", receivedAt.get(c.req.raw) ?? handlerAt);
       messageTiming.mark(out.messageId, "handler", handlerAt);
       messageTiming.mark(out.messageId, "parsed", parsedAt);
       const stages = messageTiming.take(out.messageId);
