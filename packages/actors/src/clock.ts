@@ -20,3 +20,24 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(t) };
   },
 };
+
+/**
+ * Waits `ms` on `clock` (the system's by default). An abort ends the wait at
+ * once, rejecting with the signal's reason: the one abortable sleep of the
+ * runtime (model retries, a turn's back-off, the scripted model's `slow`).
+ */
+export function sleep(ms: number, opts: { clock?: Clock; signal?: AbortSignal } = {}): Promise<void> {
+  const { clock = systemClock, signal } = opts;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      timer.cancel();
+      reject(signal!.reason);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

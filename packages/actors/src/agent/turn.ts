@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.ts";
+import { sleep } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock } from "../model/messages.ts";
@@ -298,19 +299,7 @@ function deadLetterPolicy(state: AgentState): { afterFailures: number; retryDela
 
 /** Waits between two attempts of a failing turn; an abort (drain deadline, fence) ends the wait and the turn. */
 function pause(ms: number, deps: TurnDeps): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const signal = deps.signal;
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      timer.cancel();
-      reject(signal!.reason);
-    };
-    const timer = deps.clock.setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return sleep(ms, { clock: deps.clock, ...(deps.signal ? { signal: deps.signal } : {}) });
 }
 
 /**

@@ -1,7 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
-import { systemClock } from "../clock.ts";
+import { sleep, systemClock } from "../clock.ts";
 import { TimeoutError, UnavailableError, ValidationError } from "../errors.ts";
 import type { ModelMetrics } from "../metrics.ts";
 import { noopModelMetrics } from "../metrics.ts";
@@ -191,7 +191,7 @@ export class AnthropicModel implements ModelProvider {
       } finally {
         release?.();
       }
-      await sleep(this.clock, this.backoffMs(retry), options.signal);
+      await sleep(this.backoffMs(retry), { clock: this.clock, ...(options.signal ? { signal: options.signal } : {}) });
     }
   }
 
@@ -276,18 +276,3 @@ function forwardEvent(event: Anthropic.MessageStreamEvent, onEvent: (event: Mode
   }
 }
 
-/** Pauses on the injected clock; an abort ends the pause with the signal's reason. */
-function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      handle.cancel();
-      reject(signal!.reason);
-    };
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}

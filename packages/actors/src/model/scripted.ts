@@ -4,6 +4,7 @@ import type { ModelCallOptions, ModelProvider, ModelRequest, ModelResponse } fro
 import { CLAUDE_MODEL_PATTERN } from "./provider.ts";
 import { COMPACTION_SYSTEM_PROMPT } from "../agent/compaction.ts";
 import { parseJsonOrUndefined } from "../json.ts";
+import { sleep } from "../clock.ts";
 
 /** Longest pause the `slow` command accepts, so a typo cannot hang a turn. */
 export const SCRIPTED_MAX_DELAY_MS = 60_000;
@@ -94,7 +95,7 @@ export class ScriptedModel implements ModelProvider {
     }
     m = /^slow\s+(\d+)\s*(.*)$/s.exec(text);
     if (m) {
-      await delay(Math.min(Number(m[1]), SCRIPTED_MAX_DELAY_MS), options.signal);
+      await sleep(Math.min(Number(m[1]), SCRIPTED_MAX_DELAY_MS), options.signal ? { signal: options.signal } : {});
       return [{ type: "text", text: m[2] || "done" }];
     }
     return [{ type: "text", text: `You said: "${text}" (message #${turnNo} of this conversation).` }];
@@ -157,18 +158,3 @@ function summarizeTranscript(transcript: string): string {
 
 const EARLIER = "Earlier, the user said: ";
 
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}

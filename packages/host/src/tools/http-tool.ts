@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ToolContext, ToolDefinition, ToolOutput } from "@colony/actors";
+import { sleep as wait } from "@colony/actors";
 import type { HttpToolDeclaration } from "./http-tool-declaration.ts";
 import { PLACEHOLDER } from "./http-tool-declaration.ts";
 import type { SecretResolver } from "./secrets.ts";
@@ -67,7 +68,7 @@ async function runHttpCall(decl: HttpToolDeclaration, args: Record<string, unkno
   }
   req.init.headers.set("Idempotency-Key", ctx.idempotencyKey);
   const doFetch = o.fetch ?? fetch;
-  const sleep = o.sleep ?? abortableSleep;
+  const sleep = o.sleep ?? pauseUnlessAborted;
   const h = decl.http;
   const redact = (text: string) => redactSecrets(text, req.secretValues);
   const details = (attempts: number, status?: number) => ({
@@ -180,15 +181,8 @@ function causeOf(e: unknown): string {
   return cause ? `${err.message ?? "fetch failed"} (${cause})` : (err?.message ?? String(e));
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+
+/** A back-off that an abort cuts short (the call's own signal then ends the call). */
+function pauseUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return wait(ms, { signal }).catch(() => undefined);
 }
