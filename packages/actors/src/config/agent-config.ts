@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AGENT_TYPE_PATTERN } from "../ids.ts";
 import type { PolicyRule } from "../tools/policy.ts";
 import { policyRulesSchema } from "../tools/policy.ts";
 
@@ -16,6 +17,9 @@ export const toolNameSchema = z.string().regex(TOOL_NAME_PATTERN, "tool names ma
 
 const systemPromptSchema = z.string().max(100_000);
 const modelSchema = z.string().min(1).max(200);
+
+/** A worker profile's name: the grammar of an agent type (a worker's id is built from it). */
+export const workerProfileNameSchema = z.string().regex(AGENT_TYPE_PATTERN, `worker profile names match ${AGENT_TYPE_PATTERN.source}`);
 
 export const workerProfileSchema = z.strictObject({
   systemPrompt: systemPromptSchema.optional(),
@@ -78,7 +82,7 @@ export const agentConfigSchema = z.strictObject({
   compaction: z.strictObject({ atTokens: z.number().int().min(100), keepTurns: z.number().int().min(1).max(100) }).optional(),
   /** How long a tool call may wait for a person's approval before it counts as denied. */
   approvalTimeoutMs: z.number().int().min(1).max(7 * 24 * 60 * 60 * 1000).optional(),
-  workers: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "worker profile names match ^[a-z][a-z0-9-]{0,62}$"), workerProfileSchema).optional(),
+  workers: z.record(workerProfileNameSchema, workerProfileSchema).optional(),
   deadLetter: deadLetterConfigSchema.optional(),
 });
 export type AgentConfigInput = z.infer<typeof agentConfigSchema>;

@@ -3,22 +3,10 @@ import { NotFoundError } from "../errors.ts";
 import type { Envelope } from "./envelope.ts";
 import { newEnvelope } from "./envelope-codec.ts";
 import type { Handler, Subscription, Transport } from "./transport.ts";
+import type { Rpc } from "./rpc-definition.ts";
 
-/**
- * One request kind between Colony processes, defined once: its `kind` on
- * the wire, the body a server accepts and the body it answers. `call` builds,
- * sends and parses; `serveRpcs` dispatches and parses. Neither side builds an
- * envelope or parses a body by hand.
- */
-export interface Rpc<Req extends z.ZodType = z.ZodType, Rep extends z.ZodType = z.ZodType> {
-  readonly kind: string;
-  readonly request: Req;
-  readonly reply: Rep;
-}
-
-export function defineRpc<Req extends z.ZodType, Rep extends z.ZodType>(kind: string, request: Req, reply: Rep): Rpc<Req, Rep> {
-  return { kind, request, reply };
-}
+export type { Rpc } from "./rpc-definition.ts";
+export { defineRpc } from "./rpc-definition.ts";
 
 export type RpcRequest<R extends Rpc> = z.input<R["request"]>;
 export type RpcReply<R extends Rpc> = z.output<R["reply"]>;

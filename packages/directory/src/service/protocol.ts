@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineRpc } from "@colony/actors";
+import { defineRpc } from "@colony/actors/rpc-definition";
 import { heartbeatSchema } from "../membership/host-info.ts";
 
 const agentSchema = z.string().min(3).max(200);

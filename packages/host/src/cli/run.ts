@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { AGENT_KEY_PATTERN, AGENT_TYPE_PATTERN } from "@colony/actors/ids";
 import { ConfigError, loadClientConfig } from "../config.ts";
 import { ApiError, ColonyClient, ConnectionError } from "./client.ts";
 import type { AgentRef } from "./client.ts";
@@ -95,8 +96,8 @@ function flush(): Promise<void> {
   return Promise.all([drained(process.stdout), drained(process.stderr)]).then(() => undefined);
 }
 
-const TYPE = /^[a-z][a-z0-9-]{0,62}$/;
-const KEY = /^[A-Za-z0-9_-]{1,128}$/;
+const TYPE = AGENT_TYPE_PATTERN;
+const KEY = AGENT_KEY_PATTERN;
 
 /** `type/key`, checked before anything is sent (the same grammar as the API's). */
 export function parseAgentRef(value: string): AgentRef {

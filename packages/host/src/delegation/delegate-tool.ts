@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { AgentConfigInput, AgentId, ToolDefinition, TurnResult } from "@colony/actors";
-import { ColonyError, addUsage, agentId, defineTool, errorMessage, toolCallTraceparent } from "@colony/actors";
+import { ColonyError, addUsage, agentId, defineTool, errorMessage, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
 
 /** How long a delegation waits for its worker unless the model says otherwise. */
 export const DEFAULT_DELEGATE_TIMEOUT_MS = 5 * 60_000;
@@ -26,7 +26,7 @@ export interface DelegationHost {
 export type ChildActivity = "gone" | "busy" | "finished";
 
 const input = z.strictObject({
-  worker: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "a worker profile name from this agent's config.workers"),
+  worker: workerProfileNameSchema.describe("a worker profile name from this agent's config.workers"),
   task: z.string().min(1).max(100_000),
   timeoutMs: z.number().int().min(100).max(60 * 60_000).optional(),
 });
