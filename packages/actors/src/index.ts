@@ -40,6 +40,8 @@ export { MemoryApprovalIndex, RedisApprovalIndex, pendingApprovalSchema } from "
 export type { ApprovalIndex, PendingApproval } from "./store/approval-index.ts";
 export { MemoryTypeStore, RedisTypeStore, typeDefaultsSchema } from "./store/type-store.ts";
 export type { TypeDefaults, TypeStore } from "./store/type-store.ts";
+export { MemoryRecordStore, RedisRecordStore } from "./store/record-store.ts";
+export type { RecordStore } from "./store/record-store.ts";
 export type { LoadedState, CommitOptions, DeadLetterPage } from "./store/agent-store.ts";
 export type { ActorRef, ActorRuntime } from "./runtime/actor-runtime.ts";
 export { NactRuntime } from "./runtime/nact-runtime.ts";
