@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { NotFoundError } from "../errors.ts";
 import type { Envelope } from "./envelope.ts";
-import { newEnvelope } from "./envelope-codec.ts";
+import { newMessageId } from "../ids.ts";
 import type { Handler, Subscription, Transport } from "./transport.ts";
 import type { Rpc } from "./rpc-definition.ts";
 
@@ -26,16 +26,11 @@ export interface CallOptions {
 
 /** Sends `body` as `rpc` to `subject` and answers the parsed reply; rejects as Transport.request does. */
 export async function call<R extends Rpc>(transport: Transport, subject: string, rpc: R, body: RpcRequest<R>, o: CallOptions): Promise<RpcReply<R>> {
-  const env = newEnvelope({
-    kind: rpc.kind,
-    from: o.from,
-    body,
-    deadlineMs: o.timeoutMs,
-    ...(o.target !== undefined ? { target: o.target } : {}),
-    ...(o.id !== undefined ? { id: o.id } : {}),
-    ...(o.now !== undefined ? { now: o.now } : {}),
-    ...(o.traceparent !== undefined ? { traceparent: o.traceparent } : {}),
-  });
+  const now = o.now ?? Date.now();
+  // Built here, validated once: the transport checks every envelope as it encodes it.
+  const env: Envelope = { id: o.id ?? newMessageId(now), kind: rpc.kind, from: o.from, deadline: now + o.timeoutMs, body };
+  if (o.target !== undefined) env.target = o.target;
+  if (o.traceparent !== undefined) env.traceparent = o.traceparent;
   return rpc.reply.parse(await transport.request(subject, env, o.timeoutMs)) as RpcReply<R>;
 }
 
