@@ -29,6 +29,7 @@ export { rememberTool, recallTool } from "./tools/memory-tools.ts";
 export { decideTier, policyRuleSchema, policyRulesSchema, POLICY_OPS } from "./tools/policy.ts";
 export type { PolicyRule, PolicyCondition, PolicyDecision, PolicyOp } from "./tools/policy.ts";
 export { codec, SNAPSHOT_VERSION } from "./snapshot/codec.ts";
+export type { AgentHead } from "./snapshot/codec.ts";
 export * from "./store/driver.ts";
 export { MemoryStoreDriver } from "./store/memory-driver.ts";
 export { RedisStoreDriver } from "./store/redis-driver.ts";

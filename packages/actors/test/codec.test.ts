@@ -92,6 +92,13 @@ describe("snapshot codec: round trips", () => {
     expect(codec.decodeStored(codec.encodeState(state).head, codec.encodeState(state).log).whole).toBe(false);
   });
 
+  it("reads a head alone, without its log: everything but the conversation, and how long it is", () => {
+    const state = realisticState();
+    const { messages, ...rest } = state;
+    expect(codec.decodeHead(codec.encodeState(state).head)).toStrictEqual({ ...rest, messageCount: messages.length });
+    expect(codec.decodeHead(packr.pack({ v: 1, k: "snapshot", b: state }))).toStrictEqual({ ...rest, messageCount: messages.length });
+  });
+
   it("refuses a head whose message count the log does not match", () => {
     const { head, log } = codec.encodeState(realisticState());
     expect(corrupt(() => codec.decodeState(head, log.slice(1))).message).toMatch(/head expects 7 messages; the log holds 6/);

@@ -67,7 +67,7 @@ export function toView(s: AgentState, host: string | null, provider: string): Ag
   };
 }
 
-export function toSummary(s: AgentState, host: string | null): AgentSummary {
+export function toSummary(s: Pick<AgentState, "id" | "type" | "key" | "status" | "turns">, host: string | null): AgentSummary {
   return { id: s.id, type: s.type, key: s.key, status: s.status, host, turns: s.turns };
 }
 

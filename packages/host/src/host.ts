@@ -149,8 +149,8 @@ export class HostService {
     const placements = await this.deps.registry.getMany(ids);
     const rows = await Promise.all(
       ids.map(async (id, i) => {
-        const state = await this.deps.store.readState(id as AgentId);
-        return state ? toSummary(state, placements[i]?.host ?? null) : null;
+        const head = await this.deps.store.readHead(id as AgentId);
+        return head ? toSummary(head, placements[i]?.host ?? null) : null;
       }),
     );
     return { agents: rows.filter((r): r is AgentSummary => r !== null), nextCursor: ids.length === limit ? ids[ids.length - 1]! : null };
@@ -166,7 +166,7 @@ export class HostService {
    */
   async delete(id: AgentId): Promise<void> {
     const [placement] = await this.deps.registry.getMany([id]);
-    const stored = (await this.deps.store.readState(id))?.children ?? [];
+    const stored = (await this.deps.store.readHead(id))?.children ?? [];
     if (!(await this.deps.store.delete(id))) throw new NotFoundError(`agent ${id} does not exist`);
     // From the placement read before the delete: the delete removed it, and this host's cache may never have had it.
     const live = (await this.deps.router.liveView(id, placement ?? undefined).catch(() => null))?.children ?? [];
@@ -214,7 +214,7 @@ export class HostService {
   async childActivity(ids: readonly string[]): Promise<Map<string, ChildActivity>> {
     const rows = await Promise.all(
       ids.map(async (id): Promise<[string, ChildActivity]> => {
-        const state = await this.deps.store.readState(id as AgentId);
+        const state = await this.deps.store.readHead(id as AgentId);
         if (!state) return [id, "gone"];
         if (state.turn !== null || state.status === "running" || state.status === "awaiting_approval") return [id, "busy"];
         const queued = await this.deps.store.inboxMessage(state.id, state.lastSeq + 1);
@@ -242,7 +242,7 @@ export class HostService {
 
   /** The agent's execution trace (from any host): every step of its turns, oldest first. */
   async trace(id: AgentId, q: TraceQuery): Promise<{ entries: TraceEntry[]; nextCursor: string | null }> {
-    if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    if (!(await this.deps.store.exists(id))) throw new NotFoundError(`agent ${id} does not exist`);
     // Entries recorded here are written in batches; a reader here sees its own host's latest.
     await this.deps.events.flush();
     return this.deps.traces.read(id, q);
@@ -250,7 +250,7 @@ export class HostService {
 
   /** Follows the agent's live events, wherever it runs. */
   async follow(id: AgentId, listener: (rec: AgentEventRecord) => void): Promise<Subscription> {
-    if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    if (!(await this.deps.store.exists(id))) throw new NotFoundError(`agent ${id} does not exist`);
     return this.deps.events.subscribe(id, listener);
   }
 
@@ -277,7 +277,7 @@ export class HostService {
    * previous page.
    */
   async deadLetters(id: AgentId, opts: { cursor?: string; limit?: number }): Promise<DeadLetterPage> {
-    if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+    if (!(await this.deps.store.exists(id))) throw new NotFoundError(`agent ${id} does not exist`);
     return this.deps.store.deadLetters(id, { limit: opts.limit ?? DEFAULT_PAGE_SIZE, ...(opts.cursor !== undefined ? { after: opts.cursor } : {}) });
   }
 
@@ -293,7 +293,7 @@ export class HostService {
   async replayDeadLetter(id: AgentId, deadLetterId: string): Promise<{ messageId: string; duplicate: boolean; replayOf: string }> {
     const entry = await this.deps.store.deadLetter(id, deadLetterId);
     if (!entry) {
-      if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+      if (!(await this.deps.store.exists(id))) throw new NotFoundError(`agent ${id} does not exist`);
       throw new NotFoundError(`agent ${id} has no dead letter ${deadLetterId} (replayed or discarded already?)`, { field: "id" });
     }
     const out = await this.send(id, {
@@ -310,7 +310,7 @@ export class HostService {
   /** Drops a dead letter for good. */
   async discardDeadLetter(id: AgentId, deadLetterId: string): Promise<void> {
     if (!(await this.deps.store.discardDeadLetter(id, deadLetterId))) {
-      if (!(await this.deps.store.readState(id))) throw new NotFoundError(`agent ${id} does not exist`);
+      if (!(await this.deps.store.exists(id))) throw new NotFoundError(`agent ${id} does not exist`);
       throw new NotFoundError(`agent ${id} has no dead letter ${deadLetterId}`, { field: "id" });
     }
     this.deps.logger.info({ agent: id, deadLetter: deadLetterId }, "dead letter discarded");

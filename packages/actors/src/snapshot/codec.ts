@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import type { z } from "zod";
+import { z } from "zod";
 import { CorruptSnapshotError } from "../errors.ts";
 import type { AgentState, DeadLetter, InboxMessage, TurnResult } from "../agent/state.ts";
 import { agentStateSchema, deadLetterSchema, inboxMessageSchema, turnResultSchema } from "../agent/state.ts";
@@ -81,6 +81,21 @@ function decodeStored(head: Uint8Array, log: readonly Uint8Array[]): { state: Ag
   return { state: check("snapshot", { ...rest, messages: log.map((entry) => unpack("message", entry).b) }, agentStateSchema) as AgentState, whole: false };
 }
 
+/** An agent's state without its conversation: what a head snapshot holds. */
+export type AgentHead = Omit<AgentState, "messages"> & { messageCount: number };
+
+const headSchema = agentStateSchema.omit({ messages: true }).extend({ messageCount: z.number().int().nonnegative() });
+
+/** Reads a head alone (no log): status, counters, children, without decoding the conversation. */
+function decodeHead(head: Uint8Array): AgentHead {
+  const { v, b } = unpack("snapshot", head, [SNAPSHOT_VERSION, WHOLE_SNAPSHOT_VERSION]);
+  if (v === WHOLE_SNAPSHOT_VERSION) {
+    const { messages, ...rest } = check("snapshot", b, agentStateSchema) as AgentState;
+    return { ...rest, messageCount: messages.length };
+  }
+  return check("snapshot", b, headSchema) as AgentHead;
+}
+
 /**
  * The one place msgpackr meets Colony's persisted data: snapshots, inbox
  * messages and turn results, each wrapped with a schema version and kind and
@@ -95,6 +110,7 @@ export const codec = {
   /** `whole`: a version 1 snapshot, its conversation not yet in a log. */
   decodeStored,
   decodeState: (head: Uint8Array, log: readonly Uint8Array[]): AgentState => decodeStored(head, log).state,
+  decodeHead,
   encodeInbox: (m: InboxMessage): Uint8Array => encode("inbox message", m),
   decodeInbox: (b: Uint8Array): InboxMessage => decode("inbox message", b, inboxMessageSchema) as InboxMessage,
   encodeResult: (r: TurnResult): Uint8Array => encode("turn result", r),

@@ -2,6 +2,7 @@ import type { AgentState, DeadLetter, InboxMessage, PendingMessage, TurnResult }
 import type { AgentId, MessageId } from "../ids.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import { noopMetrics } from "../metrics.ts";
+import type { AgentHead } from "../snapshot/codec.ts";
 import { codec } from "../snapshot/codec.ts";
 import type { AppendOutcome, AppendRequest, ListOptions, LogWrite, StoreDriver } from "./driver.ts";
 import { LogMismatchError } from "./driver.ts";
@@ -81,6 +82,12 @@ export class AgentStore {
   async readState(id: AgentId): Promise<AgentState | null> {
     const stored = await this.driver.readAgent(id);
     return stored ? codec.decodeState(stored.snapshot, stored.log) : null;
+  }
+
+  /** The agent's state without its conversation (reads and decodes the head alone). */
+  async readHead(id: AgentId): Promise<AgentHead | null> {
+    const bytes = await this.driver.readSnapshot(id);
+    return bytes ? codec.decodeHead(bytes) : null;
   }
 
   /** Whether the agent exists (reads its head alone). */
