@@ -4,7 +4,7 @@ import { contentChars, contextTotals } from "../src/model/context-size.ts";
 
 const user = (text: string): ChatMessage => ({ role: "user", content: [{ type: "text", text }] });
 const assistant = (text: string): ChatMessage => ({ role: "assistant", content: [{ type: "text", text }] });
-const toolResults = (content: string): ChatMessage => ({ role: "user", content: [{ type: "tool_result", toolUseId: "t1", content }] });
+const toolResults = (content: string): ChatMessage => ({ role: "user", content: [{ type: "tool_result", toolUseId: "t1", content, isError: false }] });
 
 /** The totals counted from scratch, the way they are defined. */
 const recount = (messages: readonly ChatMessage[]) => ({
