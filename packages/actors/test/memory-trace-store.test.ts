@@ -12,9 +12,9 @@ const record = (agent: string, turn: number, n: number): AgentEventRecord => ({
 describe("MemoryTraceStore", () => {
   it("keeps the last `cap` entries per agent, in order, however many were dropped in between", async () => {
     const store = new MemoryTraceStore(10);
-    for (let n = 0; n < 37; n++) await store.append([record("a/1", n, n), record("b/1", n, n)]);
+    for (let n = 0; n < 38; n++) await store.append([record("a/1", n, n), record("b/1", n, n)]);
     const { entries, nextCursor } = await store.read("a/1", { limit: 100 });
-    expect(entries.map((e) => (e.event as { content: string }).content)).toEqual(Array.from({ length: 10 }, (_, i) => `message ${27 + i}`));
+    expect(entries.map((e) => (e.event as { content: string }).content)).toEqual(Array.from({ length: 10 }, (_, i) => `message ${28 + i}`));
     expect(nextCursor).toBeNull();
   });
 
