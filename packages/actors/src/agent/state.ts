@@ -10,10 +10,6 @@ export type AgentStatus = z.infer<typeof agentStatusSchema>;
 
 export { resolvedConfigSchema };
 
-/**
- * The turn being worked on, checkpointed after every model response and tool
- * result so that a reactivated agent resumes it instead of starting over.
- */
 /** A tool call waiting for a person (permission tier "approval"). */
 export const approvalRequestSchema = z.object({
   callId: z.string(),
@@ -36,6 +32,10 @@ export const approvalDecisionSchema = z.object({
 });
 export type ApprovalDecision = z.infer<typeof approvalDecisionSchema>;
 
+/**
+ * The turn being worked on, checkpointed after every model response and tool
+ * result so that a reactivated agent resumes it instead of starting over.
+ */
 export const inFlightTurnSchema = z.object({
   messageId: z.string(),
   seq: z.number().int().nonnegative(),

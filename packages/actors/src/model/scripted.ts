@@ -19,6 +19,8 @@ export const SCRIPTED_MAX_DELAY_MS = 60_000;
  * | `remember <key> = <value>` (or `:`, `is`) | calls `remember {key, value}`           |
  * | `recall <key>` / `what is <key>?`    | calls `recall {key}`                         |
  * | `tool <name> <json>`                 | calls any tool with those arguments          |
+ * | `delegate <profile> <task>`          | calls `delegate {worker, task}`              |
+ * | `fanout N p1,p2 <task>`              | N `delegate` calls at once, profiles in turn |
  * | `slow <ms> <text>`                   | waits ms (≤ 60 s), then answers `<text>`     |
  * | anything else                        | `You said: "<text>" (message #N of this conversation).` |
  *
