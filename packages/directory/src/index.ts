@@ -21,3 +21,6 @@ export { randomPlacement } from "./placement/random.ts";
 export { preferLocal } from "./placement/prefer-local.ts";
 export { consistentHash } from "./placement/consistent-hash.ts";
 export { rendezvousPick, rendezvousWeight, hashString } from "./placement/rendezvous.ts";
+export { requireBearer } from "./http/bearer.ts";
+export { DirectoryMetrics } from "./metrics.ts";
+export type { PlacementReason } from "./service/directory-service.ts";

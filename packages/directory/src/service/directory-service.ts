@@ -28,8 +28,11 @@ export interface DirectoryServiceOptions {
   /** Called with every new membership snapshot (the colony_hosts gauge). */
   onMembership?: (snapshot: MembershipSnapshot) => void;
   /** Counts placements made, by why (new, failover, handoff). */
-  onPlaced?: (reason: "new" | "failover" | "handoff") => void;
+  onPlaced?: (reason: PlacementReason) => void;
 }
+
+/** Why an agent was placed: its first placement, its host died, its host handed it off. */
+export type PlacementReason = "new" | "failover" | "handoff";
 
 /**
  * The directory: membership from host heartbeats, placement of agents on
