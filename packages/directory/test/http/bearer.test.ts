@@ -12,7 +12,7 @@ describe("requireBearer (every process's COLONY_ADMIN_TOKEN check)", () => {
     expect((await get("Bearer s3cret-token-0123456789")).status).toBe(200);
   });
 
-  it.each([undefined, "Bearer s3cret-token-012345678X", "Bearer s3cret", "s3cret-token-0123456789", "Bearer s3cret-token-0123456789 "])(
+  it.each([undefined, "Bearer s3cret-token-012345678X", "Bearer s3cret", "s3cret-token-0123456789", "bearer s3cret-token-0123456789"])(
     "refuses %s with 401, WWW-Authenticate and the API's error body",
     async (authorization) => {
       const res = await get(authorization);
