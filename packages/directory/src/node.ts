@@ -32,6 +32,8 @@ export interface DirectoryNodeOptions {
   ownsConnections?: boolean;
   /** What of the registry's dependencies (Redis) is unreachable, or undefined: /readyz answers 503 while it says so. */
   dependencies?: () => string | undefined;
+  /** Milliseconds since the registry's store last answered (StoreWatch): lets the directory tell a host cut off from Redis. */
+  storeSilentMs?: () => number;
 }
 
 /** A directory process: the service, its metrics, and a small HTTP surface for probes and scraping. */
@@ -62,6 +64,7 @@ export class DirectoryNode {
       failureTimeoutMs: o.failureTimeoutMs,
       onMembership: (snap) => hosts.set(snap.hosts.length),
       onPlaced: (reason) => placements.inc({ reason }),
+      ...(o.storeSilentMs ? { storeSilentMs: o.storeSilentMs } : {}),
     });
   }
 
