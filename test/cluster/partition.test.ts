@@ -83,6 +83,16 @@ async function placeOn(c: NetnsCluster, ledger: Ledger, host: string, tag: strin
   return placed;
 }
 
+/** The agents' activation epochs (the fence every append and commit checks), read from Redis. */
+async function epochsOf(c: NetnsCluster, ids: string[]): Promise<number[]> {
+  const redis = new Redis(c.redisUrl);
+  try {
+    return await Promise.all(ids.map(async (id) => Number(await redis.get(agentKeys(id).epoch))));
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Reads every agent's history and inbox from Redis once nothing is left to run (or the deadline passes). */
 async function readQuiet(c: NetnsCluster, ids: string[]): Promise<Map<string, StoredAgent>> {
   const redis = new Redis(c.redisUrl);
@@ -143,6 +153,7 @@ describe.skipIf(skipReason !== undefined)(`network partitions${skipReason ? ` (s
         const viaOthers = () => others[Math.floor(Math.random() * others.length)]!;
         const probes = await placeOn(c, ledger, victim, `r${round}`);
 
+        const epochsBefore = await epochsOf(c, probes);
         const cutAt = Date.now();
         c.cut(victim, fault);
         const failoverMs = Math.max(
@@ -154,6 +165,9 @@ describe.skipIf(skipReason !== undefined)(`network partitions${skipReason ? ` (s
           )),
         );
         for (const id of probes) expect(await ownerOf(c, others[0]!, id)).not.toBe(victim);
+        // Each new activation took a newer epoch: every write of the cut host's activation is refused from now on.
+        const epochsAfter = await epochsOf(c, probes);
+        probes.forEach((id, i) => expect(epochsAfter[i], id).toBeGreaterThan(epochsBefore[i]!));
         const figure = `cut ${victim} from ${fault}: its ${probes.length} agents answering on other hosts after ${failoverMs} ms`;
         expect(failoverMs, figure).toBeLessThan(FAILOVER_BOUND_MS);
         c.heal(victim);
