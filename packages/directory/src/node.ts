@@ -33,6 +33,8 @@ export interface DirectoryNodeOptions {
   ownsConnections?: boolean;
   /** What of the registry's dependencies (Redis) is unreachable, or undefined: /readyz answers 503 while it says so. */
   dependencies?: () => string | undefined;
+  /** Milliseconds since the registry's store last answered (StoreWatch): lets the directory tell a host cut off from Redis. */
+  storeSilentMs?: () => number;
 }
 
 /** A directory process: the service, its metrics, and a small HTTP surface for probes and scraping. */
@@ -57,6 +59,7 @@ export class DirectoryNode {
       failureTimeoutMs: o.failureTimeoutMs,
       onMembership: (snap) => metrics.membership(snap.hosts.length),
       onPlaced: (reason) => metrics.placed(reason),
+      ...(o.storeSilentMs ? { storeSilentMs: o.storeSilentMs } : {}),
     });
   }
 
