@@ -1,6 +1,10 @@
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Tests import the @colony/* packages' TypeScript sources, not their compiled
+  // dist: the "colony-source" condition of their package.json exports.
+  ssr: { resolve: { conditions: ["colony-source", ...defaultServerConditions] } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     pool: "forks",
