@@ -7,6 +7,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["colony-source", ...defaultServerConditions] } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    // Compiles packages/*/dist when the sources are newer: the processes the tests start run it.
+    globalSetup: ["test/harness/build-dist.ts"],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 60_000,

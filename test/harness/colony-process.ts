@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
+/** The `colony` bin a user runs: packages/*\/dist when built and current (the tests' global setup builds it), else the sources through tsx. */
+export const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
 /** Preloaded into every child: it SIGKILLs itself when the test process dies without cleaning up. */
 export const EXIT_WITH_PARENT = fileURLToPath(new URL("./exit-with-parent.mjs", import.meta.url));
 
@@ -27,10 +28,10 @@ export interface ColonyProcess extends AsyncDisposable {
 
 /**
  * Starts `colony <args>` as a real child process (through the same bin a user
- * runs) and resolves once it logs "listening", i.e. serves HTTP.
+ * runs, or `bin`) and resolves once it logs "listening", i.e. serves HTTP.
  */
-export async function startColony(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<ColonyProcess> {
-  const child = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, ...nodeArgs, BIN, ...args], {
+export async function startColony(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, nodeArgs: string[] = [], bin = BIN): Promise<ColonyProcess> {
+  const child = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, ...nodeArgs, bin, ...args], {
     env: { PATH: process.env.PATH ?? "", COLONY_HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
