@@ -131,6 +131,8 @@ describe("Dockerfile", () => {
     expect(build!.name, "the build stage is named, for COPY --from").toBeDefined();
     const buildCopies = build!.instructions.flatMap(copiedFromContext);
     for (const f of tsconfigFiles("tsconfig.build.json")) expect(buildCopies, `${f} (npm run build reads it) in the build stage`).toContain(f);
+    const built = tsconfigFiles("tsconfig.build.json").filter((f) => f.startsWith("packages/"));
+    expect(built, "npm run build compiles every workspace").toEqual(expect.arrayContaining(JSON.parse(read("package.json")).workspaces.map((w: string) => `${w}/tsconfig.build.json`)));
     const shipped = finalStage.instructions.filter((i) => i.keyword === "COPY" && i.args.includes(`--from=${build!.name} `)).map((i) => i.args.split(/\s+/).slice(1));
     for (const w of JSON.parse(read("package.json")).workspaces as string[]) {
       expect(buildCopies, `${w}/src compiled in the build stage`).toContain(`${w}/src`);

@@ -26,13 +26,14 @@ function cpuMs(stderr: string): number {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * The image's layout in a temporary directory: each workspace's package.json
- * and dist, the bin and the console, and node_modules with only what
+ * The image's layout in a temporary directory: the root's and each
+ * workspace's package.json, each workspace's dist, the bin and the console, and node_modules with only what
  * `npm ci --omit=dev` installs (links into this checkout's), so no sources,
  * no tsx and no TypeScript.
  */
 function imageLayout(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "colony-image-"));
+  cpSync(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
   for (const w of WORKSPACES) {
     cpSync(path.join(ROOT, "packages", w, "package.json"), path.join(dir, "packages", w, "package.json"));
     cpSync(path.join(ROOT, "packages", w, "dist"), path.join(dir, "packages", w, "dist"), { recursive: true });

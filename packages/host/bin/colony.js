@@ -5,10 +5,8 @@
 // runs it through the root package's `prepare`, and so does the tests' global
 // setup); a compiled start skips tsx's loader and transpiling, which cost
 // about a second of CPU per call.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { register } from "node:module";
-
-const PACKAGES = ["actors", "directory", "host"];
 
 /** The newest modification time of the .ts files under `dir` (a URL ending in /), recursively. */
 function newestSource(dir) {
@@ -23,19 +21,20 @@ function newestSource(dir) {
 /**
  * tsc -b's own rule: a package's dist is up to date when its .tsbuildinfo is
  * newer than every source file. Without sources (the Docker image ships dist
- * alone), dist is all there is.
- * `packagesDir` is the packages/ directory, a URL ending in /.
+ * alone), dist is all there is. `packages` are the workspaces' directories.
  */
-function distIsCurrent(packagesDir) {
-  return PACKAGES.every((name) => {
-    const src = new URL(`${name}/src/`, packagesDir);
-    const info = new URL(`${name}/dist/.tsbuildinfo`, packagesDir);
-    if (!existsSync(src)) return existsSync(new URL(`${name}/dist/`, packagesDir));
+function distIsCurrent(packages) {
+  return packages.every((pkg) => {
+    const src = new URL("src/", pkg);
+    const info = new URL("dist/.tsbuildinfo", pkg);
+    if (!existsSync(src)) return existsSync(new URL("dist/", pkg));
     return existsSync(info) && statSync(info).mtimeMs >= newestSource(src);
   });
 }
 
-if (distIsCurrent(new URL("../../", import.meta.url))) {
+const root = new URL("../../../", import.meta.url);
+const { workspaces } = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
+if (distIsCurrent(workspaces.map((w) => new URL(`${w}/`, root)))) {
   await import("../dist/cli/main.js");
 } else {
   // tsx is a dev dependency: only a checkout runs the sources.
