@@ -78,7 +78,7 @@ describe("the compiled dist", { timeout: 180_000 }, () => {
     const dir = imageLayout();
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const bin = path.join(dir, "packages/host/bin/colony.js");
-    await using dev = await startColony(["dev"], {}, 60_000, [], bin);
+    await using dev = await startColony(["dev"], {}, 60_000, [], { bin });
     expect((await fetch(`${dev.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${dev.url}/ui/`)).status, "the console's files, found from dist").toBe(200);
     const ls = await colony(["agents", "ls"], { COLONY_URL: dev.url }, { bin });

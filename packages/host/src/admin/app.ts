@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -13,6 +12,7 @@ import { openApiDocument } from "./openapi.ts";
 import { type McpRoutesOptions, registerMcpRoutes } from "./mcp-routes.ts";
 import { registerConsoleRoutes } from "./console-routes.ts";
 import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
+import { requireBearer } from "@colony/directory";
 import { BoundedEventBuffer } from "../observability/event-buffer.ts";
 import type { HttpTools } from "../tools/http-tools.ts";
 import { registerToolRoutes } from "./tool-routes.ts";
@@ -94,18 +94,7 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
   );
   app.use("/v1/*", requireJsonBodies());
   if (!opts.adminToken) app.use("/v1/*", sameOriginOnly());
-  if (opts.adminToken) {
-    const expected = Buffer.from(`Bearer ${opts.adminToken}`);
-    app.use("/v1/*", async (c, next) => {
-      const given = Buffer.from(c.req.header("authorization") ?? "");
-      // Constant-time comparison; the length check leaks only the length.
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        c.header("WWW-Authenticate", 'Bearer realm="colony"');
-        return c.json(errorBody("unauthorized", "missing or wrong bearer token (COLONY_ADMIN_TOKEN)"), 401);
-      }
-      return next();
-    });
-  }
+  if (opts.adminToken) app.use("/v1/*", requireBearer(opts.adminToken));
 
   // The OpenAPI 3.1 document of this API (admin/openapi.ts); under /v1, so the token applies.
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
