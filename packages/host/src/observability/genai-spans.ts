@@ -2,7 +2,10 @@ import type { Attributes, Context, Span, Tracer } from "@opentelemetry/api";
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from "@opentelemetry/api";
 import type { IdGenerator } from "@opentelemetry/sdk-trace";
 import { RandomIdGenerator } from "@opentelemetry/sdk-trace";
-import type { AgentEventRecord, Usage } from "@colony/actors";
+import type { AgentEvent, AgentEventRecord, Usage } from "@colony/actors";
+
+/** One kind of agent event, narrowed. */
+type EventOf<K extends AgentEvent["kind"]> = Extract<AgentEvent, { kind: K }>;
 import { toolCallSpanId } from "@colony/actors";
 
 /**
@@ -89,80 +92,70 @@ export class GenAiSpanBuilder {
         this.openTurn(rec);
         return;
       }
-      case "model_request": {
-        const turn = this.turnFor(rec);
-        turn.chat?.end(rec.at);
-        const provider = providerName(e.provider);
-        turn.chat = this.tracer.startSpan(
-          `chat ${e.model}`,
-          {
-            kind: SpanKind.CLIENT,
-            startTime: rec.at,
-            attributes: { "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": e.model, "colony.iteration": e.iteration },
-          },
-          turn.ctx,
-        );
-        return;
-      }
-      case "model_response": {
-        const turn = this.turnFor(rec);
-        const chat = turn.chat ?? this.lateChat(turn, rec.at - e.durationMs);
-        chat.setAttributes({ ...usageAttributes(e.usage), "gen_ai.response.finish_reasons": [e.stopReason] });
-        chat.end(rec.at);
-        turn.chat = undefined;
-        return;
-      }
-      case "model_error": {
-        const turn = this.turnFor(rec);
-        const chat = turn.chat ?? this.lateChat(turn, rec.at - e.durationMs);
-        chat.setAttribute("error.type", "model_error");
-        chat.setStatus({ code: SpanStatusCode.ERROR, message: e.error.slice(0, 500) });
-        chat.end(rec.at);
-        turn.chat = undefined;
-        return;
-      }
+      case "model_request":
+        return this.chatStarted(rec, e);
+      case "model_response":
+      case "model_error":
+        return this.chatEnded(rec, e);
       case "tool_call": {
         const turn = this.turnFor(rec);
         turn.tools.get(e.callId)?.end(rec.at);
         turn.tools.set(e.callId, this.startTool(turn, e.tool, e.callId, rec.at));
         return;
       }
-      case "tool_result": {
-        const turn = this.turnFor(rec);
-        // A denied call has a result and no call event: its span is an instant.
-        const span = turn.tools.get(e.callId) ?? this.startTool(turn, e.tool, e.callId, rec.at - e.durationMs);
-        turn.tools.delete(e.callId);
-        span.setAttribute("colony.tool.outcome", e.outcome);
-        if (e.isError) {
-          span.setAttribute("error.type", e.outcome === "ok" ? "tool_error" : e.outcome);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: e.content.slice(0, 500) });
-        }
-        span.end(rec.at);
-        return;
-      }
-      case "status": {
+      case "tool_result":
+        return this.toolEnded(rec, e);
+      case "status":
         // A turn that stops to wait (an approval, a suspension) ends its span here; its rest is another span.
-        if (e.status !== "awaiting_approval" && e.status !== "suspended") return;
-        const turn = this.turns.get(rec.agent);
-        if (turn) this.endTurn(rec.agent, turn, rec.at, { status: e.status });
+        if (e.status === "awaiting_approval" || e.status === "suspended") this.endOpenTurn(rec, { status: e.status });
         return;
-      }
-      case "dead_lettered": {
-        const turn = this.turns.get(rec.agent);
-        if (turn) this.endTurn(rec.agent, turn, rec.at, { status: "dead_lettered", error: e.code });
-        return;
-      }
-      case "turn_finished": {
-        const turn = this.turns.get(rec.agent);
-        if (!turn) return;
-        turn.span.setAttributes(usageAttributes(e.usage));
-        this.endTurn(rec.agent, turn, rec.at, { status: e.status, ...(e.error ? { error: e.error.code } : {}) });
-        return;
-      }
+      case "dead_lettered":
+        return this.endOpenTurn(rec, { status: "dead_lettered", error: e.code });
+      case "turn_finished":
+        this.turns.get(rec.agent)?.span.setAttributes(usageAttributes(e.usage));
+        return this.endOpenTurn(rec, { status: e.status, ...(e.error ? { error: e.error.code } : {}) });
       default:
         return;
     }
   };
+
+  private chatStarted(rec: AgentEventRecord, e: EventOf<"model_request">): void {
+    const turn = this.turnFor(rec);
+    turn.chat?.end(rec.at);
+    const attributes = { "gen_ai.operation.name": "chat", "gen_ai.provider.name": providerName(e.provider), "gen_ai.request.model": e.model, "colony.iteration": e.iteration };
+    turn.chat = this.tracer.startSpan(`chat ${e.model}`, { kind: SpanKind.CLIENT, startTime: rec.at, attributes }, turn.ctx);
+  }
+
+  private chatEnded(rec: AgentEventRecord, e: EventOf<"model_response" | "model_error">): void {
+    const turn = this.turnFor(rec);
+    const chat = turn.chat ?? this.lateChat(turn, rec.at - e.durationMs);
+    if (e.kind === "model_response") {
+      chat.setAttributes({ ...usageAttributes(e.usage), "gen_ai.response.finish_reasons": [e.stopReason] });
+    } else {
+      chat.setAttribute("error.type", "model_error");
+      chat.setStatus({ code: SpanStatusCode.ERROR, message: e.error.slice(0, 500) });
+    }
+    chat.end(rec.at);
+    turn.chat = undefined;
+  }
+
+  private toolEnded(rec: AgentEventRecord, e: EventOf<"tool_result">): void {
+    const turn = this.turnFor(rec);
+    // A denied call has a result and no call event: its span is an instant.
+    const span = turn.tools.get(e.callId) ?? this.startTool(turn, e.tool, e.callId, rec.at - e.durationMs);
+    turn.tools.delete(e.callId);
+    span.setAttribute("colony.tool.outcome", e.outcome);
+    if (e.isError) {
+      span.setAttribute("error.type", e.outcome === "ok" ? "tool_error" : e.outcome);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.content.slice(0, 500) });
+    }
+    span.end(rec.at);
+  }
+
+  private endOpenTurn(rec: AgentEventRecord, how: { status: string; error?: string }): void {
+    const turn = this.turns.get(rec.agent);
+    if (turn) this.endTurn(rec.agent, turn, rec.at, how);
+  }
 
   /** Ends every open span (shutdown): what was cut short is still exported. */
   endAll(at = Date.now()): void {
