@@ -44,10 +44,25 @@ export function registerMcpCommands(program: Command): Command {
       }),
     );
 
-  sub(
-    "put",
-    "Declare (or replace) a server, seen by every host: `colony mcp put calc --url http://calc:3000/mcp --header 'Authorization: Bearer {{secret:CALC_TOKEN}}'`; stdio (`--command`) only where hosts set COLONY_MCP_ALLOW_STDIO=1.",
-  )
+  registerPut(sub("put", PUT_HELP), json);
+
+  sub("delete", "Remove a server: its tools disappear from every host.")
+    .argument("<server>", "the server's name")
+    .action(
+      action("mcp delete", async (client, out, server: string) => {
+        await client.request("DELETE", route(server));
+        out.print(`removed MCP server ${server}`);
+      }),
+    );
+  return mcp;
+}
+
+const PUT_HELP =
+  "Declare (or replace) a server, seen by every host: `colony mcp put calc --url http://calc:3000/mcp --header 'Authorization: Bearer {{secret:CALC_TOKEN}}'`; stdio (`--command`) only where hosts set COLONY_MCP_ALLOW_STDIO=1.";
+
+/** `colony mcp put <server>`: flags for the common cases, --declaration for the whole JSON. */
+function registerPut(command: Command, json: () => Option): void {
+  command
     .argument("<server>", "the server's name (^[a-z][a-z0-9-]{0,30}$)")
     .option("--url <url>", "the server's Streamable HTTP endpoint")
     .option("--header <header>", "'Name: value' sent on every request (repeatable); values may hold {{secret:NAME}}", collect)
@@ -60,21 +75,7 @@ export function registerMcpCommands(program: Command): Command {
       action(
         "mcp put",
         async (client, out, server: string, o: { url?: string; header?: string[]; command?: string; arg?: string[]; permission?: string; declaration?: string; json?: boolean }) => {
-          const body: Record<string, unknown> = o.declaration !== undefined ? parseConfig(o.declaration) : {};
-          if (o.url !== undefined) body.url = o.url;
-          if (o.command !== undefined) body.command = o.command;
-          if (o.arg) body.args = o.arg;
-          if (o.permission !== undefined) body.permission = o.permission;
-          if (o.header) {
-            body.headers = Object.fromEntries(
-              o.header.map((h) => {
-                const i = h.indexOf(":");
-                if (i <= 0) throw new UsageError(`--header ${JSON.stringify(h)}: expected 'Name: value'`);
-                return [h.slice(0, i).trim(), h.slice(i + 1).trim()];
-              }),
-            );
-          }
-          if (body.url === undefined && body.command === undefined) throw new UsageError("give --url (Streamable HTTP) or --command (stdio), or --declaration");
+          const body = declarationFrom(o);
           const view = await client.request<McpServerView>("PUT", route(server), body);
           if (o.json) return out.json(view);
           out.print(`declared MCP server ${view.name}`);
@@ -82,16 +83,26 @@ export function registerMcpCommands(program: Command): Command {
         },
       ),
     );
+}
 
-  sub("delete", "Remove a server: its tools disappear from every host.")
-    .argument("<server>", "the server's name")
-    .action(
-      action("mcp delete", async (client, out, server: string) => {
-        await client.request("DELETE", route(server));
-        out.print(`removed MCP server ${server}`);
+/** The body of PUT /v1/mcp/{server} from `mcp put`'s options: --declaration, then each flag over it. */
+function declarationFrom(o: { url?: string; header?: string[]; command?: string; arg?: string[]; permission?: string; declaration?: string }): Record<string, unknown> {
+  const body: Record<string, unknown> = o.declaration !== undefined ? parseConfig(o.declaration) : {};
+  if (o.url !== undefined) body.url = o.url;
+  if (o.command !== undefined) body.command = o.command;
+  if (o.arg) body.args = o.arg;
+  if (o.permission !== undefined) body.permission = o.permission;
+  if (o.header) {
+    body.headers = Object.fromEntries(
+      o.header.map((h) => {
+        const i = h.indexOf(":");
+        if (i <= 0) throw new UsageError(`--header ${JSON.stringify(h)}: expected 'Name: value'`);
+        return [h.slice(0, i).trim(), h.slice(i + 1).trim()];
       }),
     );
-  return mcp;
+  }
+  if (body.url === undefined && body.command === undefined) throw new UsageError("give --url (Streamable HTTP) or --command (stdio), or --declaration");
+  return body;
 }
 
 function render(s: McpServerView): string {
