@@ -50,7 +50,7 @@ function stream(c: ProcessCluster, ids: string[], sent: Map<string, SentMessage[
   let running = true;
   let count = 0;
   const loops = ids.map(async (id) => {
-    for (let n = 0; running; n++) {
+    for (let n = 0; running && c.liveHostIds().length > 0; n++) {
       await sendAndRecord(c.url(), id, `${id} #${n}`, n % 3 === 0, sent.get(id)!);
       count++;
     }
