@@ -13,6 +13,7 @@
  * latency between one nats-server and the cluster (two clusters of
  * processes; too slow for every run).
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { AgentId } from "@colony/actors";
@@ -92,6 +93,29 @@ async function crossHostP50(c: ProcessCluster, targets: Map<string, string>, n: 
   return times[Math.floor(times.length / 2)]!;
 }
 
+/**
+ * Starts a wait=true send from `host` to `id` every 100 ms until one succeeds
+ * and returns how long after `since` the first success came back. Attempts
+ * overlap, so their outcomes are recorded as unknown (order not checked).
+ */
+async function firstSuccessAfter(c: ProcessCluster, host: string, id: string, since: number, log: SentMessage[]): Promise<number> {
+  let firstOk: number | undefined;
+  const attempts: Promise<void>[] = [];
+  for (let n = 0; firstOk === undefined && performance.now() - since < 15_000; n++) {
+    const content = `${id} after kill ${n}`;
+    attempts.push(
+      trySend(c.url(host), id, content, true).then((res) => {
+        log.push({ content, outcome: "unknown" });
+        if (res.status === 200 && firstOk === undefined) firstOk = performance.now() - since;
+      }),
+    );
+    await delay(100); // the probe rate, not a wait for a condition
+  }
+  await Promise.all(attempts);
+  if (firstOk === undefined) throw new Error(`${host} never reached ${id} within 15 s of the kill`);
+  return firstOk;
+}
+
 /** The checker's verdict on every agent, read from Redis once nothing is left to process. */
 async function violations(c: ProcessCluster, sent: Map<string, SentMessage[]>): Promise<Violation[]> {
   const redis = new Redis(c.redis.url);
@@ -126,7 +150,7 @@ describe("Colony on a 3-node NATS cluster (real processes)", { timeout: 120_000 
     ];
     await using c = await startProcessCluster({ hosts: 3, ownServers: true, backends: { natsUrl: nats.url() }, hostEnv: (i) => ({ NATS_URL: nats.url(orders[i]!) }) });
     const hosts = [...c.hosts.keys()];
-    const ids = Array.from({ length: 18 }, (_, i) => `assistant/nc${i}`);
+    const ids = Array.from({ length: 15 }, (_, i) => `assistant/nc${i}`);
     const probes = Array.from({ length: 9 }, (_, i) => `assistant/ncprobe${i}`);
     await spawnAll(c, [...ids, ...probes]);
     const sent = new Map<string, SentMessage[]>([...ids, ...probes].map((id) => [id, []]));
@@ -135,7 +159,7 @@ describe("Colony on a 3-node NATS cluster (real processes)", { timeout: 120_000 
     const targets = crossHostTargets(hosts, probes, await ownersOf(c, probes));
 
     const s = stream(c, ids, sent);
-    await waitFor(() => s.sent() > 100, { timeoutMs: 30_000, message: "the stream to get going" });
+    await waitFor(() => s.sent() > 60, { timeoutMs: 30_000, message: "the stream to get going" });
 
     // The victim: the node with the most hosts on it (at least one).
     const onNode = await Promise.all(nats.nodes.map(async (n) => (await nats.clients(n.index)).filter((x) => hosts.some((h) => x.name === hostName(h))).map((x) => x.name)));
@@ -143,55 +167,53 @@ describe("Colony on a 3-node NATS cluster (real processes)", { timeout: 120_000 
     const moved = hosts.filter((h) => onNode[victim]!.includes(hostName(h)));
     expect(moved.length).toBeGreaterThan(0);
 
+    const directoryMoved = (await nats.clients(victim)).some((x) => x.name.startsWith("colony-directory-"));
     const killedAt = performance.now();
     await nats.kill(victim);
-    // Each host reaches its cross-host target again.
-    const flowing = await Promise.all(
-      [...targets].map(async ([host, id]) => {
-        let n = 0;
-        await waitFor(() => sendAndRecord(c.url(host), id, `${id} after kill ${n++}`, true, sent.get(id)!), { timeoutMs: 15_000, intervalMs: 25, message: `${host} to reach ${id} again` });
-        return performance.now() - killedAt;
-      }),
-    );
+    // Each host reaches its cross-host target again: a new attempt every 100 ms (one caught in flight on the dead
+    // node waits out its RPC timeout, later ones need not), so the first success says when traffic flows again.
+    const flowing = await Promise.all([...targets].map(([host, id]) => firstSuccessAfter(c, host, id, killedAt, sent.get(id)!)));
     const flowAgainMs = Math.round(Math.max(...flowing));
     for (const h of moved) {
       await waitFor(() => c.hosts.get(h)!.logs.some((l) => l.msg === "NATS switched to another server"), { message: `${h} to log its switch` });
     }
 
     const sentAtKill = s.sent();
-    await waitFor(() => s.sent() > sentAtKill + 100, { timeoutMs: 30_000, message: "the stream to flow on a node short" });
+    await waitFor(() => s.sent() > sentAtKill + 60, { timeoutMs: 30_000, message: "the stream to flow on a node short" });
     await nats.restart(victim);
     const sentAtRestart = s.sent();
-    await waitFor(() => s.sent() > sentAtRestart + 100, { timeoutMs: 30_000, message: "the stream to flow after the node's restart" });
+    await waitFor(() => s.sent() > sentAtRestart + 60, { timeoutMs: 30_000, message: "the stream to flow after the node's restart" });
     await s.stop();
 
     expect(await violations(c, sent)).toEqual([]);
     expect(declaredDead(c)).toEqual([]);
     const listed = (await http(c.url(), "GET", "/v1/hosts")).body.hosts as { id: string; status: string }[];
     expect(listed.filter((h) => hosts.includes(h.id)).map((h) => h.status)).toEqual(["alive", "alive", "alive"]);
-    console.log(`NATS cluster: node-${victim} (hosts ${moved.join(", ")}) SIGKILLed; every host reached another host's agent again within ${flowAgainMs} ms`);
+    console.log(`NATS cluster: node-${victim} (hosts ${moved.join(", ")}) SIGKILLed${directoryMoved ? " (the directory's node too)" : ""}; every host reached another host's agent again within ${flowAgainMs} ms`);
     // Generous for a loaded 2-core machine: the point is "seconds, not a failure timeout or a request timeout".
     expect(flowAgainMs).toBeLessThan(5_000);
   });
 
-  it.runIf(process.env.COLONY_NATS_CLUSTER_FIGURES === "1")("figures: cross-host message p50, one nats-server vs a 3-node cluster", { timeout: 240_000 }, async () => {
-    const measure = async (c: ProcessCluster, label: string) => {
+  it.runIf(process.env.COLONY_NATS_CLUSTER_FIGURES === "1")("figures: cross-host message p50, one nats-server vs a 3-node cluster", { timeout: 400_000 }, async () => {
+    const prepare = async (c: ProcessCluster, label: string) => {
       const probes = Array.from({ length: 9 }, (_, i) => `assistant/fig${label}${i}`);
       await spawnAll(c, probes);
       const sent = new Map<string, SentMessage[]>(probes.map((id) => [id, []]));
       await pool(probes, 9, async (id) => void (await sendAndRecord(c.url(), id, `${id} hello`, true, sent.get(id)!)));
       const targets = crossHostTargets([...c.hosts.keys()], probes, await ownersOf(c, probes));
-      await crossHostP50(c, targets, 10, sent, "warm");
-      return crossHostP50(c, targets, 60, sent, "timed");
+      await crossHostP50(c, targets, 5, sent, "warm");
+      return { c, targets, sent, p50s: [] as number[] };
     };
-    let single: number;
-    {
-      await using c = await startProcessCluster({ hosts: 3, ownServers: true });
-      single = await measure(c, "single");
-    }
+    await using single = await startProcessCluster({ hosts: 3, ownServers: true, startTimeoutMs: 120_000 });
     await using nats = await startNatsCluster();
-    await using c = await startProcessCluster({ hosts: 3, ownServers: true, backends: { natsUrl: nats.url() }, hostEnv: (i) => ({ NATS_URL: nats.url([i % 3, (i + 1) % 3, (i + 2) % 3]) }) });
-    const clustered = await measure(c, "cluster");
-    console.log(`cross-host send (wait=true) p50: one nats-server ${single.toFixed(1)} ms, 3-node cluster ${clustered.toFixed(1)} ms`);
+    await using clustered = await startProcessCluster({ hosts: 3, ownServers: true, startTimeoutMs: 120_000, backends: { natsUrl: nats.url() }, hostEnv: (i) => ({ NATS_URL: nats.url([i % 3, (i + 1) % 3, (i + 2) % 3]) }) });
+    const a = await prepare(single, "single");
+    const b = await prepare(clustered, "cluster");
+    // Interleaved rounds, alternating which goes first, so both see the same machine load.
+    for (let round = 0; round < 12; round++) {
+      for (const x of round % 2 === 0 ? [a, b] : [b, a]) x.p50s.push(await crossHostP50(x.c, x.targets, 5, x.sent, `r${round}`));
+    }
+    const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
+    console.log(`cross-host send (wait=true) p50 over 12 interleaved rounds: one nats-server ${median(a.p50s).toFixed(1)} ms, 3-node cluster ${median(b.p50s).toFixed(1)} ms`);
   });
 });
