@@ -1,7 +1,7 @@
 import type { ColonyProcess } from "./colony-process.ts";
 import { http, startColony } from "./colony-process.ts";
 import { FaultProxy } from "./fault-proxy.ts";
-import type { NatsServer, RedisServer } from "./servers.ts";
+import type { NatsServer, RedisServer, TestServer } from "./servers.ts";
 import { startNats, startRedis } from "./servers.ts";
 import { waitFor } from "./wait.ts";
 
@@ -18,6 +18,14 @@ export interface ProcessClusterOptions {
   startTimeoutMs?: number;
   /** Node flags for the host processes (e.g. --cpu-prof for a bench). */
   hostNodeArgs?: string[];
+  /**
+   * Servers the test runs itself (a NATS cluster's comma-separated URLs, a
+   * Redis Cluster URL): the processes get these instead of a redis-server /
+   * nats-server started here. The cluster neither kills nor stops them.
+   */
+  backends?: { redisUrl?: string; natsUrl?: string };
+  /** Extra env for the i-th host started with the cluster (e.g. its own NATS_URL order); kept across restartHost. */
+  hostEnv?: (index: number) => Record<string, string>;
 }
 
 export interface ProcessCluster extends AsyncDisposable {
@@ -47,6 +55,24 @@ export interface ProcessCluster extends AsyncDisposable {
 
 let seq = 0;
 
+/** A server handed in through `backends`: it is the test's, so it cannot be killed or restarted from here. */
+function given(url: string, what: string): TestServer {
+  const refuse = (verb: string) => Promise.reject(new Error(`cannot ${verb} ${what}: it was given through backends; the test that started it controls it`));
+  return {
+    url,
+    host: "",
+    port: 0,
+    external: true,
+    pid: undefined,
+    running: true,
+    stop: async () => {},
+    kill: () => refuse("kill"),
+    restart: () => refuse("restart"),
+    logs: () => `(${what} given through backends)`,
+    [Symbol.asyncDispose]: async () => {},
+  };
+}
+
 /**
  * Real processes: a redis-server and a nats-server from the harness, the
  * directory replicas and the hosts as `colony` child processes, just as an
@@ -54,8 +80,9 @@ let seq = 0;
  */
 export async function startProcessCluster(o: ProcessClusterOptions): Promise<ProcessCluster> {
   const useEnv = !o.ownServers;
-  const redis = await startRedis({ useEnv });
-  const nats = await startNats({ useEnv });
+  if (o.faultProxies && (o.backends?.redisUrl || o.backends?.natsUrl)) throw new Error("faultProxies need servers started here, not backends");
+  const redis = o.backends?.redisUrl ? given(o.backends.redisUrl, "Redis") : await startRedis({ useEnv });
+  const nats = o.backends?.natsUrl ? given(o.backends.natsUrl, "NATS") : await startNats({ useEnv });
   const redisProxy = o.faultProxies ? await FaultProxy.start({ target: redis }) : undefined;
   const natsProxy = o.faultProxies ? await FaultProxy.start({ target: nats }) : undefined;
   const env = (): Record<string, string> => ({
@@ -146,7 +173,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
       directories.push(d);
     }
     // allSettled: every host that did start is in `started` before a failure disposes the cluster.
-    const starts = await Promise.allSettled(Array.from({ length: o.hosts }, (_, i) => cluster.addHost(`h${i}-${tag}`)));
+    const starts = await Promise.allSettled(Array.from({ length: o.hosts }, (_, i) => cluster.addHost(`h${i}-${tag}`, o.hostEnv?.(i))));
     const failed = starts.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
     await cluster.waitForMembers([...hosts.keys()], o.startTimeoutMs);

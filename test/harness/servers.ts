@@ -158,7 +158,7 @@ async function redisAnswers(host: string, port: number): Promise<boolean> {
 }
 
 /** nats-server greets every client with an INFO line once it accepts clients. */
-async function natsAnswers(host: string, port: number): Promise<boolean> {
+export async function natsAnswers(host: string, port: number): Promise<boolean> {
   const line = await firstLine(host, port, undefined);
   if (line.startsWith("INFO ")) return true;
   throw new Error(`expected an INFO greeting, got ${JSON.stringify(line.slice(0, 80))}`);
@@ -210,7 +210,8 @@ function spawnWatchdog(pid: number): ChildProcess {
 
 // ---------------------------------------------------------------- managed servers
 
-interface Spec {
+/** How to run one kind of server (exported for nats-cluster.ts, which picks its ports itself). */
+export interface Spec {
   name: string;
   scheme: "redis" | "nats";
   binary: string;
@@ -222,7 +223,7 @@ interface Spec {
 
 const MAX_LOG_CHARS = 8_000;
 
-class ManagedServer implements TestServer {
+export class ManagedServer implements TestServer {
   readonly external = false;
   readonly host = LOOPBACK;
   private child: ChildProcess | undefined;

@@ -1,14 +1,15 @@
 /**
  * The Transport contract, held against every implementation: MemoryTransport
- * (`colony dev`, fast tests) and NatsTransport (cluster mode, against a real
- * nats-server started by the harness). Whatever a test here says, both do.
+ * (`colony dev`, fast tests) and NatsTransport (cluster mode), against a real
+ * nats-server started by the harness and against a 3-node NATS cluster with
+ * the transports spread over its nodes. Whatever a test here says, all do.
  *
  * No sleeps: waits poll with deadlines (waitFor), and "nothing else arrives"
  * is proven with a barrier message that the same publisher sends last:
  * delivery is in order per publisher and subscriber connection, so once the
  * barrier is in, anything sent before it has arrived too.
  */
-import { connect as natsConnect } from "nats";
+import { Empty, type NatsConnection, connect as natsConnect } from "nats";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   AgentNotHereError,
@@ -29,6 +30,7 @@ import { NatsTransport } from "../../packages/actors/src/transport/nats-transpor
 import type { TransportOptions } from "../../packages/actors/src/transport/shared.ts";
 import { newTraceparent } from "../../packages/actors/src/transport/traceparent.ts";
 import type { ConnectionStatus, Handler, Transport } from "../../packages/actors/src/transport/transport.ts";
+import { type NatsCluster, startNatsCluster } from "../harness/nats-cluster.ts";
 import { type NatsServer, freePort, startNats } from "../harness/servers.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -102,8 +104,16 @@ const settled = (...ts: Transport[]) => Promise.all(ts.map((t) => t.flush()));
 
 // ---------------------------------------------------------------- the contract
 
-function transportContract(label: string, factory: Factory): void {
+/**
+ * Resolves once the subscriptions and unsubscriptions the given transports
+ * made so far reach every publisher: a flush for one server or bus; on a
+ * cluster the other nodes also have to hear of them over the routes.
+ */
+type Settle = (ts: Transport[]) => Promise<void>;
+
+function transportContract(label: string, factory: Factory, settle: Settle = async (ts) => void (await settled(...ts))): void {
   describe(`Transport contract: ${label}`, () => {
+    const settled = (...ts: Transport[]) => settle(ts);
     const opened: Transport[] = [];
     const open = async (count: number, opts?: (index: number) => TransportOptions): Promise<Transport[]> => {
       const ts = await factory(count, opts);
@@ -485,7 +495,10 @@ function transportContract(label: string, factory: Factory): void {
       expect(await reply).toEqual({ done: "task" });
       await closing;
       expect(server!.status()).toBe("closed");
-      expect(await rejection(client!.request(`${p}.job`, env(null), 5_000))).toBeInstanceOf(NoRespondersError);
+      // A cluster's other nodes learn of a closed connection over the routes, so "no responders" may take a moment;
+      // until then a request can be forwarded to the closed subscriber's node and time out.
+      const answer = async () => rejection(client!.request(`${p}.job`, env(null), 1_000));
+      await waitFor(async () => (await answer()) instanceof NoRespondersError, { timeoutMs: 10_000, message: "no responders on the closed server's subject" });
     });
   });
 }
@@ -725,6 +738,114 @@ describe("NatsTransport only", () => {
     } finally {
       await Promise.all(transports.map((t) => t.close()));
       await server.stop();
+    }
+  });
+});
+
+// ---------------------------------------------------------------- over a NATS cluster
+
+let cluster: NatsCluster | undefined;
+/** One plain connection per node, for the route barrier. */
+let probes: NatsConnection[] = [];
+beforeAll(async () => {
+  cluster = await startNatsCluster();
+  probes = await Promise.all(cluster.nodes.map((n) => natsConnect({ servers: n.url, name: `probe-${n.index}` })));
+});
+afterAll(async () => {
+  await Promise.all(probes.map((p) => p.close()));
+  await cluster?.stop();
+});
+
+/**
+ * Transport 0 (the publisher or the client in every contract test) has node 0
+ * to itself; the others take turns on the remaining nodes, so every message
+ * crosses a route. (NATS hands a queue group's message to a member on the
+ * publisher's own node when there is one; with none there, members on every
+ * node share the load, which is what the contract's queue test checks.)
+ */
+const nodeOf = (i: number, size: number): number => (i === 0 ? 0 : 1 + ((i - 1) % (size - 1)));
+
+/**
+ * Waits until every node knows of the (un)subscriptions already made: each
+ * node gets a fresh subscription after them, and interest travels a route in
+ * order, so once every other node can reach that subscription it knows of
+ * the earlier ones too.
+ */
+async function routesCaughtUp(ts: Transport[]): Promise<void> {
+  await Promise.all(ts.map((t) => t.flush()));
+  const token = randomToken(10);
+  const subs = probes.map((p, k) => p.subscribe(`barrier.${token}.${k}`, { callback: (_e, m) => void m.respond(Empty) }));
+  try {
+    await Promise.all(probes.map((p) => p.flush()));
+    await Promise.all(
+      probes.flatMap((from, j) =>
+        probes.map(async (_to, k) => {
+          if (j === k) return;
+          await waitFor(() => from.request(`barrier.${token}.${k}`, Empty, { timeout: 1_000 }), { timeoutMs: 10_000, message: `node-${j} to route to node-${k}` });
+        }),
+      ),
+    );
+  } finally {
+    for (const s of subs) s.unsubscribe();
+  }
+}
+
+transportContract(
+  "NatsTransport on a 3-node NATS cluster",
+  async (count, opts) =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        NatsTransport.connect({ servers: cluster!.nodes[nodeOf(i, cluster!.nodes.length)]!.url, name: `cluster-${i}`, ...opts?.(i) }),
+      ),
+    ),
+  routesCaughtUp,
+);
+
+describe("NatsTransport on a NATS cluster only", () => {
+  it("moves to another node when its server dies: plain and queue subscriptions, its request inbox and an in-flight reply all work again, and the switch is logged", async () => {
+    const c = await startNatsCluster();
+    const transports: NatsTransport[] = [];
+    try {
+      const logger = captureLogger();
+      // b is given node 0 only: it finds the others from the cluster's gossip.
+      const b = await NatsTransport.connect({ servers: c.nodes[0]!.url, name: "mover", logger });
+      const a = await NatsTransport.connect({ servers: c.url([1, 2]), name: "stayer" });
+      transports.push(a, b);
+      const events = recorder();
+      const slow = gate();
+      b.subscribe("mv.ev", events.handler);
+      b.subscribe("mv.svc", (e) => ({ echo: e.body }), { queue: "svc" });
+      b.subscribe("mv.slow", async () => {
+        await slow.wait;
+        return "late but here";
+      });
+      a.subscribe("mv.back", () => "from a");
+      await b.flush();
+      await waitFor(() => a.request("mv.svc", env(0), 1_000), { timeoutMs: 10_000, message: "node 0's subscriptions to reach a's node" });
+      const inFlight = a.request("mv.slow", env(null), 20_000);
+      await waitFor(() => events.got.length === 0 && b.status() === "connected");
+
+      await c.kill(0);
+      await waitFor(() => b.status() === "connected" && b.server() !== `127.0.0.1:${c.nodes[0]!.port}`, { timeoutMs: 10_000, message: "b on another node" });
+      // The handler answers after the move: its reply (published on the new node) reaches a.
+      slow.open();
+      expect(await inFlight).toBe("late but here");
+      expect(await waitFor(() => a.request("mv.svc", env(1), 1_000), { timeoutMs: 10_000, message: "the queue subscription back" })).toEqual({ echo: 1 });
+      await waitFor(() => (a.publish("mv.ev", env("again")), events.got.length > 0), { timeoutMs: 10_000, intervalMs: 100, message: "the plain subscription back" });
+      expect(await b.request("mv.back", env(null), 5_000)).toBe("from a");
+      const moved = logger.lines.find((l) => l.msg === "NATS switched to another server");
+      expect(moved?.fields).toMatchObject({ previous: `127.0.0.1:${c.nodes[0]!.port}`, server: b.server() });
+      expect(logger.lines.some((l) => l.msg === "NATS connection lost; reconnecting" && l.fields.server === `127.0.0.1:${c.nodes[0]!.port}`)).toBe(true);
+      expect(a.status()).toBe("connected");
+
+      // The node comes back and takes part again; b stays where it is.
+      await c.restart(0);
+      const back = await NatsTransport.connect({ servers: c.nodes[0]!.url, name: "on-restarted" });
+      transports.push(back);
+      expect(await waitFor(() => back.request("mv.svc", env(2), 1_000), { timeoutMs: 10_000 })).toEqual({ echo: 2 });
+    } finally {
+      await Promise.all(transports.map((t) => t.close()));
+      await c.stop();
     }
   });
 });

@@ -104,13 +104,23 @@ export function fromNatsError(e: unknown, subject: string, timeoutMs?: number): 
  *   request throughput (measured with nats.js 2.x on this project's bench); our errors carry the subject instead.
  * - `maxReconnectAttempts: -1`, `reconnectTimeWait: 250 ms`: a host never
  *   gives up on NATS and finds a restarted server quickly; nats.js resends
- *   its subscriptions by itself.
+ *   its subscriptions by itself (plain, queue groups and the request inbox)
+ *   to whichever server it reaches.
+ * - A cluster (several URLs, and the servers the cluster gossips): the list
+ *   is shuffled (`noRandomize: false`) so processes spread over the nodes;
+ *   when a node dies its clients move to the next one at once (nodes not
+ *   tried in the last reconnectTimeWait are dialled without waiting). Every
+ *   move is logged with the server left and the one reached.
  * - `waitOnFirstConnect: true` (overridable): start order does not matter.
  * - `pingInterval: 10 s`: a half-open connection is noticed in ~20–30 s.
  *
  * While disconnected, request() and flush() reject at once with
  * UnavailableError (retryable) rather than waiting out their timeout;
  * publish() is buffered by nats.js and sent on reconnect (at most once).
+ * A request already sent when the connection drops keeps waiting: its reply
+ * still arrives if the responder answers after this client resubscribed its
+ * inbox elsewhere, else it ends in TimeoutError (whether it ran is unknown,
+ * as with any timeout).
  */
 export class NatsTransport implements Transport {
   readonly name: string;
@@ -125,6 +135,8 @@ export class NatsTransport implements Transport {
   private readonly statusLoop: Promise<void>;
   private closing = false;
   private closePromise: Promise<void> | undefined;
+  /** The server this connection last reached (host:port), for the failover logs. */
+  private lastServer: string;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -135,6 +147,7 @@ export class NatsTransport implements Transport {
     this.onMessage = opts.onMessage;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.cell = new StatusCell(this.logger);
+    this.lastServer = nc.getServer();
     this.statusEvents = nc.status();
     this.statusLoop = this.watchStatus();
     void nc.closed().then((err) => {
@@ -153,6 +166,7 @@ export class NatsTransport implements Transport {
       servers: opts.servers,
       name: opts.name,
       noAsyncTraces: true,
+      noRandomize: false,
       maxReconnectAttempts: -1,
       reconnectTimeWait: opts.reconnectTimeWaitMs ?? DEFAULT_RECONNECT_TIME_WAIT_MS,
       waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
@@ -174,10 +188,14 @@ export class NatsTransport implements Transport {
       for await (const s of this.statusEvents) {
         switch (s.type) {
           case Events.Disconnect:
+            this.logger.warn({ server: redactUrls(String(s.data)) }, "NATS connection lost; reconnecting");
             this.cell.set("disconnected");
             break;
           case Events.Reconnect:
-            this.cell.set("connected");
+            this.onReconnect(String(s.data));
+            break;
+          case Events.Update:
+            this.logger.debug({ servers: s.data }, "NATS cluster servers changed");
             break;
           case Events.Error:
             this.logger.warn({ err: redactUrls(String(s.data)) }, "NATS reported an error");
@@ -197,8 +215,23 @@ export class NatsTransport implements Transport {
     }
   }
 
+  /** Logs where the connection went (a switch when another node answered), then reports "connected". */
+  private onReconnect(server: string): void {
+    const previous = this.lastServer;
+    this.lastServer = server;
+    const fields = { server: redactUrls(server), previous: redactUrls(previous) };
+    if (server !== previous) this.logger.warn(fields, "NATS switched to another server");
+    else this.logger.info(fields, "NATS reconnected to the same server");
+    this.cell.set("connected");
+  }
+
   status(): ConnectionStatus {
     return this.cell.get();
+  }
+
+  /** The server (host:port) this connection uses now, or last used while disconnected. */
+  server(): string {
+    return this.nc.getServer();
   }
 
   onStatus(listener: (status: ConnectionStatus) => void): void {
