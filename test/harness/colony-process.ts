@@ -25,12 +25,27 @@ export interface ColonyProcess extends AsyncDisposable {
   signal(sig: NodeJS.Signals): void;
 }
 
+/** Where and how the process runs, for tests that place it elsewhere (e.g. in a network namespace). */
+export interface ColonyLaunchOptions {
+  /** Runs `<prefix…> node …` instead of `node …`, e.g. ["ip", "netns", "exec", "ns1"]; the prefix must exec node (keep its pid). */
+  commandPrefix?: string[];
+  /** The address `url` names instead of 127.0.0.1 (the process's COLONY_HTTP_HOST must serve it). */
+  urlHost?: string;
+}
+
 /**
  * Starts `colony <args>` as a real child process (through the same bin a user
  * runs) and resolves once it logs "listening", i.e. serves HTTP.
  */
-export async function startColony(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<ColonyProcess> {
-  const child = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, ...nodeArgs, BIN, ...args], {
+export async function startColony(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+  nodeArgs: string[] = [],
+  launch: ColonyLaunchOptions = {},
+): Promise<ColonyProcess> {
+  const command = [...(launch.commandPrefix ?? []), process.execPath, "--import", EXIT_WITH_PARENT, ...nodeArgs, BIN, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     env: { PATH: process.env.PATH ?? "", COLONY_HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -75,7 +90,7 @@ export async function startColony(args: string[], env: Record<string, string> = 
   });
   const proc: ColonyProcess = {
     child,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${launch.urlHost ?? "127.0.0.1"}:${port}`,
     port,
     logs,
     stderr: () => stderr,

@@ -30,7 +30,12 @@ export interface ClientOptions {
   random: () => number;
   /** performance.now() of the soak's start: acknowledgement times are reported relative to it. */
   t0: number;
+  /** Sent with every request (e.g. the admin token's Authorization). */
+  headers?: Record<string, string>;
 }
+
+/** The hosts the clients pick from: a ProcessCluster, or any cluster that lists its host processes the same way. */
+export type ClientCluster = Pick<ProcessCluster, "liveHostIds" | "hosts">;
 
 /** One message as the client saw it. */
 export interface ClientMessage extends SentMessage {
@@ -55,7 +60,7 @@ export class SoakClients {
   private loops: Promise<void>[] = [];
 
   constructor(
-    private readonly c: ProcessCluster,
+    private readonly c: ClientCluster,
     private readonly o: ClientOptions,
   ) {}
 
@@ -136,7 +141,7 @@ export class SoakClients {
     try {
       const res = await fetch(host.url + path, {
         method,
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...this.o.headers },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.o.attemptTimeoutMs),
       });

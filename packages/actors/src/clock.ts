@@ -41,3 +41,30 @@ export function sleep(ms: number, opts: { clock?: Clock; signal?: AbortSignal } 
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * `pending`'s outcome, or `onTimeout()`'s (its value, or its throw as a
+ * rejection) if `pending` has not settled within `ms` on `clock`. The timer
+ * is cancelled as soon as either happens: nothing is left behind.
+ */
+export function withTimeout<T, U>(pending: Promise<T>, ms: number, onTimeout: () => U, clock: Clock = systemClock): Promise<T | U> {
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      try {
+        resolve(onTimeout());
+      } catch (e) {
+        reject(e);
+      }
+    }, Math.max(0, ms));
+    pending.then(
+      (value) => {
+        timer.cancel();
+        resolve(value);
+      },
+      (e: unknown) => {
+        timer.cancel();
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sleep } from "../src/clock.ts";
+import { sleep, withTimeout } from "../src/clock.ts";
 import { ManualClock } from "../src/testing/manual-clock.ts";
 
 describe("sleep", () => {
@@ -24,5 +24,27 @@ describe("sleep", () => {
     const before = new AbortController();
     before.abort(new Error("fenced"));
     await expect(sleep(1, { clock, signal: before.signal })).rejects.toThrow("fenced");
+  });
+});
+
+describe("withTimeout", () => {
+  it("answers the work's outcome when it settles in time, and cancels its timer", async () => {
+    const clock = new ManualClock();
+    await expect(withTimeout(Promise.resolve(7), 1_000, () => null, clock)).resolves.toBe(7);
+    await expect(withTimeout(Promise.reject(new Error("refused")), 1_000, () => null, clock)).rejects.toThrow("refused");
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("answers onTimeout's value, or its throw, once the clock passes the deadline", async () => {
+    const clock = new ManualClock();
+    const never = new Promise<number>(() => {});
+    const nulled = withTimeout(never, 1_000, () => null, clock);
+    const thrown = withTimeout(never, 2_000, () => {
+      throw new Error("no answer within 2000 ms");
+    }, clock);
+    clock.advance(1_000);
+    await expect(nulled).resolves.toBeNull();
+    clock.advance(1_000);
+    await expect(thrown).rejects.toThrow("no answer within 2000 ms");
   });
 });

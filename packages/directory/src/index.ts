@@ -16,8 +16,12 @@ export type { DirectoryClientOptions, LookupResult } from "./client/directory-cl
 export { DirectoryNode } from "./node.ts";
 export type { DirectoryNodeOptions } from "./node.ts";
 export { FailureDetector } from "./membership/failure-detector.ts";
+export { StoreWatch } from "./membership/store-watch.ts";
 export { leastLoaded } from "./placement/least-loaded.ts";
 export { randomPlacement } from "./placement/random.ts";
 export { preferLocal } from "./placement/prefer-local.ts";
 export { consistentHash } from "./placement/consistent-hash.ts";
 export { rendezvousPick, rendezvousWeight, hashString } from "./placement/rendezvous.ts";
+export { requireBearer } from "./http/bearer.ts";
+export { DirectoryMetrics } from "./metrics.ts";
+export type { PlacementReason } from "./service/directory-service.ts";

@@ -1,12 +1,13 @@
-import { timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { Registry } from "prom-client";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { Clock, Logger, Transport } from "@colony/actors";
 import { errorMessage, systemClock } from "@colony/actors";
+import { requireBearer } from "./http/bearer.ts";
 import { MembershipTable } from "./membership/membership-table.ts";
+import { DirectoryMetrics } from "./metrics.ts";
 import { strategies } from "./placement/strategies.ts";
 import type { StrategyName } from "./placement/strategy.ts";
 import type { PlacementRegistry } from "./registry/registry.ts";
@@ -32,23 +33,19 @@ export interface DirectoryNodeOptions {
   ownsConnections?: boolean;
   /** What of the registry's dependencies (Redis) is unreachable, or undefined: /readyz answers 503 while it says so. */
   dependencies?: () => string | undefined;
+  /** Milliseconds since the registry's store last answered (StoreWatch): lets the directory tell a host cut off from Redis. */
+  storeSilentMs?: () => number;
 }
 
 /** A directory process: the service, its metrics, and a small HTTP surface for probes and scraping. */
 export class DirectoryNode {
   readonly service: DirectoryService;
-  readonly metrics = new Registry();
+  readonly metrics: Registry;
   private server: Server | undefined;
 
   private constructor(private readonly o: DirectoryNodeOptions) {
-    if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.metrics });
-    const hosts = new Gauge({ name: "colony_hosts", help: "Live hosts in the membership (draining ones included).", registers: [this.metrics] });
-    const placements = new Counter({
-      name: "colony_directory_placements_total",
-      help: "Agents placed by this directory replica, by why (new, failover, handoff).",
-      labelNames: ["reason"] as const,
-      registers: [this.metrics],
-    });
+    const metrics = new DirectoryMetrics(o.defaultMetrics !== false);
+    this.metrics = metrics.registry;
     const clock = o.clock ?? systemClock;
     this.service = DirectoryService.start({
       id: o.id,
@@ -60,8 +57,9 @@ export class DirectoryNode {
       logger: o.logger,
       heartbeatMs: o.heartbeatMs,
       failureTimeoutMs: o.failureTimeoutMs,
-      onMembership: (snap) => hosts.set(snap.hosts.length),
-      onPlaced: (reason) => placements.inc({ reason }),
+      onMembership: (snap) => metrics.membership(snap.hosts.length),
+      onPlaced: (reason) => metrics.placed(reason),
+      ...(o.storeSilentMs ? { storeSilentMs: o.storeSilentMs } : {}),
     });
   }
 
@@ -82,16 +80,7 @@ export class DirectoryNode {
       c.header("Content-Type", this.metrics.contentType);
       return c.body(await this.metrics.metrics());
     });
-    if (this.o.adminToken) {
-      const expected = Buffer.from(`Bearer ${this.o.adminToken}`);
-      app.use("/v1/*", async (c, next) => {
-        const given = Buffer.from(c.req.header("authorization") ?? "");
-        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-          return c.json({ error: { code: "unauthorized", message: "missing or wrong bearer token (COLONY_ADMIN_TOKEN)" } }, 401);
-        }
-        return next();
-      });
-    }
+    if (this.o.adminToken) app.use("/v1/*", requireBearer(this.o.adminToken));
     app.get("/v1/hosts", (c) => c.json(this.service.hosts()));
     app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404));
     return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { MAX_IDLE_MS } from "@colony/actors/agent-config";
 import { randomToken, TOKEN_PATTERN } from "@colony/actors/ids";
 import { redactUrls } from "@colony/actors/redact";
+import { DEFAULT_FAILURE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS, DEFAULT_STRATEGY, STRATEGY_NAMES, brokenTimingRule } from "@colony/directory/settings";
 
 /** Defaults of every setting, documented in the README's config table. */
 export const DEFAULTS = {
@@ -14,15 +15,17 @@ export const DEFAULTS = {
   drainMs: 30_000,
   waitTimeoutMs: 120_000,
   logLevel: "info",
-  heartbeatMs: 250,
-  /** Why 2 s: see DEFAULT_FAILURE_TIMEOUT_MS in @colony/directory (a crash is confirmed by a probe far sooner). */
-  failureTimeoutMs: 2_000,
-  placement: "least-loaded",
+  heartbeatMs: DEFAULT_HEARTBEAT_MS,
+  failureTimeoutMs: DEFAULT_FAILURE_TIMEOUT_MS,
+  placement: DEFAULT_STRATEGY,
   /** How long `colony host`/`directory` wait for NATS and Redis at start before exiting 2 naming the variable. */
   connectTimeoutMs: 10_000,
   /** OTEL_BSP_SCHEDULE_DELAY's default in the OpenTelemetry spec. */
   otelScheduleDelayMs: 5_000,
 } as const;
+
+/** The environment variable of each failure-detection timing, for error messages. */
+const TIMING_ENV = { heartbeatMs: "COLONY_HEARTBEAT_MS", suspectAfterMs: "COLONY_SUSPECT_AFTER_MS", failureTimeoutMs: "COLONY_FAILURE_TIMEOUT_MS" } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -111,8 +114,8 @@ const SETTINGS = {
     for: CLUSTER,
   },
   COLONY_PLACEMENT: {
-    schema: z.enum(["least-loaded", "random", "prefer-local", "consistent-hash"]).default(DEFAULTS.placement),
-    help: `placement strategy: least-loaded (default), random, prefer-local, consistent-hash`,
+    schema: z.enum(STRATEGY_NAMES).default(DEFAULTS.placement),
+    help: `placement strategy: ${STRATEGY_NAMES.map((n) => (n === DEFAULT_STRATEGY ? `${n} (default)` : n)).join(", ")}`,
     for: ["dev", "directory"],
   },
   COLONY_STALL_FENCE: { schema: z.enum(["true", "false"]).default("true"), help: "drop activations after a freeze past the failure timeout (default true)", for: ["host"] },
@@ -273,16 +276,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
     ...(e.COLONY_SUSPECT_AFTER_MS !== undefined ? { suspectAfterMs: e.COLONY_SUSPECT_AFTER_MS } : {}),
     ...(e.COLONY_TEST_BLOCK_ON_SIGUSR2_MS !== undefined ? { testBlockOnSignalMs: e.COLONY_TEST_BLOCK_ON_SIGUSR2_MS } : {}),
   };
-  if (config.failureTimeoutMs < 2 * config.heartbeatMs) {
-    throw new ConfigError(
-      `invalid environment: COLONY_FAILURE_TIMEOUT_MS=${config.failureTimeoutMs} must be at least twice COLONY_HEARTBEAT_MS=${config.heartbeatMs}`,
-    );
-  }
-  if (config.suspectAfterMs !== undefined && config.suspectAfterMs > config.failureTimeoutMs) {
-    throw new ConfigError(
-      `invalid environment: COLONY_SUSPECT_AFTER_MS=${config.suspectAfterMs} must be at most COLONY_FAILURE_TIMEOUT_MS=${config.failureTimeoutMs}`,
-    );
-  }
+  const broken = brokenTimingRule(config, (f) => TIMING_ENV[f]);
+  if (broken) throw new ConfigError(`invalid environment: ${TIMING_ENV[broken.field]}=${config[broken.field]} ${broken.message}`);
   if (e.COLONY_MCP_ALLOW_STDIO === "1" || e.COLONY_MCP_ALLOW_STDIO === "true") config.mcpAllowStdio = true;
   if (e.COLONY_ADVERTISE_URL) config.advertiseUrl = e.COLONY_ADVERTISE_URL;
   if (e.COLONY_ADMIN_TOKEN) config.adminToken = e.COLONY_ADMIN_TOKEN;

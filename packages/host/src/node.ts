@@ -79,6 +79,8 @@ export interface HostNodeOptions {
   ownsConnections?: boolean;
   /** What of the store's dependencies (Redis) is unreachable, or undefined: /readyz answers 503 while it says so. */
   dependencies?: () => string | undefined;
+  /** Milliseconds since the store (Redis) last answered (StoreWatch), sent in every heartbeat: the directory fails over a host cut off from Redis alone. */
+  storeSilentMs?: () => number;
   /** OpenTelemetry export of the agents' turns (startSpanExport); absent: none. Shut down with the host. */
   spans?: SpanExport;
 }
@@ -192,6 +194,7 @@ export class HostNode {
       draining: this.service.isDraining,
       incarnation: this.incarnation,
       startedAt: this.startedAt,
+      ...(opts.storeSilentMs ? { storeSilentMs: opts.storeSilentMs() } : {}),
     });
     this.inbound = serveInbound({ hostId: this.hostId, transport, local, describe, stats: () => hostStats(this.hostId, this.metrics, clock.now()) });
     this.membershipWatch = this.directory.watchMembership();

@@ -59,3 +59,27 @@ describe("redactUrls", () => {
     expect(redactUrls(given)).toBe(shown);
   });
 });
+
+describe("loadConfig: failure detection and placement share the directory's rules", () => {
+  it("refuses a failure timeout under two heartbeats, naming both variables", () => {
+    expect(fails({ COLONY_HEARTBEAT_MS: "1000", COLONY_FAILURE_TIMEOUT_MS: "1500" })).toBe(
+      "invalid environment: COLONY_FAILURE_TIMEOUT_MS=1500 must be at least 2 × COLONY_HEARTBEAT_MS (2000 ms), or one late heartbeat kills a healthy host",
+    );
+    // The default failure timeout against a slow heartbeat breaks the same rule.
+    expect(fails({ COLONY_HEARTBEAT_MS: "1200" })).toContain("COLONY_FAILURE_TIMEOUT_MS=2000");
+  });
+
+  it("refuses a suspicion later than the failure timeout", () => {
+    expect(fails({ COLONY_SUSPECT_AFTER_MS: "2500" })).toBe("invalid environment: COLONY_SUSPECT_AFTER_MS=2500 must be at most COLONY_FAILURE_TIMEOUT_MS (2000 ms)");
+  });
+
+  it("takes its defaults and strategy names from the directory", async () => {
+    const directory = await import("@colony/directory");
+    const config = loadConfig({});
+    expect(config.heartbeatMs).toBe(directory.DEFAULT_HEARTBEAT_MS);
+    expect(config.failureTimeoutMs).toBe(directory.DEFAULT_FAILURE_TIMEOUT_MS);
+    expect(config.placement).toBe(directory.DEFAULT_STRATEGY);
+    for (const name of Object.keys(directory.strategies)) expect(loadConfig({ COLONY_PLACEMENT: name }).placement).toBe(name);
+    expect(fails({ COLONY_PLACEMENT: "nearest" })).toContain("COLONY_PLACEMENT");
+  });
+});

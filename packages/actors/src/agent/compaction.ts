@@ -1,4 +1,5 @@
-import type { ChatMessage, ContentBlock, Usage } from "../model/messages.ts";
+import type { ChatMessage, Usage } from "../model/messages.ts";
+import { contextTotals } from "../model/context-size.ts";
 import { textOf } from "../model/messages.ts";
 import type { ModelProvider } from "../model/provider.ts";
 
@@ -12,32 +13,9 @@ export const COMPACTION_SYSTEM_PROMPT =
 
 export const SUMMARY_PREFIX = "[Summary of the earlier conversation]";
 
-/**
- * Characters per message, remembered by message object: messages are never
- * changed in place, so a turn counts only the messages it added (the
- * estimate runs before every turn, over the whole context).
- */
-const charsOf = new WeakMap<ChatMessage, number>();
-
-/** Characters / 4: the same rough estimate everywhere, cheap enough for every turn. */
+/** Characters / 4: the same rough estimate everywhere; a turn pays only for the messages added since the last (context-size.ts). */
 export function estimateTokens(messages: readonly ChatMessage[]): number {
-  let chars = 0;
-  for (const m of messages) {
-    let n = charsOf.get(m);
-    if (n === undefined) {
-      n = 0;
-      for (const b of m.content) n += blockChars(b);
-      charsOf.set(m, n);
-    }
-    chars += n;
-  }
-  return Math.ceil(chars / 4);
-}
-
-function blockChars(b: ContentBlock): number {
-  if (b.type === "text") return b.text.length;
-  if (b.type === "tool_use") return b.name.length + JSON.stringify(b.input ?? null).length;
-  return b.content.length;
+  return Math.ceil(contextTotals(messages).chars / 4);
 }
 
 /** Index where the last `keepTurns` turns begin (a turn starts at a user message with text), or 0. */

@@ -1,34 +1,15 @@
 import { z } from "zod";
 import { chatMessageSchema, toolResultBlockSchema, usageSchema, zeroUsage } from "../model/messages.ts";
 import type { AgentConfig } from "../config/agent-config.ts";
-import { limitsSchema, workerProfileSchema } from "../config/agent-config.ts";
+import { resolvedConfigSchema } from "../config/agent-config.ts";
 import type { AgentId, AgentKey, AgentType } from "../ids.ts";
-import { policyRulesSchema } from "../tools/policy.ts";
 import { policyTraceSchema } from "./events.ts";
 
 export const agentStatusSchema = z.enum(["idle", "running", "awaiting_approval", "suspended"]);
 export type AgentStatus = z.infer<typeof agentStatusSchema>;
 
-/** A config with every default applied, as an agent runs with it (snapshots, GET responses). */
-export const resolvedConfigSchema = z.object({
-  permissions: z.record(z.string(), z.enum(["auto", "approval", "deny"])).optional(),
-  policies: z.record(z.string(), policyRulesSchema).optional(),
-  approvalTimeoutMs: z.number().int().positive().optional(),
-  compaction: z.object({ atTokens: z.number().int(), keepTurns: z.number().int() }).optional(),
-  delegation: z.object({ maxDepth: z.number().int().optional(), maxChildren: z.number().int().optional(), retries: z.number().int().optional() }).optional(),
-  systemPrompt: z.string(),
-  model: z.string(),
-  tools: z.array(z.string()),
-  idleMs: z.number().int().positive().optional(),
-  deadLetter: z.object({ afterFailures: z.number().int(), retryDelayMs: z.number().int() }).optional(),
-  limits: limitsSchema.extend({ maxIterationsPerTurn: z.number().int().positive() }),
-  workers: z.record(z.string(), workerProfileSchema),
-});
+export { resolvedConfigSchema };
 
-/**
- * The turn being worked on, checkpointed after every model response and tool
- * result so that a reactivated agent resumes it instead of starting over.
- */
 /** A tool call waiting for a person (permission tier "approval"). */
 export const approvalRequestSchema = z.object({
   callId: z.string(),
@@ -51,6 +32,10 @@ export const approvalDecisionSchema = z.object({
 });
 export type ApprovalDecision = z.infer<typeof approvalDecisionSchema>;
 
+/**
+ * The turn being worked on, checkpointed after every model response and tool
+ * result so that a reactivated agent resumes it instead of starting over.
+ */
 export const inFlightTurnSchema = z.object({
   messageId: z.string(),
   seq: z.number().int().nonnegative(),

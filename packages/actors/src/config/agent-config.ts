@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { AGENT_TYPE_PATTERN } from "../ids.ts";
-import type { PolicyRule } from "../tools/policy.ts";
 import { policyRulesSchema } from "../tools/policy.ts";
 
 /** Bounds the runtime enforces on an agent: per turn, and over its life (budgets). */
@@ -87,23 +86,29 @@ export const agentConfigSchema = z.strictObject({
 });
 export type AgentConfigInput = z.infer<typeof agentConfigSchema>;
 
-/** A config with every default applied: what an agent actually runs with. */
-export interface AgentConfig {
-  systemPrompt: string;
-  model: string;
-  tools: string[];
-  idleMs?: number;
-  limits: Required<Pick<Limits, "maxIterationsPerTurn">> & Limits;
-  workers: Record<string, WorkerProfile>;
-  permissions?: Record<string, z.infer<typeof permissionTierSchema>>;
+/**
+ * A config with every default applied: what an agent actually runs with, as
+ * snapshots and GET responses hold it. Bounds are checked on the way in
+ * (agentConfigSchema); this schema reads back what was stored, so it checks
+ * shapes, not the bounds of the day.
+ */
+export const resolvedConfigSchema = z.object({
+  systemPrompt: z.string(),
+  model: z.string(),
+  tools: z.array(z.string()),
+  idleMs: z.number().int().positive().optional(),
+  limits: limitsSchema.extend({ maxIterationsPerTurn: z.number().int().positive() }),
+  workers: z.record(z.string(), workerProfileSchema),
+  permissions: z.record(z.string(), permissionTierSchema).optional(),
   /** Argument-level policies by tool (a spawn's rules for a tool replace the type's rules for it). */
-  policies?: Record<string, PolicyRule[]>;
-  approvalTimeoutMs?: number;
-  compaction?: { atTokens: number; keepTurns: number };
-  delegation?: { maxDepth?: number; maxChildren?: number; retries?: number };
+  policies: z.record(z.string(), policyRulesSchema).optional(),
+  approvalTimeoutMs: z.number().int().positive().optional(),
+  compaction: z.object({ atTokens: z.number().int(), keepTurns: z.number().int() }).optional(),
+  delegation: z.object({ maxDepth: z.number().int().optional(), maxChildren: z.number().int().optional(), retries: z.number().int().optional() }).optional(),
   /** Set only when configured; defaults DEFAULT_DEAD_LETTER_* otherwise. */
-  deadLetter?: { afterFailures: number; retryDelayMs: number };
-}
+  deadLetter: z.object({ afterFailures: z.number().int(), retryDelayMs: z.number().int() }).optional(),
+});
+export type AgentConfig = z.infer<typeof resolvedConfigSchema>;
 
 export const DEFAULT_MODEL = "claude-sonnet-4-6";
 export const DEFAULT_MAX_ITERATIONS_PER_TURN = 10;

@@ -1,5 +1,6 @@
 import type { ChatMessage, ContentBlock, ToolUseBlock } from "./messages.ts";
 import { textOf } from "./messages.ts";
+import { contentChars, contextTotals } from "./context-size.ts";
 import type { ModelCallOptions, ModelProvider, ModelRequest, ModelResponse } from "./provider.ts";
 import { CLAUDE_MODEL_PATTERN } from "./provider.ts";
 import { COMPACTION_SYSTEM_PROMPT } from "../agent/compaction.ts";
@@ -18,6 +19,8 @@ export const SCRIPTED_MAX_DELAY_MS = 60_000;
  * | `remember <key> = <value>` (or `:`, `is`) | calls `remember {key, value}`           |
  * | `recall <key>` / `what is <key>?`    | calls `recall {key}`                         |
  * | `tool <name> <json>`                 | calls any tool with those arguments          |
+ * | `delegate <profile> <task>`          | calls `delegate {worker, task}`              |
+ * | `fanout N p1,p2 <task>`              | N `delegate` calls at once, profiles in turn |
  * | `slow <ms> <text>`                   | waits ms (≤ 60 s), then answers `<text>`     |
  * | anything else                        | `You said: "<text>" (message #N of this conversation).` |
  *
@@ -49,8 +52,8 @@ export class ScriptedModel implements ModelProvider {
       if (block.type === "text") options.onEvent?.({ kind: "text_delta", text: block.text });
       if (block.type === "tool_use") options.onEvent?.({ kind: "tool_use", id: block.id, name: block.name });
     }
-    const inputChars = request.system.length + request.messages.reduce((n, m) => n + charsOf(m.content), 0);
-    const outputChars = charsOf(content);
+    const inputChars = request.system.length + contextTotals(request.messages).chars;
+    const outputChars = contentChars(content);
     return {
       content,
       stopReason: content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn",
@@ -66,7 +69,7 @@ export class ScriptedModel implements ModelProvider {
   }
 
   private async respondTo(text: string, request: ModelRequest, options: ModelCallOptions): Promise<ContentBlock[]> {
-    const turnNo = request.messages.filter((m) => m.role === "user" && m.content.some((b) => b.type === "text")).length;
+    const turnNo = contextTotals(request.messages).userTurns;
     const toolUse = (name: string, input: unknown): ContentBlock[] => {
       if (!request.tools.some((t) => t.name === name)) {
         return [{ type: "text", text: `I would use the ${name} tool, but this agent does not have it.` }];
@@ -100,17 +103,6 @@ export class ScriptedModel implements ModelProvider {
     }
     return [{ type: "text", text: `You said: "${text}" (message #${turnNo} of this conversation).` }];
   }
-}
-
-/** Characters of text a model reads or writes in these blocks (tool inputs as JSON). */
-function charsOf(blocks: readonly ContentBlock[]): number {
-  let n = 0;
-  for (const b of blocks) {
-    if (b.type === "text") n += b.text.length;
-    else if (b.type === "tool_use") n += b.name.length + JSON.stringify(b.input ?? null).length;
-    else n += b.content.length;
-  }
-  return n;
 }
 
 function parseArgs(raw: string): unknown {

@@ -18,11 +18,11 @@ export class NactRuntime implements ActorRuntime {
       },
       name,
       {
-        onCrash: (message: M, error: unknown, ctx: { resume: unknown }) => {
-          onError(error, message);
+        onCrash: (message, error, ctx) => {
+          onError(error, message as M);
           return ctx.resume;
         },
-      } as never,
+      },
     );
     return {
       tell: (message) => nact.dispatch(ref, message),

@@ -29,26 +29,42 @@ export interface TraceStore {
   read(agent: string, q: TraceQuery): Promise<{ entries: TraceEntry[]; nextCursor: string | null }>;
 }
 
-const matches = (e: AgentEventRecord, q: TraceQuery) => (q.turn === undefined || e.turn === q.turn) && (q.since === undefined || e.at >= q.since);
+const matches = (e: Pick<AgentEventRecord, "turn" | "at">, q: TraceQuery) => (q.turn === undefined || e.turn === q.turn) && (q.since === undefined || e.at >= q.since);
 
+/** An entry as the memory store keeps it: what a query filters on, and the record as JSON (as in Redis). */
+interface StoredEntry {
+  id: string;
+  turn: number;
+  at: number;
+  json: string;
+}
+
+/**
+ * The traces in process memory (`colony dev`, tests). Records are kept as
+ * JSON, as the Redis stream keeps them: no caller can change one after the
+ * fact, and a copy costs a stringify rather than a structured clone. The
+ * oldest entries past the cap are dropped in batches (a quarter of the cap
+ * at a time) rather than one by one from the front of the array.
+ */
 export class MemoryTraceStore implements TraceStore {
-  private readonly traces = new Map<string, TraceEntry[]>();
+  private readonly traces = new Map<string, StoredEntry[]>();
   private seq = 0;
 
   constructor(private readonly cap = DEFAULT_TRACE_CAP) {}
 
   async append(records: readonly AgentEventRecord[]): Promise<void> {
     for (const record of records) {
-      const list = this.traces.get(record.agent) ?? [];
-      list.push({ ...structuredClone(record), id: String(++this.seq).padStart(16, "0") });
-      if (list.length > this.cap) list.splice(0, list.length - this.cap);
-      this.traces.set(record.agent, list);
+      let list = this.traces.get(record.agent);
+      if (!list) this.traces.set(record.agent, (list = []));
+      list.push({ id: String(++this.seq).padStart(16, "0"), turn: record.turn, at: record.at, json: JSON.stringify(record) });
+      if (list.length > this.cap + (this.cap >> 2)) list.splice(0, list.length - this.cap);
     }
   }
 
   async read(agent: string, q: TraceQuery) {
-    const all = (this.traces.get(agent) ?? []).filter((e) => (q.after === undefined || e.id > q.after) && matches(e, q));
-    const entries = all.slice(0, q.limit).map((e) => structuredClone(e));
+    const list = this.traces.get(agent) ?? [];
+    const all = list.slice(Math.max(0, list.length - this.cap)).filter((e) => (q.after === undefined || e.id > q.after) && matches(e, q));
+    const entries: TraceEntry[] = all.slice(0, q.limit).map((e) => ({ ...(JSON.parse(e.json) as AgentEventRecord), id: e.id }));
     return { entries, nextCursor: all.length > q.limit ? entries[entries.length - 1]!.id : null };
   }
 }

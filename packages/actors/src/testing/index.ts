@@ -4,3 +4,5 @@ export { startFakeAnthropic, fakeSteps, systemText, FAKE_ANTHROPIC_API_KEY } fro
 export type { FakeAnthropic, FakeAnthropicOptions, FakeBlock, FakeDelay, FakeDisconnect, FakeHttpError, FakeReply, FakeRequest, FakeRequestBody, FakeResponder, FakeStall, FakeStep, FakeStreamError, FakeUsage } from "./fake-anthropic.ts";
 export { FakePromptCache, FAKE_CACHE_LOOKBACK_BLOCKS, FAKE_MAX_CACHE_BREAKPOINTS } from "./fake-prompt-cache.ts";
 export type { FakeCacheUsage, FakePromptCacheOptions } from "./fake-prompt-cache.ts";
+export { waitFor, WaitTimeoutError } from "./wait.ts";
+export type { WaitOptions } from "./wait.ts";

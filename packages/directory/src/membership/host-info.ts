@@ -16,6 +16,13 @@ export const heartbeatSchema = z.object({
   startedAt: z.number(),
   /** Set on a host's last heartbeat, as it leaves gracefully (SIGTERM, drained). */
   leaving: z.boolean().optional(),
+  /**
+   * Milliseconds since the host's store (Redis) last answered it. A host cut
+   * off from Redis but not from NATS still heartbeats, yet can serve none of
+   * its agents: the directory stops counting such heartbeats (see
+   * DirectoryService). Absent when the host has no such store.
+   */
+  storeSilentMs: z.number().nonnegative().optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 

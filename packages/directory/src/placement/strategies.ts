@@ -4,6 +4,7 @@ import { leastLoaded } from "./least-loaded.ts";
 import { preferLocal } from "./prefer-local.ts";
 import { randomPlacement } from "./random.ts";
 import type { PlacementStrategy, StrategyName } from "./strategy.ts";
+import { DEFAULT_STRATEGY, STRATEGY_NAMES } from "../settings.ts";
 
 /** Every placement strategy, by the name configuration uses. */
 export const strategies: Readonly<Record<StrategyName, PlacementStrategy>> = Object.freeze({
@@ -13,9 +14,7 @@ export const strategies: Readonly<Record<StrategyName, PlacementStrategy>> = Obj
   "consistent-hash": consistentHash,
 });
 
-export const STRATEGY_NAMES = Object.freeze(Object.keys(strategies) as StrategyName[]);
-
-export const DEFAULT_STRATEGY: StrategyName = "least-loaded";
+export { DEFAULT_STRATEGY, STRATEGY_NAMES };
 
 export function isStrategyName(value: unknown): value is StrategyName {
   return typeof value === "string" && Object.hasOwn(strategies, value);

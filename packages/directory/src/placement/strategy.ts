@@ -13,4 +13,4 @@ export type PlacementStrategy = (input: {
   random: () => number;
 }) => string | null;
 
-export type StrategyName = "least-loaded" | "random" | "prefer-local" | "consistent-hash";
+export type { StrategyName } from "../settings.ts";

@@ -28,8 +28,13 @@ export interface DirectoryServiceOptions {
   /** Called with every new membership snapshot (the colony_hosts gauge). */
   onMembership?: (snapshot: MembershipSnapshot) => void;
   /** Counts placements made, by why (new, failover, handoff). */
-  onPlaced?: (reason: "new" | "failover" | "handoff") => void;
+  onPlaced?: (reason: PlacementReason) => void;
+  /** Milliseconds since this directory's own store (Redis) last answered (StoreWatch); unset: never discount a heartbeat for its store. */
+  storeSilentMs?: () => number;
 }
+
+/** Why an agent was placed: its first placement, its host died, its host handed it off. */
+export type PlacementReason = "new" | "failover" | "handoff";
 
 /**
  * The directory: membership from host heartbeats, placement of agents on
@@ -47,6 +52,8 @@ export class DirectoryService {
   private readonly orphaned = new Map<string, { cutoff: number; incarnation: string }>();
   /** Failover activations that failed: retried every sweep while the placement stands. */
   private readonly unactivated = new Map<string, Placement>();
+  /** Hosts whose heartbeats say they cannot reach the store while this directory can (cutFromStore). */
+  private readonly storeCut = new Set<string>();
   /** Hosts with a liveness probe in flight. */
   private readonly probing = new Set<string>();
   private sweepAgain = false;
@@ -94,7 +101,31 @@ export class DirectoryService {
       return;
     }
     if (hb.data.leaving) this.leave(hb.data.id, hb.data.incarnation);
-    else this.observe(hb.data);
+    else if (!this.cutFromStore(hb.data)) this.observe(hb.data);
+  }
+
+  /**
+   * True for a host that has not heard from the store for the failure
+   * timeout while this directory has: cut off from Redis but not from NATS.
+   * Its heartbeats prove that its process runs, not that it can serve its
+   * agents (every append and commit needs Redis), and without this they
+   * would keep its agents there, unanswerable, for as long as the partition
+   * lasts. So they stop counting: the host is suspected, then declared dead,
+   * and its agents move to hosts that reach the store (the epoch fence keeps
+   * the cut host from writing once it is back). Never when this directory
+   * cannot reach the store either: that is an outage of Redis itself, which
+   * moving agents would not help.
+   */
+  private cutFromStore(hb: Heartbeat): boolean {
+    const own = this.o.storeSilentMs?.();
+    const cut = hb.storeSilentMs !== undefined && own !== undefined && hb.storeSilentMs >= this.o.failureTimeoutMs && own < this.o.failureTimeoutMs / 2;
+    if (cut !== this.storeCut.has(hb.id)) {
+      if (cut) this.storeCut.add(hb.id);
+      else this.storeCut.delete(hb.id);
+      if (cut) this.o.logger.warn({ host: hb.id, storeSilentMs: hb.storeSilentMs }, "host cannot reach Redis while the directory can: its heartbeats no longer count; its agents fail over");
+      else this.o.logger.info({ host: hb.id }, "host reaches Redis again: its heartbeats count again");
+    }
+    return cut;
   }
 
   /**
@@ -285,7 +316,7 @@ export class DirectoryService {
     call(this.o.transport, subjects.host(m.id), directoryToHostRpcs.ping, {}, { from: this.o.id, timeoutMs: timeout, now: this.o.clock.now() })
       .then(
         (hb) => {
-          if (hb.id === m.id) this.observe(hb);
+          if (hb.id === m.id && !this.cutFromStore(hb)) this.observe(hb);
         },
         (e) => {
           if (!(e instanceof NoRespondersError)) return;

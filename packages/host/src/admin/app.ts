@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono } from "hono";
 import type { BlankEnv } from "hono/types";
@@ -6,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Registry } from "prom-client";
 import type { Logger } from "@colony/actors";
 import { messageTiming } from "@colony/actors";
+import { requireBearer } from "@colony/directory";
 import type { HostService } from "../host.ts";
 import type { HttpTools } from "../tools/http-tools.ts";
 import { registerAgentRoutes } from "./agent-routes.ts";
@@ -115,17 +115,6 @@ function guardV1(app: OpenAPIHono, opts: AdminApiOptions): WeakMap<Request, numb
   );
   app.use("/v1/*", requireJsonBodies());
   if (!opts.adminToken) app.use("/v1/*", sameOriginOnly());
-  if (opts.adminToken) {
-    const expected = Buffer.from(`Bearer ${opts.adminToken}`);
-    app.use("/v1/*", async (c, next) => {
-      const given = Buffer.from(c.req.header("authorization") ?? "");
-      // Constant-time comparison; the length check leaks only the length.
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        c.header("WWW-Authenticate", 'Bearer realm="colony"');
-        return c.json(errorBody("unauthorized", "missing or wrong bearer token (COLONY_ADMIN_TOKEN)"), 401);
-      }
-      return next();
-    });
-  }
+  if (opts.adminToken) app.use("/v1/*", requireBearer(opts.adminToken));
   return receivedAt;
 }

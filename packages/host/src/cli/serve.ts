@@ -1,6 +1,7 @@
 import type { Logger, ModelProvider } from "@colony/actors";
+import type { Redis } from "ioredis";
 import { AnthropicModel, ModelCallLimiter, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, RedisTypeStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
-import { DirectoryNode, RedisPlacementRegistry } from "@colony/directory";
+import { DirectoryNode, RedisPlacementRegistry, StoreWatch } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig, secretResolver } from "../config.ts";
 import { EmbeddedCluster } from "../embedded.ts";
@@ -84,6 +85,12 @@ export async function runDev(): Promise<void> {
   runUntilSignalled(cluster, logger, { deadlineMs: config.drainMs + SHUTDOWN_MARGIN_MS });
 }
 
+/** Pings Redis every heartbeat; how long since it last answered (what a heartbeat says, and what the directory compares it with). */
+function watchStore(redis: Redis, config: HostConfig): () => number {
+  const watch = new StoreWatch(() => redis.ping(), config.heartbeatMs).start();
+  return () => watch.silentMs();
+}
+
 /** `colony host`: one host of a cluster (NATS_URL, REDIS_URL). */
 export async function runHost(): Promise<void> {
   const config = configFor("host", ["natsUrl", "redisUrl"]);
@@ -112,6 +119,7 @@ export async function runHost(): Promise<void> {
       drainMode: "handoff",
       stallDetection: config.stallFence,
       dependencies: redisReadiness(redis),
+      storeSilentMs: watchStore(store, config),
       ...(spans ? { spans } : {}),
     });
   });
@@ -140,6 +148,7 @@ export async function runDirectory(): Promise<void> {
       http: { host: config.httpHost, port: config.httpPort },
       ...(config.adminToken ? { adminToken: config.adminToken } : {}),
       dependencies: redisReadiness([redis]),
+      storeSilentMs: watchStore(redis, config),
     });
   });
   logger.info({ port: node.port, mode: "directory", placement: config.placement, failureTimeoutMs: config.failureTimeoutMs }, "listening");

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Logger, NatsTransportOptions } from "@colony/actors";
-import { NatsTransport, errorMessage, redactUrls } from "@colony/actors";
+import { NatsTransport, errorMessage, redactUrls, withTimeout } from "@colony/actors";
 import type { HostConfig } from "../config.ts";
 
 /** A process cannot start for a reason the operator must fix; its message is the one line printed (no stack). */
@@ -64,26 +64,15 @@ export async function awaitRedis(redis: Redis, config: HostConfig, logger: Logge
     await retryUntilDeadline({ name: "Redis", variable: "REDIS_URL", value: config.redisUrl!, timeoutMs: config.connectTimeoutMs }, logger, async (timeoutMs) => {
       connectionError = undefined;
       try {
-        await withTimeout(redis.ping(), timeoutMs);
+        await withTimeout(redis.ping(), timeoutMs, () => {
+          throw new Error(`no answer within ${timeoutMs} ms`);
+        });
       } catch (e) {
         throw connectionError ?? e;
       }
     });
   } finally {
     redis.off("error", onError);
-  }
-}
-
-/** Rejects after `ms` unless `work` settled; leaves no timer behind. */
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

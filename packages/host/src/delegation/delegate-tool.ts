@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { AgentConfigInput, AgentId, ToolDefinition, TurnResult } from "@colony/actors";
-import { ColonyError, addUsage, agentId, defineTool, errorMessage, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
+import { ColonyError, addUsage, agentId, defineTool, errorMessage, parseAgentKey, parseAgentType, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
+
+/** Workers are agents of the assistant type, each with its profile's config. */
+const WORKER_TYPE = parseAgentType("assistant");
 
 /** How long a delegation waits for its worker unless the model says otherwise. */
 export const DEFAULT_DELEGATE_TIMEOUT_MS = 5 * 60_000;
@@ -59,7 +62,7 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
         return { isError: true, content: `depth limit: a worker at depth ${sup.depth + 1} would exceed delegation.maxDepth ${limits.maxDepth}; do the task yourself` };
       }
       const key = `${worker}-${createHash("sha256").update(ctx.idempotencyKey).digest("hex").slice(0, 24)}`;
-      const child = agentId("assistant" as never, key as never);
+      const child = agentId(WORKER_TYPE, parseAgentKey(key, "worker key"));
       // Only live workers count: a finished one frees its place, a deleted one leaves `children`.
       const activity = await host.childActivity(sup.children.filter((c) => c !== child));
       const gone = [...activity].filter(([, a]) => a === "gone").map(([id]) => id);

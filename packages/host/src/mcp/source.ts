@@ -195,7 +195,7 @@ export class McpToolSource implements ToolSource {
  */
 function inputValidator(schema: Record<string, unknown>, logger: Logger, server: string, tool: string): z.ZodType<unknown> {
   try {
-    return z.fromJSONSchema({ type: "object", ...schema } as never) as z.ZodType<unknown>;
+    return z.fromJSONSchema({ type: "object", ...schema } as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType<unknown>;
   } catch (e) {
     logger.warn({ server, tool, err: errorMessage(e) }, "MCP tool's input schema could not be turned into a validator; its calls are checked only as objects (the server checks them itself)");
     return z.looseObject({});

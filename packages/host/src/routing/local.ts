@@ -1,5 +1,5 @@
 import type { ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, ModelProvider, TurnResult } from "@colony/actors";
-import { NotFoundError, UnavailableError, WrongStateError, messageTiming } from "@colony/actors";
+import { NotFoundError, UnavailableError, WrongStateError, messageTiming, withTimeout } from "@colony/actors";
 import type { AgentView, MessagePage } from "../agent-view.ts";
 import { messagePage, toView } from "../agent-view.ts";
 import type { Catalog } from "../catalog/catalog.ts";
@@ -55,7 +55,7 @@ export class LocalAgents {
       if (untilPause) off = activation.onPause(messageId, (awaiting) => resolve({ awaiting }));
     });
     try {
-      const out = await withTimeout(Promise.race([activation.result(messageId), paused]), waitMs);
+      const out = await withTimeout(Promise.race([activation.result(messageId), paused]), waitMs, () => null);
       messageTiming.mark(message.messageId, "result");
       if (out && "awaiting" in out) return { kind: "awaiting_approval", messageId, duplicate, awaiting: out.awaiting };
       return out ? { kind: "completed", messageId, duplicate, result: out } : { kind: "accepted", messageId, duplicate };
@@ -101,17 +101,5 @@ export class LocalAgents {
 
   async activate(id: AgentId, epoch: number, reason: ActivationReason): Promise<void> {
     if (!(await this.catalog.ensure(id, epoch, reason))) throw new NotFoundError(`agent ${id} does not exist`);
-  }
-}
-
-async function withTimeout<T>(pending: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([pending, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -45,14 +45,14 @@ export class AgentRouter {
   }
 
   async send(id: AgentId, message: InboxMessage, waitMs: number | null, untilPause = false): Promise<SendOutcome> {
-    const start = Date.now();
+    const start = this.o.clock.now();
     const giveUpAt = start + this.deadlineMs + (waitMs ?? 0);
     messageTiming.mark(message.messageId, "route");
     for (let attempt = 0; ; attempt++) {
       const placement = await this.o.directory.lookup(id, true);
       if (!placement) throw new NotFoundError(`agent ${id} does not exist`);
       messageTiming.mark(message.messageId, "lookup");
-      const remainingWait = waitMs === null ? null : Math.max(0, waitMs - (Date.now() - start));
+      const remainingWait = waitMs === null ? null : Math.max(0, waitMs - (this.o.clock.now() - start));
       try {
         if (placement.host === this.o.hostId) return await this.o.local.send(id, placement.epoch, message, remainingWait, untilPause);
         // A long wait is forwarded in slices: if the owner dies mid-wait, the
@@ -63,7 +63,7 @@ export class AgentRouter {
         if (out.kind === "accepted" && remainingWait !== null && remainingWait > WAIT_SLICE_MS) continue;
         return out;
       } catch (e) {
-        if (!shouldReroute(e) || Date.now() >= giveUpAt) throw e;
+        if (!shouldReroute(e) || this.o.clock.now() >= giveUpAt) throw e;
         this.o.directory.invalidate(id, placement.epoch);
         await backoff(attempt);
       }
@@ -101,7 +101,7 @@ export class AgentRouter {
    * the placement's epoch. Stale routes are retried like sends.
    */
   async command<R extends Rpc, T>(id: AgentId, rpc: R, body: Omit<RpcRequest<R>, "epoch">, local: (epoch: number) => Promise<T>, fromReply: (reply: RpcReply<R>) => T): Promise<T> {
-    const giveUpAt = Date.now() + this.deadlineMs;
+    const giveUpAt = this.o.clock.now() + this.deadlineMs;
     for (let attempt = 0; ; attempt++) {
       const placement = await this.o.directory.lookup(id, true);
       if (!placement) throw new NotFoundError(`agent ${id} does not exist`);
@@ -110,7 +110,7 @@ export class AgentRouter {
         const reply = await this.request(placement.host, rpc, { ...body, epoch: placement.epoch } as RpcRequest<R>, { target: id, timeoutMs: COMMAND_TIMEOUT_MS });
         return fromReply(reply);
       } catch (e) {
-        if (!shouldReroute(e) || Date.now() >= giveUpAt) throw e;
+        if (!shouldReroute(e) || this.o.clock.now() >= giveUpAt) throw e;
         this.o.directory.invalidate(id, placement.epoch);
         await backoff(attempt);
       }

@@ -1,6 +1,7 @@
 import type { Clock, ModelProvider, ToolRegistry } from "@colony/actors";
 import type { AgentTypeRegistry } from "@colony/actors";
 import { ScriptedModel, silentLogger } from "@colony/actors";
+import { WaitTimeoutError, waitFor } from "@colony/actors/testing";
 import type { HostConfig } from "../config.ts";
 import { EmbeddedCluster } from "../embedded.ts";
 import type { EmbeddedOptions } from "../embedded.ts";
@@ -75,17 +76,14 @@ export async function startTestHost(opts: Omit<TestClusterOptions, "hosts"> = {}
 
 /**
  * Retries an assertion until it passes or the deadline ends the test with
- * its last failure: waiting on conditions, never on fixed sleeps.
+ * its last failure: waiting on conditions, never on fixed sleeps (the same
+ * loop as `waitFor` of @colony/actors/testing, for checks that throw).
  */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  try {
+    return (await waitFor(async () => ({ value: await check() }), { timeoutMs, intervalMs: 5 })).value;
+  } catch (e) {
+    throw e instanceof WaitTimeoutError && e.lastError !== undefined ? e.lastError : e;
   }
 }
 
