@@ -87,16 +87,15 @@ const file = createRoute({
  * it, as `Authorization: Bearer`, with each call to /v1.
  */
 export function registerConsoleRoutes(app: OpenAPIHono, files = loadConsoleFiles()): void {
-  // Typed as plain Responses: the files' types vary (the document lists the page's and a script's).
-  const send = (c: Context, name: string): never => {
+  const send = (c: Context, name: string): Response => {
     const file = files.get(name);
-    if (file === undefined) return c.json(errorBody("not_found", `the console has no file ${JSON.stringify(name.slice(0, 100))}`), 404) as never;
+    if (file === undefined) return c.json(errorBody("not_found", `the console has no file ${JSON.stringify(name.slice(0, 100))}`), 404);
     c.header("Content-Type", file.type);
     c.header("Content-Security-Policy", CONSOLE_CSP);
     c.header("X-Content-Type-Options", "nosniff");
     c.header("Referrer-Policy", "no-referrer");
     c.header("Cache-Control", "no-cache");
-    return c.body(file.body as Uint8Array<ArrayBuffer>) as never;
+    return c.body(file.body as Uint8Array<ArrayBuffer>);
   };
   app.openapi(index, (c) => send(c, "index.html"));
   app.openapi(indexSlash, (c) => send(c, "index.html"));

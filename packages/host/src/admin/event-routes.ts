@@ -31,7 +31,7 @@ export function registerEventRoutes(app: OpenAPIHono, service: HostService, stre
     let wake: (() => void) | undefined;
     const buffer = new BoundedEventBuffer(streamBuffer, () => wake?.());
     const sub = await service.follow(id, (rec) => buffer.push(rec));
-    const response = streamSSE(c, async (stream) => {
+    return streamSSE(c, async (stream) => {
       let open = true;
       stream.onAbort(() => {
         open = false;
@@ -59,8 +59,6 @@ export function registerEventRoutes(app: OpenAPIHono, service: HostService, stre
         sub.unsubscribe();
       }
     });
-    // A stream, not a JSON body: the document says text/event-stream.
-    return response as never;
   });
 }
 

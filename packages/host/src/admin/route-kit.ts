@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Hook } from "@hono/zod-openapi";
+import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AgentId, AgentKey, AgentType } from "@colony/actors";
@@ -125,8 +126,12 @@ export const jsonRequest = <T extends z.ZodType>(schema: T) => ({ required: true
 /** A JSON answer of a named schema. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
-/** A non-JSON answer (an event stream, a page, metrics). */
-export const text = (mediaType: string, description: string) => ({ description, content: { [mediaType]: { schema: z.string() } } });
+/**
+ * A non-JSON answer (an event stream, a page, metrics). Typed as any answer
+ * (ResponseConfig), so that its handler may return the Response that
+ * streamSSE or c.body builds rather than a typed JSON one.
+ */
+export const text = (mediaType: string, description: string): ResponseConfig => ({ description, content: { [mediaType]: { schema: z.string() } } });
 
 /** An error answer: always the Error component. */
 export const err = (description: string) => json(ErrorSchema, description);
