@@ -7,32 +7,52 @@
 #   docker run -e COLONY_ADMIN_TOKEN=... -e NATS_URL=... -e REDIS_URL=... colony            # a host
 #   docker run -e COLONY_ADMIN_TOKEN=... -e NATS_URL=... -e REDIS_URL=... colony directory  # a directory replica
 #
-# There is no build step: the sources run through tsx's loader (a production
-# dependency of @colony/host), exactly as `npm start` runs them.
+# The image runs the compiled JavaScript (packages/*/dist), built in the build
+# stage; neither the TypeScript sources nor tsx nor TypeScript are in it.
 
-# ---------------------------------------------------------------- dependencies
-FROM node:20-slim AS deps
+# ---------------------------------------------------------------- build
+FROM node:20-slim AS build
 WORKDIR /app
-# Only the manifests, so that this layer is rebuilt only when dependencies change.
+# Only the manifests first, so that this layer is rebuilt only when dependencies change.
 # Every workspace listed in package.json must be here, or `npm ci` refuses.
 COPY package.json package-lock.json ./
 COPY packages/actors/package.json packages/actors/
 COPY packages/directory/package.json packages/directory/
 COPY packages/host/package.json packages/host/
+# All dependencies: the build needs TypeScript. --ignore-scripts: the root
+# package's `prepare` would build before the sources are here; the RUN below does.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build-base.json tsconfig.build.json ./
+COPY packages/actors/tsconfig.build.json packages/actors/
+COPY packages/directory/tsconfig.build.json packages/directory/
+COPY packages/host/tsconfig.build.json packages/host/
+COPY packages/actors/src packages/actors/src
+COPY packages/directory/src packages/directory/src
+COPY packages/host/src packages/host/src
+RUN npm run build
+
+# ---------------------------------------------------------------- dependencies
+FROM node:20-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages/actors/package.json packages/actors/
+COPY packages/directory/package.json packages/directory/
+COPY packages/host/package.json packages/host/
 # Production dependencies only: tsx, typescript, vitest and yaml of the root
-# devDependencies are left out; tsx stays because @colony/host depends on it.
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# devDependencies are left out. --ignore-scripts: `prepare` builds, which
+# needs TypeScript; the build stage has done it.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # ---------------------------------------------------------------- runtime
 FROM node:20-slim AS runtime
 WORKDIR /app
+# node_modules (with the workspaces' links) and the manifests, whose exports
+# resolve @colony/* to dist/ under plain Node.
 COPY --from=deps /app /app
-# tsconfig.json shapes how tsx compiles the sources (useDefineForClassFields,
-# verbatimModuleSyntax): ship it so the image runs them as the tests do.
-COPY tsconfig.json ./
-COPY packages/actors/src packages/actors/src
-COPY packages/directory/src packages/directory/src
-COPY packages/host/src packages/host/src
+COPY --from=build /app/packages/actors/dist packages/actors/dist
+COPY --from=build /app/packages/directory/dist packages/directory/dist
+COPY --from=build /app/packages/host/dist packages/host/dist
+# The bin runs dist: without src beside it, dist is all there is.
 COPY packages/host/bin packages/host/bin
 # The console (/ui): plain ES modules, HTML and CSS, served as they are.
 COPY packages/host/console packages/host/console

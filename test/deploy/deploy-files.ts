@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 import { parse, parseAllDocuments } from "yaml";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -105,6 +106,21 @@ export function parseDockerfile(text: string): Stage[] {
     stages[stages.length - 1]!.instructions.push(ins);
   }
   return stages;
+}
+
+/** The build-context paths a COPY (without --from) copies: its arguments but the flags and the destination. */
+export function copiedFromContext(i: Instruction): string[] {
+  if (i.keyword !== "COPY" || /--from=/.test(i.args)) return [];
+  return i.args.split(/\s+/).filter((a) => !a.startsWith("--")).slice(0, -1);
+}
+
+/** A tsconfig file and every one it extends or references, recursively, relative to the repository root. */
+export function tsconfigFiles(rel: string): string[] {
+  const { config, error } = ts.parseConfigFileTextToJson(rel, read(rel));
+  if (error) throw new Error(`${rel}: ${ts.flattenDiagnosticMessageText(error.messageText, "\n")}`);
+  const near = (p: string) => path.relative(ROOT, path.resolve(ROOT, path.dirname(rel), p));
+  const next = [...(config.extends ? [near(config.extends)] : []), ...(config.references ?? []).map((r: { path: string }) => near(r.path))];
+  return [rel, ...next.flatMap(tsconfigFiles)];
 }
 
 /** ENV KEY=VALUE pairs of a stage (both the `KEY=VALUE ...` and the `KEY VALUE` forms). */

@@ -19,6 +19,7 @@ import {
   composeDefault,
   composeEnv,
   configDefault,
+  copiedFromContext,
   configEnvKeys,
   containerEnvNames,
   dashboardExprs,
@@ -31,6 +32,7 @@ import {
   ruleExprs,
   runtimeImports,
   stageEnv,
+  tsconfigFiles,
 } from "./deploy-files.ts";
 
 const HTTP_PORT = 8080;
@@ -109,32 +111,64 @@ describe("Dockerfile", () => {
     for (const f of ["package.json", "package-lock.json", ...workspaces.map((w) => `${w}/package.json`)]) expect(copied, `${f} copied before npm ci`).toContain(f);
   });
 
-  it("ships every workspace's sources, and what it copies exists and is not .dockerignored", () => {
+  it("copies what exists and is not .dockerignored; compiles every workspace in a build stage and ships its dist", () => {
     const ignored = read(".dockerignore")
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith("#"));
     const isIgnored = (p: string) =>
       ignored.some((pat) => {
-        const re = new RegExp(`^${pat.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*\*\//g, "(?:.*/)?").replace(/\*/g, "[^/]*")}(?:/.*)?$`);
+        const re = new RegExp(`^${pat.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*\*\//g, "\0").replace(/\*/g, "[^/]*").replace(/\0/g, "(?:.*/)?")}(?:/.*)?$`);
         return re.test(p);
       });
-    const sources = dockerfile
-      .flatMap((s) => s.instructions)
-      .filter((i) => i.keyword === "COPY" && !/--from=/.test(i.args))
-      .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith("--")).slice(0, -1));
+    const sources = dockerfile.flatMap((s) => s.instructions).flatMap(copiedFromContext);
     for (const src of sources) {
       expect(existsSync(at(src)), `${src} exists`).toBe(true);
       expect(isIgnored(src), `${src} is excluded by .dockerignore`).toBe(false);
     }
-    const workspaces: string[] = JSON.parse(read("package.json")).workspaces;
-    for (const w of workspaces) expect(sources, `${w}/src in the image`).toContain(`${w}/src`);
-    expect(sources).toContain("packages/host/bin");
-    expect(sources, "the console's files (/ui)").toContain("packages/host/console");
-    for (const noise of ["node_modules", ".git", "packages/host/test"]) expect(isIgnored(noise), `${noise} excluded`).toBe(true);
+    const build = dockerfile.find((s) => s.instructions.some((i) => i.keyword === "RUN" && /\bnpm run build\b/.test(i.args)));
+    expect(build, "a stage runs npm run build").toBeDefined();
+    expect(build!.name, "the build stage is named, for COPY --from").toBeDefined();
+    const buildCopies = build!.instructions.flatMap(copiedFromContext);
+    for (const f of tsconfigFiles("tsconfig.build.json")) expect(buildCopies, `${f} (npm run build reads it) in the build stage`).toContain(f);
+    const built = tsconfigFiles("tsconfig.build.json").filter((f) => f.startsWith("packages/"));
+    expect(built, "npm run build compiles every workspace").toEqual(expect.arrayContaining(JSON.parse(read("package.json")).workspaces.map((w: string) => `${w}/tsconfig.build.json`)));
+    const shipped = finalStage.instructions.filter((i) => i.keyword === "COPY" && i.args.includes(`--from=${build!.name} `)).map((i) => i.args.split(/\s+/).slice(1));
+    for (const w of JSON.parse(read("package.json")).workspaces as string[]) {
+      expect(buildCopies, `${w}/src compiled in the build stage`).toContain(`${w}/src`);
+      expect(shipped, `${w}/dist copied from the build stage`).toContainEqual([`/app/${w}/dist`, `${w}/dist`]);
+    }
+    const finalCopies = finalStage.instructions.flatMap(copiedFromContext);
+    expect(finalCopies).toContain("packages/host/bin");
+    expect(finalCopies, "the console's files (/ui)").toContain("packages/host/console");
+    for (const noise of ["node_modules", ".git", "packages/host/test", "packages/host/dist"]) expect(isIgnored(noise), `${noise} excluded`).toBe(true);
   });
 
-  it("every package the sources import at run time survives `npm ci --omit=dev` (tsx included: the bin needs it)", () => {
+  it("runs the compiled dist in its runtime stage: no sources, no tsx, no TypeScript", () => {
+    const finalCopies = finalStage.instructions.flatMap(copiedFromContext);
+    for (const c of finalCopies) expect(c, "the runtime stage copies no sources or TypeScript config").not.toMatch(/(^|\/)src(\/|$)|tsconfig|\.ts$/);
+    // What the runtime stage takes whole from another stage (node_modules) comes from a production-only install without sources.
+    for (const i of finalStage.instructions.filter((x) => x.keyword === "COPY" && /--from=\S+\s+\/app\s+\/app$/.test(x.args))) {
+      const from = dockerfile.find((s) => s.name === /--from=(\S+)/.exec(i.args)![1])!;
+      expect(from.instructions.some((x) => x.keyword === "RUN" && /\bnpm ci\b[^&;|]*--omit=dev\b/.test(x.args)), `${from.name} installs with --omit=dev`).toBe(true);
+      expect(from.instructions.flatMap(copiedFromContext).filter((c) => !c.endsWith("package.json") && c !== "package-lock.json"), `${from.name} copies manifests only`).toEqual([]);
+    }
+    const lock = JSON.parse(read("package-lock.json"));
+    for (const dev of ["tsx", "typescript"]) expect(lock.packages[`node_modules/${dev}`]?.dev, `${dev} is a dev dependency: --omit=dev leaves it out`).toBe(true);
+    const entry = finalStage.instructions.filter((i) => i.keyword === "ENTRYPOINT").at(-1)!.json!;
+    expect(entry.join(" "), "plain node: no loader").not.toMatch(/--import|--loader|--experimental|tsx/);
+    const env = Object.entries(stageEnv(finalStage)).map(([k, v]) => `${k}=${v}`).join(" ");
+    expect(env, "no NODE_OPTIONS loader or source condition").not.toMatch(/tsx|colony-source|--import|--loader/);
+    // The workspaces' exports resolve to dist under plain Node, which is how the dist of one package imports another.
+    for (const w of JSON.parse(read("package.json")).workspaces as string[]) {
+      for (const [sub, target] of Object.entries<any>(JSON.parse(read(`${w}/package.json`)).exports ?? {})) {
+        expect(target.default, `${w} exports ${sub}`).toMatch(/^\.\/dist\/.*\.js$/);
+        expect(target["colony-source"], `${w} exports ${sub} (sources)`).toBe(target.default.replace(/^\.\/dist\//, "./src/").replace(/\.js$/, ".ts"));
+      }
+    }
+  });
+
+  it("every package the sources import at run time survives `npm ci --omit=dev` (tsx only when the bin runs sources, which the image has none of)", () => {
     const lock = JSON.parse(read("package-lock.json"));
     const imports = new Map<string, string[]>();
     for (const w of JSON.parse(read("package.json")).workspaces as string[]) {
@@ -143,7 +177,8 @@ describe("Dockerfile", () => {
         for (const [pkg, files] of runtimeImports(path.join(w, dir))) imports.set(pkg, [...(imports.get(pkg) ?? []), ...files]);
       }
     }
-    expect(imports.get("tsx"), "packages/host/bin imports tsx").toBeDefined();
+    expect(imports.get("tsx"), "only packages/host/bin imports tsx (its fallback to the sources)").toEqual(["packages/host/bin/colony.js"]);
+    imports.delete("tsx");
     const workspaceNames = new Set(Object.values<any>(lock.packages).map((p) => p.name).filter(Boolean));
     for (const [pkg, files] of imports) {
       if (workspaceNames.has(pkg) || pkg.startsWith("@colony/")) continue;
@@ -439,7 +474,7 @@ describe("Kubernetes manifests (deploy/kustomization.yaml)", () => {
       const c = colonyContainer(d);
       expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
       if (c.securityContext.readOnlyRootFilesystem) {
-        expect(c.volumeMounts.map((m: any) => m.mountPath), "tsx needs a writable /tmp").toContain("/tmp");
+        expect(c.volumeMounts.map((m: any) => m.mountPath), "a writable /tmp (os.tmpdir()) under a read-only root").toContain("/tmp");
       }
     }
   });

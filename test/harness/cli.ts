@@ -1,9 +1,6 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
-import { EXIT_WITH_PARENT } from "./colony-process.ts";
-
-const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
+import { BIN, EXIT_WITH_PARENT } from "./colony-process.ts";
 
 export interface CliRun {
   code: number | null;
@@ -11,10 +8,13 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the `colony` CLI as a child process, the way people run it, with only PATH and `env` set. */
-export function colony(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/**
+ * Runs the `colony` CLI as a child process, the way people run it, with only
+ * PATH and `env` set; `bin` and `nodeArgs` (before it) replace the command.
+ */
+export function colony(args: string[], env: Record<string, string> = {}, { bin = BIN, nodeArgs = [] as string[] } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, ...nodeArgs, bin, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));

@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
+/** The `colony` bin a user runs: packages/*\/dist when built and current (the tests' global setup builds it), else the sources through tsx. */
+export const BIN = fileURLToPath(new URL("../../packages/host/bin/colony.js", import.meta.url));
 /** Preloaded into every child: it SIGKILLs itself when the test process dies without cleaning up. */
 export const EXIT_WITH_PARENT = fileURLToPath(new URL("./exit-with-parent.mjs", import.meta.url));
 
@@ -31,6 +32,8 @@ export interface ColonyLaunchOptions {
   commandPrefix?: string[];
   /** The address `url` names instead of 127.0.0.1 (the process's COLONY_HTTP_HOST must serve it). */
   urlHost?: string;
+  /** Another colony bin than this checkout's (e.g. one in a copy laid out as the image). */
+  bin?: string;
 }
 
 /**
@@ -44,7 +47,7 @@ export async function startColony(
   nodeArgs: string[] = [],
   launch: ColonyLaunchOptions = {},
 ): Promise<ColonyProcess> {
-  const command = [...(launch.commandPrefix ?? []), process.execPath, "--import", EXIT_WITH_PARENT, ...nodeArgs, BIN, ...args];
+  const command = [...(launch.commandPrefix ?? []), process.execPath, "--import", EXIT_WITH_PARENT, ...nodeArgs, launch.bin ?? BIN, ...args];
   const child = spawn(command[0]!, command.slice(1), {
     env: { PATH: process.env.PATH ?? "", COLONY_HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

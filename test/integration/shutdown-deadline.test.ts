@@ -8,7 +8,7 @@ const FIXTURE = fileURLToPath(new URL("./fixtures/hung-shutdown.ts", import.meta
 
 describe("the process's shutdown deadline", () => {
   it("exits 1 once the deadline passes when the shutdown never finishes", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", FIXTURE], { env: { ...process.env, DEADLINE_MS: "300" }, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--conditions=colony-source", "--import", "tsx", FIXTURE], { env: { ...process.env, DEADLINE_MS: "300" }, stdio: ["ignore", "pipe", "inherit"] });
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     try {
       await within(new Promise<void>((r) => child.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && r())), 20_000, "the process to start");

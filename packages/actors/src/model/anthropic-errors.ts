@@ -61,61 +61,9 @@ export function classifyModelError(e: unknown, midStream: boolean): ModelFailure
       retryMidStream: midStream,
     };
   }
-  if (e instanceof APIError && e.status !== undefined) {
-    const status = e.status;
-    const retryAfterMs = retryAfterMsOf(e.headers);
-    const withRetry = retryAfterMs === undefined ? opts : { ...opts, retryAfterMs };
-    const label = String(status);
-    if (status === 429) {
-      return {
-        error: new ColonyError("rate_limited", "retryable", `the model API rate-limited the request (429): ${apiMessageOf(e)}`, withRetry),
-        status: label,
-        outcome: "failure",
-        retryMidStream: false,
-      };
-    }
-    if (status === 408) {
-      return { error: new TimeoutError(`the model API timed out the request (408): ${apiMessageOf(e)}`, opts), status: label, outcome: "failure", retryMidStream: false };
-    }
-    if (status >= 500 || status === 409) {
-      const what = status === 529 ? "is overloaded" : "failed";
-      return {
-        error: new UnavailableError(`the model API ${what} (${status}): ${apiMessageOf(e)}`, withRetry),
-        status: label,
-        outcome: "failure",
-        retryMidStream: false,
-      };
-    }
-    const terminal = TERMINAL_BY_STATUS[status] ?? { code: "validation_failed" as const, what: "rejected the request" };
-    return {
-      error: new ColonyError(terminal.code, "terminal", `the model API ${terminal.what} (${status}): ${apiMessageOf(e)}`, {
-        ...opts,
-        details: { status, ...(e.type ? { type: e.type } : {}) },
-      }),
-      status: label,
-      outcome: "success",
-      retryMidStream: false,
-    };
-  }
-  if (e instanceof APIError) {
-    // An `event: error` inside a 200 stream: status undefined, type from its body.
-    const type = e.type ?? undefined;
-    if (type && !RETRYABLE_STREAM_ERROR_TYPES.has(type)) {
-      return {
-        error: new ColonyError("validation_failed", "terminal", `the model API ended the stream with ${type}: ${apiMessageOf(e)}`, { ...opts, details: { type } }),
-        status: "stream_error",
-        outcome: "success",
-        retryMidStream: false,
-      };
-    }
-    const message = `the model API failed mid-stream${type ? ` with ${type}` : ""}: ${apiMessageOf(e)}`;
-    return {
-      error: type === "rate_limit_error" ? new ColonyError("rate_limited", "retryable", message, opts) : new UnavailableError(message, opts),
-      status: "stream_error",
-      outcome: "failure",
-      retryMidStream: true,
-    };
-  }
+  if (e instanceof APIError && e.status !== undefined) return classifyStatus(e, e.status);
+  // An `event: error` inside a 200 stream: status undefined, type from its body.
+  if (e instanceof APIError) return classifyStreamError(e);
   const detail = e instanceof Error ? e.message : String(e);
   if (midStream) {
     // A connection cut mid-body, an unparseable chunk, a stream that ended
@@ -124,4 +72,63 @@ export function classifyModelError(e: unknown, midStream: boolean): ModelFailure
   }
   // Before any response: a client-side fault (e.g. no credentials), not the API's.
   return { error: new ColonyError("internal", "terminal", `the model call failed: ${detail}`, opts), status: "error", outcome: "neutral", retryMidStream: false };
+}
+
+/** An error answer of the API (an HTTP status): retried when the API may answer better later. */
+function classifyStatus(e: APIError, status: number): ModelFailure {
+  const opts = { cause: e };
+  const retryAfterMs = retryAfterMsOf(e.headers);
+  const withRetry = retryAfterMs === undefined ? opts : { ...opts, retryAfterMs };
+  const label = String(status);
+  if (status === 429) {
+    return {
+      error: new ColonyError("rate_limited", "retryable", `the model API rate-limited the request (429): ${apiMessageOf(e)}`, withRetry),
+      status: label,
+      outcome: "failure",
+      retryMidStream: false,
+    };
+  }
+  if (status === 408) {
+    return { error: new TimeoutError(`the model API timed out the request (408): ${apiMessageOf(e)}`, opts), status: label, outcome: "failure", retryMidStream: false };
+  }
+  if (status >= 500 || status === 409) {
+    const what = status === 529 ? "is overloaded" : "failed";
+    return {
+      error: new UnavailableError(`the model API ${what} (${status}): ${apiMessageOf(e)}`, withRetry),
+      status: label,
+      outcome: "failure",
+      retryMidStream: false,
+    };
+  }
+  const terminal = TERMINAL_BY_STATUS[status] ?? { code: "validation_failed" as const, what: "rejected the request" };
+  return {
+    error: new ColonyError(terminal.code, "terminal", `the model API ${terminal.what} (${status}): ${apiMessageOf(e)}`, {
+      ...opts,
+      details: { status, ...(e.type ? { type: e.type } : {}) },
+    }),
+    status: label,
+    outcome: "success",
+    retryMidStream: false,
+  };
+}
+
+/** An `event: error` inside a 200 stream: terminal unless its type says the API may do better on a retry. */
+function classifyStreamError(e: APIError): ModelFailure {
+  const opts = { cause: e };
+  const type = e.type ?? undefined;
+  if (type && !RETRYABLE_STREAM_ERROR_TYPES.has(type)) {
+    return {
+      error: new ColonyError("validation_failed", "terminal", `the model API ended the stream with ${type}: ${apiMessageOf(e)}`, { ...opts, details: { type } }),
+      status: "stream_error",
+      outcome: "success",
+      retryMidStream: false,
+    };
+  }
+  const message = `the model API failed mid-stream${type ? ` with ${type}` : ""}: ${apiMessageOf(e)}`;
+  return {
+    error: type === "rate_limit_error" ? new ColonyError("rate_limited", "retryable", message, opts) : new UnavailableError(message, opts),
+    status: "stream_error",
+    outcome: "failure",
+    retryMidStream: true,
+  };
 }

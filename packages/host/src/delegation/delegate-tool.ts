@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { AgentConfigInput, AgentId, ToolDefinition, TurnResult } from "@colony/actors";
+import type { AgentConfig, AgentConfigInput, AgentId, ToolContext, ToolDefinition, ToolOutput, TurnResult, WorkerProfile } from "@colony/actors";
 import { ColonyError, addUsage, agentId, defineTool, errorMessage, parseAgentKey, parseAgentType, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
 
 /** Workers are agents of the assistant type, each with its profile's config. */
@@ -74,66 +74,74 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
         const content = `fan-out limit: this agent may have at most ${limits.maxChildren} live workers (delegation.maxChildren); ${planned} are working now; wait for one to finish`;
         return { isError: true, content, ...(gone.length ? { effects: { removedChildren: gone } } : {}) };
       }
-      await host.spawnChild({
-        type: "assistant",
-        key,
-        parent: sup.id,
-        depth: sup.depth + 1,
-        config: {
-          ...(profile.systemPrompt !== undefined ? { systemPrompt: profile.systemPrompt } : {}),
-          ...(profile.model !== undefined ? { model: profile.model } : {}),
-          tools: profile.tools ?? [],
-          ...(profile.limits ? { limits: profile.limits } : {}),
-          // Workers may delegate in turn, with the same profiles, within the depth limit.
-          workers: sup.config.workers,
-          // A worker is held to its supervisor's tiers and argument policies:
-          // delegating a call never loosens what would have guarded it.
-          ...(sup.config.permissions ? { permissions: sup.config.permissions } : {}),
-          ...(sup.config.policies ? { policies: sup.config.policies } : {}),
-          ...(sup.config.delegation ? { delegation: sup.config.delegation } : {}),
-        },
-      });
+      await host.spawnChild({ type: "assistant", key, parent: sup.id, depth: sup.depth + 1, config: workerConfig(profile, sup.config) });
       ctx.reportChild?.(child);
-      const waitMs = timeoutMs ?? DEFAULT_DELEGATE_TIMEOUT_MS;
-      // The worker's turn continues the trace under this call's own span (see toolCallTraceparent).
-      const traceparent = ctx.traceparent ? toolCallTraceparent(ctx.traceparent, ctx.toolUseId) : undefined;
-      let spent: TurnResult["usage"] | undefined;
-      let why = "";
-      for (let attempt = 0; attempt <= limits.retries; attempt++) {
-        let result: TurnResult | null;
-        try {
-          // Stop waiting when the turn is cancelled (a drain): the task stays
-          // accepted, and the resumed turn re-attaches to it by its key.
-          result = await untilAborted(
-            host.ask(child, {
-              content: task,
-              idempotencyKey: attempt === 0 ? ctx.idempotencyKey : `${ctx.idempotencyKey}:retry${attempt}`,
-              waitMs,
-              ...(traceparent ? { traceparent } : {}),
-            }),
-            ctx.signal,
-          );
-        } catch (e) {
-          if (ctx.signal.aborted) throw e;
-          if (e instanceof ColonyError && e.code === "wrong_state") {
-            const reason = `worker ${worker} (${child}) is suspended: ${errorMessage(e)}`;
-            return { isError: true, content: reason, effects: { children: [child], removedChildren: gone, escalation: { code: "worker_suspended", reason } } };
-          }
-          why = `could not be reached: ${errorMessage(e)}`;
-          continue;
-        }
-        if (!result) {
-          // Still running: retrying would queue the task twice. The model may wait or replan.
-          return { isError: true, content: `worker ${worker} (${child}) timed out after ${waitMs} ms; the task is still running`, effects: { children: [child], removedChildren: gone } };
-        }
-        spent = spent ? addUsage(spent, result.usage) : result.usage;
-        if (result.status === "completed") return { content: result.reply, effects: { children: [child], removedChildren: gone, usage: spent } };
-        why = `failed: ${result.reply}`;
-      }
-      const reason = `worker ${worker} (${child}) ${why} (${limits.retries + 1} attempts)`;
-      return { isError: true, content: reason, effects: { children: [child], removedChildren: gone, escalation: { code: "worker_failed", reason }, ...(spent ? { usage: spent } : {}) } };
+      return runWorker(host, ctx, { worker, child, task, waitMs: timeoutMs ?? DEFAULT_DELEGATE_TIMEOUT_MS, retries: limits.retries, gone });
     },
   });
+}
+
+/** A worker's config: its profile's, held to its supervisor's tiers, argument policies and delegation bounds. */
+function workerConfig(profile: WorkerProfile, sup: AgentConfig): AgentConfigInput {
+  return {
+    ...(profile.systemPrompt !== undefined ? { systemPrompt: profile.systemPrompt } : {}),
+    ...(profile.model !== undefined ? { model: profile.model } : {}),
+    tools: profile.tools ?? [],
+    ...(profile.limits ? { limits: profile.limits } : {}),
+    // Workers may delegate in turn, with the same profiles, within the depth limit.
+    workers: sup.workers,
+    // A worker is held to its supervisor's tiers and argument policies:
+    // delegating a call never loosens what would have guarded it.
+    ...(sup.permissions ? { permissions: sup.permissions } : {}),
+    ...(sup.policies ? { policies: sup.policies } : {}),
+    ...(sup.delegation ? { delegation: sup.delegation } : {}),
+  };
+}
+
+/** Sends the task to the worker and waits, trying a failed turn again up to `retries` times: the delegate call's output. */
+async function runWorker(
+  host: DelegationHost,
+  ctx: ToolContext,
+  o: { worker: string; child: AgentId; task: string; waitMs: number; retries: number; gone: string[] },
+): Promise<ToolOutput> {
+  const { worker, child, waitMs, gone } = o;
+  // The worker's turn continues the trace under this call's own span (see toolCallTraceparent).
+  const traceparent = ctx.traceparent ? toolCallTraceparent(ctx.traceparent, ctx.toolUseId) : undefined;
+  let spent: TurnResult["usage"] | undefined;
+  let why = "";
+  for (let attempt = 0; attempt <= o.retries; attempt++) {
+    let result: TurnResult | null;
+    try {
+      // Stop waiting when the turn is cancelled (a drain): the task stays
+      // accepted, and the resumed turn re-attaches to it by its key.
+      result = await untilAborted(
+        host.ask(child, {
+          content: o.task,
+          idempotencyKey: attempt === 0 ? ctx.idempotencyKey : `${ctx.idempotencyKey}:retry${attempt}`,
+          waitMs,
+          ...(traceparent ? { traceparent } : {}),
+        }),
+        ctx.signal,
+      );
+    } catch (e) {
+      if (ctx.signal.aborted) throw e;
+      if (e instanceof ColonyError && e.code === "wrong_state") {
+        const reason = `worker ${worker} (${child}) is suspended: ${errorMessage(e)}`;
+        return { isError: true, content: reason, effects: { children: [child], removedChildren: gone, escalation: { code: "worker_suspended", reason } } };
+      }
+      why = `could not be reached: ${errorMessage(e)}`;
+      continue;
+    }
+    if (!result) {
+      // Still running: retrying would queue the task twice. The model may wait or replan.
+      return { isError: true, content: `worker ${worker} (${child}) timed out after ${waitMs} ms; the task is still running`, effects: { children: [child], removedChildren: gone } };
+    }
+    spent = spent ? addUsage(spent, result.usage) : result.usage;
+    if (result.status === "completed") return { content: result.reply, effects: { children: [child], removedChildren: gone, usage: spent } };
+    why = `failed: ${result.reply}`;
+  }
+  const reason = `worker ${worker} (${child}) ${why} (${o.retries + 1} attempts)`;
+  return { isError: true, content: reason, effects: { children: [child], removedChildren: gone, escalation: { code: "worker_failed", reason }, ...(spent ? { usage: spent } : {}) } };
 }
 
 /** `pending`, or a rejection with the signal's reason as soon as it aborts. */
