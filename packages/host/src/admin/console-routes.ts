@@ -1,8 +1,11 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Context, Hono } from "hono";
+import { type OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { ErrorSchema } from "./components.ts";
 import { errorBody } from "./errors.ts";
+import { OPEN, text } from "./route-kit.ts";
 
 /**
  * Where the console's files live: plain ES modules, HTML and CSS written by
@@ -45,13 +48,46 @@ export function loadConsoleFiles(dir = CONSOLE_DIR): Map<string, ConsoleFile> {
   return files;
 }
 
+
+const index = createRoute({
+  method: "get",
+  path: "/ui",
+  operationId: "console",
+  summary: "The console: a web page that shows and steers the cluster through this API (its data calls send the bearer token; the page itself holds no data).",
+  tags: ["console"],
+  ...OPEN,
+  responses: { 200: text("text/html; charset=utf-8", "the console's page, with a strict Content-Security-Policy") },
+});
+
+const indexSlash = createRoute({
+  ...index,
+  path: "/ui/",
+  operationId: "consoleSlash",
+  summary: "The console's page, as /ui.",
+  responses: { 200: text("text/html; charset=utf-8", "the console's page") },
+});
+
+const file = createRoute({
+  method: "get",
+  path: "/ui/{file}",
+  operationId: "consoleFile",
+  summary: "One of the console's files (its scripts and style sheet).",
+  tags: ["console"],
+  ...OPEN,
+  request: { params: z.object({ file: z.string().openapi({ pattern: /^[a-z-]+\.(?:html|js|css)$/.source, param: { description: "a file of the console, e.g. app.js" } }) }) },
+  responses: {
+    200: text("text/javascript; charset=utf-8", "a script (style sheets are text/css)"),
+    404: { description: "no such file", content: { "application/json": { schema: ErrorSchema } } },
+  },
+});
+
 /**
  * Serves the console at `/ui` (its page) and `/ui/<file>`. These routes
  * carry no data and so need no token: the page asks for the token and sends
  * it, as `Authorization: Bearer`, with each call to /v1.
  */
-export function registerConsoleRoutes(app: Hono, files = loadConsoleFiles()): void {
-  const send = (c: Context, name: string) => {
+export function registerConsoleRoutes(app: OpenAPIHono, files = loadConsoleFiles()): void {
+  const send = (c: Context, name: string): Response => {
     const file = files.get(name);
     if (file === undefined) return c.json(errorBody("not_found", `the console has no file ${JSON.stringify(name.slice(0, 100))}`), 404);
     c.header("Content-Type", file.type);
@@ -61,7 +97,7 @@ export function registerConsoleRoutes(app: Hono, files = loadConsoleFiles()): vo
     c.header("Cache-Control", "no-cache");
     return c.body(file.body as Uint8Array<ArrayBuffer>);
   };
-  app.get("/ui", (c) => send(c, "index.html"));
-  app.get("/ui/", (c) => send(c, "index.html"));
-  app.get("/ui/:file", (c) => send(c, c.req.param("file")));
+  app.openapi(index, (c) => send(c, "index.html"));
+  app.openapi(indexSlash, (c) => send(c, "index.html"));
+  app.openapi(file, (c) => send(c, c.req.valid("param").file));
 }

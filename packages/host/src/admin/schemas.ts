@@ -56,9 +56,12 @@ export const decisionBodySchema = z.strictObject({
   reason: z.string().max(2000).optional(),
 });
 
+/** A whole number ≥ 0 from a query string; typed for the document, which would otherwise allow null (coercing null gives 0). */
+const queryCount = () => z.coerce.number().int().min(0).meta({ type: "integer", minimum: 0 });
+
 export const traceQuerySchema = z.strictObject({
-  turn: z.coerce.number().int().min(0).optional(),
-  since: z.coerce.number().int().min(0).optional(),
+  turn: queryCount().optional(),
+  since: queryCount().optional(),
   cursor: z.string().regex(/^[0-9-]{1,40}$/, "a cursor from a previous page").optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
@@ -85,23 +88,27 @@ export const listQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
 });
 
-/** Parses with a schema, turning the first issue into a ValidationError naming its field. */
-export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
+/**
+ * The 400 a failed parse answers: its first issue as a ValidationError naming
+ * the field, with the message prefixed by where the input came from ("body",
+ * "query"). An issue that carries its own ValidationError (a path parameter's
+ * grammar, admin/route-kit.ts) answers with that one, word for word.
+ */
+export function inputError(error: z.ZodError, where: string): ValidationError {
+  const issue = error.issues[0]!;
+  if (issue.code === "custom" && issue.params?.["error"] instanceof ValidationError) return issue.params["error"];
   const path = issue.path.map(String);
   if (issue.code === "unrecognized_keys") {
     const field = [...path, issue.keys[0]!].join(".");
-    throw new ValidationError(`${where}: unknown field "${field}"`, { field });
+    return new ValidationError(`${where}: unknown field "${field}"`, { field });
   }
   const field = path.join(".") || where;
-  throw new ValidationError(`${where}: ${field}: ${issue.message}`, { field });
+  return new ValidationError(`${where}: ${field}: ${issue.message}`, { field });
 }
 
 // ---------------------------------------------------------------------------
-// Response bodies. The routes build these shapes; the OpenAPI document
-// (admin/openapi.ts) is generated from these schemas, and the OpenAPI test
+// Response bodies. The routes build these shapes and declare them as their
+// responses (admin/*-routes.ts); the OpenAPI document is generated from them, and the OpenAPI test
 // validates real responses against that document, so the three cannot drift.
 // ---------------------------------------------------------------------------
 
