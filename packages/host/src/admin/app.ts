@@ -59,7 +59,7 @@ export function createAdminApi(opts: AdminApiOptions): Hono {
     const mapped = toHttpError(err);
     if (mapped.internal) opts.logger.error({ err: (err as Error).message, stack: (err as Error).stack, path: c.req.path }, "request failed");
     if (mapped.retryAfterMs !== undefined) c.header("Retry-After", String(Math.ceil(mapped.retryAfterMs / 1000)));
-    return c.json(mapped.body, mapped.status as never);
+    return c.json(mapped.body, mapped.status);
   });
   const allowed = allowedMethods(app);
   app.notFound((c) => {

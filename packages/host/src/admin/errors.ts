@@ -1,8 +1,9 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode } from "@colony/actors";
 import { ColonyError, asRedisUnavailable } from "@colony/actors";
 
 /** The HTTP status each error code maps to (the README lists them). */
-export const STATUS_OF: Record<ErrorCode, number> = {
+export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   validation_failed: 400,
   unauthorized: 401,
   not_found: 404,
@@ -32,10 +33,10 @@ export function errorBody(code: string, message: string, details?: Record<string
  * Maps anything thrown to a status and body; unknown errors hide their text.
  * Redis unreachable is 503 `unavailable` with Retry-After: not acknowledged, safe to retry.
  */
-export function toHttpError(thrown: unknown): { status: number; body: ErrorBody; retryAfterMs?: number; internal: boolean } {
+export function toHttpError(thrown: unknown): { status: ContentfulStatusCode; body: ErrorBody; retryAfterMs?: number; internal: boolean } {
   const e = asRedisUnavailable(thrown);
   if (e instanceof ColonyError) {
-    const out: { status: number; body: ErrorBody; retryAfterMs?: number; internal: boolean } = {
+    const out: { status: ContentfulStatusCode; body: ErrorBody; retryAfterMs?: number; internal: boolean } = {
       status: STATUS_OF[e.code],
       body: errorBody(e.code, e.message, e.details),
       internal: STATUS_OF[e.code] >= 500 && e.code !== "unavailable",
