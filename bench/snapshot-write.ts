@@ -3,6 +3,7 @@ import type { AgentState, LogCursor } from "@colony/actors";
 import { AgentStore, RedisStoreDriver, agentId, codec, initialState, resolveConfig } from "@colony/actors";
 import type { Row } from "./stats.ts";
 import { fmt, latency, timeUs } from "./stats.ts";
+import { claim } from "@colony/actors/testing";
 
 const TEXT = "lorem ipsum dolor sit amet ".repeat(19); // ~500 characters, ~128 tokens
 
@@ -51,7 +52,7 @@ export async function snapshotWrite(redisUrl: string, opts: { iterations: number
         let state = stateOf(`snapbench${tokens}x${block}`, tokens);
         await store.driver.delete(state.id);
         await store.create({ ...state, messages: [] });
-        const epoch = await store.claim(state.id);
+        const epoch = await claim(store, state.id);
         const cursor: LogCursor = { count: -1 };
         await store.commit(state.id, epoch, state, { log: cursor }); // the whole log, once
         for (let i = 0; i < 20; i++) {

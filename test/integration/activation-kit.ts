@@ -23,6 +23,7 @@ import {
   systemClock,
 } from "@colony/actors";
 import type { AgentConfigInput, AgentState } from "@colony/actors";
+import { claim } from "@colony/actors/testing";
 
 /** The scripted model, counting calls; `hold` may return a promise the call waits on first. */
 export class CountingModel implements ModelProvider {
@@ -97,7 +98,7 @@ export async function agentKit(
     logger,
     async start(epoch) {
       const deps = { hostId: "h1" as HostId, store, model, tools, runtime, clock: systemClock, metrics: noopMetrics, logger, approvals: new MemoryApprovalIndex() };
-      return (await Activation.start(id, epoch ?? (await store.claim(id)), "restore", deps))!;
+      return (await Activation.start(id, epoch ?? (await claim(store, id)), "restore", deps))!;
     },
     message: (content, idempotencyKey) => ({ messageId: newMessageId(), content, acceptedAt: Date.now(), ...(idempotencyKey ? { idempotencyKey } : {}) }),
     async close() {

@@ -15,6 +15,7 @@ import { RedisPlacementRegistry } from "../../packages/directory/src/registry/re
 import { REGISTER } from "../../packages/directory/src/registry/redis-scripts.ts";
 import type { Placement, PlacementRegistry, RegisterOutcome } from "../../packages/directory/src/registry/registry.ts";
 import { type RedisServer, startRedis } from "../harness/servers.ts";
+import { claim } from "@colony/actors/testing";
 
 // ---------------------------------------------------------------- helpers
 
@@ -72,7 +73,7 @@ function registryContract(name: string, makeTarget: () => ContractTarget): void 
     async function newAgent(claims = 0): Promise<string> {
       const id = freshId();
       expect(await store.create(id, bytes("snapshot"))).toBe(true);
-      for (let i = 0; i < claims; i++) await store.claim(id);
+      for (let i = 0; i < claims; i++) await claim(store, id);
       return id;
     }
 
@@ -244,7 +245,7 @@ function registryContract(name: string, makeTarget: () => ContractTarget): void 
       it("leaves a fence that moved on alone when releasing a void placement", async () => {
         const agent = await newAgent();
         const p = placed(await registry.register(agent, "host-a", { now: NOW }));
-        const claimed = await store.claim(agent);
+        const claimed = await claim(store, agent);
         await registry.unregister(agent, p.epoch);
         expect(await store.epoch(agent)).toBe(claimed);
       });
@@ -331,7 +332,7 @@ function registryContract(name: string, makeTarget: () => ContractTarget): void 
       it("treats a placement fenced out by a claim outside the registry as void, and races on it keep single activation", async () => {
         const agent = await newAgent();
         const p = placed(await registry.register(agent, "host-a", { now: NOW }));
-        const claimed = await store.claim(agent);
+        const claimed = await claim(store, agent);
         expect(await registry.get(agent)).toBeNull();
         const { winners, losers } = await race(agent, 12);
         expect(winners).toHaveLength(1);

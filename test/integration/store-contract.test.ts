@@ -19,6 +19,7 @@ import { MemoryStoreDriver } from "../../packages/actors/src/store/memory-driver
 import { RedisStoreDriver } from "../../packages/actors/src/store/redis-driver.ts";
 import { AGENT_INDEX_KEY } from "../../packages/actors/src/store/redis-keys.ts";
 import { type RedisServer, startRedis } from "../harness/servers.ts";
+import { claim } from "../../packages/actors/src/testing/claim.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -146,7 +147,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         for (let i = 0; i < big.length; i++) big[i] = (i * 31 + 7) & 0xff;
         expect(await driver.create(id, big)).toBe(true);
         expect(hex(await driver.readSnapshot(id))).toBe(hex(big));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const m = newMessageId();
         await append(driver, id, { messageId: m, payload: allBytes("inbox") });
         expect(hex((await driver.load(id))!.inbox[0]!.payload)).toBe(hex(allBytes("inbox")));
@@ -160,9 +161,9 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("advances the epoch by one on every claim, and load reports it", async () => {
         const id = freshId();
         await driver.create(id, bytes("s"));
-        const first = await driver.claim(id);
+        const first = await claim(driver, id);
         expect(first).toBe(1);
-        expect(await driver.claim(id)).toBe(first + 1);
+        expect(await claim(driver, id)).toBe(first + 1);
         expect(await driver.epoch(id)).toBe(first + 1);
         expect((await driver.load(id))?.epoch).toBe(first + 1);
       });
@@ -170,7 +171,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("gives concurrent claimers distinct epochs", async () => {
         const id = freshId();
         await driver.create(id, bytes("s"));
-        const epochs = await Promise.all(Array.from({ length: 20 }, () => driver.claim(id)));
+        const epochs = await Promise.all(Array.from({ length: 20 }, () => claim(driver, id)));
         expect(new Set(epochs).size).toBe(20);
         expect(await driver.epoch(id)).toBe(Math.max(...epochs));
       });
@@ -267,7 +268,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("with the current epoch: writes the snapshot, removes exactly the processed inbox entry, records results", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const ids = [newMessageId(), newMessageId(), newMessageId()];
         const seqs: number[] = [];
         for (const m of ids) {
@@ -295,7 +296,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("without processedSeq leaves the inbox alone (a mid-turn checkpoint)", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         await append(driver, id, { messageId: newMessageId(), payload: bytes("pending") });
         await driver.commit(id, { epoch, snapshot: bytes("checkpoint") });
         const loaded = (await driver.load(id))!;
@@ -306,7 +307,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("never removes an earlier entry not yet processed, and is harmless when run twice (a resend after a lost reply)", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const ids = [newMessageId(), newMessageId(), newMessageId()];
         const seqs: number[] = [];
         for (const m of ids) {
@@ -336,7 +337,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("with a stale epoch is rejected with StaleEpochError and changes nothing", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const old = await driver.claim(id);
+        const old = await claim(driver, id);
         const m1 = newMessageId();
         await append(driver, id, { messageId: m1, payload: bytes("first") });
         await driver.commit(id, { epoch: old, snapshot: bytes("v1 by old") });
@@ -344,7 +345,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const appended = await append(driver, id, { messageId: m2, payload: bytes("second") });
         const seq2 = appended.kind === "accepted" ? appended.seq : -1;
 
-        const current = await driver.claim(id); // a newer activation takes over
+        const current = await claim(driver, id); // a newer activation takes over
         const before = await observe(driver, id, [m1, m2]);
         await expectStale(
           driver.commit(id, {
@@ -372,10 +373,10 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("append with a stale epoch is refused: a zombie can never acknowledge a message", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const old = await driver.claim(id);
+        const old = await claim(driver, id);
         const m1 = newMessageId();
         expect((await driver.append(id, { epoch: old, messageId: m1, payload: bytes("first") })).kind).toBe("accepted");
-        const current = await driver.claim(id);
+        const current = await claim(driver, id);
         const before = await observe(driver, id, [m1]);
         expect(await driver.append(id, { epoch: old, messageId: newMessageId(), idempotencyKey: "z", payload: bytes("zombie") })).toEqual({
           kind: "stale",
@@ -389,7 +390,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
 
       it("to an agent that does not exist is rejected and does not create it", async () => {
         const id = freshId();
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         await expect(driver.commit(id, { epoch, snapshot: bytes("resurrected") })).rejects.toBeInstanceOf(StaleEpochError);
         expect(await driver.load(id)).toBeNull();
       });
@@ -409,7 +410,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("moves the processed entry to the list in the same commit: out of the inbox, result recorded, listed once even when the commit is resent", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const { m, commit } = await giveUp(id, epoch, "a");
         await append(driver, id, { messageId: newMessageId(), payload: bytes("next") });
         // A resend after a lost reply: nothing is added twice.
@@ -427,10 +428,10 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("with a stale epoch adds no dead letter and keeps the inbox entry", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const old = await driver.claim(id);
+        const old = await claim(driver, id);
         const m = newMessageId();
         const a = await append(driver, id, { messageId: m, payload: bytes("p") });
-        const current = await driver.claim(id);
+        const current = await claim(driver, id);
         const seq = (a as { seq: number }).seq;
         await expectStale(driver.commit(id, { epoch: old, snapshot: bytes("zombie"), processedSeq: seq, deadLetter: { id: m, payload: bytes("d") } }), old, current);
         expect((await driver.load(id))!.inbox.map((r) => r.seq)).toEqual([seq]);
@@ -440,7 +441,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("pages oldest first with the previous page's cursor, and discards one by id", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const ids: string[] = [];
         for (const tag of ["1", "2", "3"]) ids.push((await giveUp(id, epoch, tag)).m);
         const first = await driver.deadLetters(id, { limit: 2 });
@@ -461,7 +462,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it(`keeps at most ${DEAD_LETTER_LIMIT} entries, dropping (and counting) the oldest`, async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const ids: string[] = [];
         for (let i = 0; i < DEAD_LETTER_LIMIT + 2; i++) ids.push((await giveUp(id, epoch, String(i))).m);
         const seen: string[] = [];
@@ -479,7 +480,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("are removed with the agent", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const { m } = await giveUp(id, epoch, "x");
         await driver.delete(id);
         await driver.create(id, bytes("reborn"));
@@ -493,7 +494,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const type = freshType("del");
         const id = freshId(type);
         await driver.create(id, bytes("v0"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const m = newMessageId();
         await append(driver, id, { messageId: m, idempotencyKey: "key-1", payload: bytes("p") });
         await driver.commit(id, { epoch, snapshot: bytes("v1"), processedSeq: 1, results: [{ messageId: m, payload: bytes("r") }] });
@@ -520,7 +521,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         expect((await append(driver, id, { messageId: m, idempotencyKey: "key-1", payload: bytes("again") })).kind).toBe("accepted");
         // The old epoch stays stale after re-creation; a fresh claim is above every earlier one.
         await expectStale(driver.commit(id, { epoch, snapshot: bytes("zombie") }), epoch, fence);
-        const next = await driver.claim(id);
+        const next = await claim(driver, id);
         expect(next).toBeGreaterThan(epoch + 1);
         await driver.commit(id, { epoch: next, snapshot: bytes("v2") });
         expect(await driver.list({ type, limit: 10 })).toEqual([id]);
@@ -600,7 +601,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it(`forgets message ids, their results and idempotency keys once more than ${DEDUP_WINDOW} results are committed`, async () => {
         const id = freshId();
         await driver.create(id, bytes("s"));
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const ids = Array.from({ length: DEDUP_WINDOW + 1 }, (_, i) => `m${String(i).padStart(5, "0")}`);
         const key = (i: number) => `key-${i}`;
         for (let i = 0; i < ids.length; i += 100) {
@@ -657,7 +658,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         expect(Buffer.from(again.snapshot).toString()).toBe("snapshot");
         expect(Buffer.from(again.inbox[0]!.payload).toString()).toBe("payload");
 
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const next = bytes("next");
         const res = bytes("result");
         await driver.commit(id, { epoch, snapshot: next, results: [{ messageId: m, payload: res }] });
@@ -680,7 +681,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("is written with the first snapshot, appended to by commits at the length the writer expects, and read with the head", async () => {
         const id = freshId();
         expect(await driver.create(id, bytes("head0"), [bytes("a"), bytes("b")])).toBe(true);
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         await driver.commit(id, { epoch, snapshot: bytes("head1"), log: { base: 2, entries: [bytes("c"), bytes("d")] } });
         expect(await texts(id)).toEqual(["a", "b", "c", "d"]);
         expect(Buffer.from((await driver.readAgent(id))!.snapshot).toString()).toBe("head1");
@@ -695,7 +696,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("adds nothing twice when the same commit is sent again (its first reply lost)", async () => {
         const id = freshId();
         await driver.create(id, bytes("h"), [bytes("a")]);
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         const commit = { epoch, snapshot: bytes("h2"), log: { base: 1, entries: [bytes("b"), bytes("c")] } };
         await driver.commit(id, commit);
         await driver.commit(id, commit);
@@ -705,7 +706,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("refuses an append at another length with LogMismatchError and writes nothing", async () => {
         const id = freshId();
         await driver.create(id, bytes("h"), [bytes("a"), bytes("b")]);
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         // base 1 + one entry is the log's length, but the entry is not the one there: no resend, a mismatch.
         for (const base of [0, 1, 3, 7]) {
           const err = await driver.commit(id, { epoch, snapshot: bytes("bad"), processedSeq: 1, log: { base, entries: [bytes("x")] } }).catch((e) => e);
@@ -719,8 +720,8 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
       it("is replaced whole by a rewrite (a compaction), and not at all by a stale writer", async () => {
         const id = freshId();
         await driver.create(id, bytes("h"), [bytes("a"), bytes("b"), bytes("c")]);
-        const old = await driver.claim(id);
-        const epoch = await driver.claim(id);
+        const old = await claim(driver, id);
+        const epoch = await claim(driver, id);
         await expect(driver.commit(id, { epoch: old, snapshot: bytes("zombie"), log: { base: 0, entries: [bytes("z")], replace: true } })).rejects.toBeInstanceOf(StaleEpochError);
         expect(await texts(id)).toEqual(["a", "b", "c"]);
         await driver.commit(id, { epoch, snapshot: bytes("h2"), log: { base: 0, entries: [bytes("summary"), bytes("c")], replace: true } });
@@ -742,7 +743,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const id = freshId();
         const first = Array.from({ length: 450 }, (_, i) => bytes(`m${i}`));
         await driver.create(id, bytes("h"), first);
-        const epoch = await driver.claim(id);
+        const epoch = await claim(driver, id);
         await driver.commit(id, { epoch, snapshot: bytes("h2"), log: { base: 450, entries: Array.from({ length: 430 }, (_, i) => bytes(`n${i}`)) } });
         const all = await texts(id);
         expect(all).toHaveLength(880);
@@ -761,7 +762,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const state = sampleState(id);
         expect(await store.create(state)).toBe(true);
         expect(await store.create(sampleState(id, 1))).toBe(false);
-        const epoch = await store.claim(id);
+        const epoch = await claim(store, id);
 
         const first = inboxMessage("hello");
         const second = inboxMessage("remember size = large", "client-key-7");
@@ -802,7 +803,7 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const id = freshId();
         const state = sampleState(id);
         await store.create(state);
-        const epoch = await store.claim(id);
+        const epoch = await claim(store, id);
         const message = { ...inboxMessage("charge the card", "client-key-9"), traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
         const a = (await store.append(id, epoch, message)) as { seq: number };
         const dead: DeadLetter = {
@@ -827,8 +828,8 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         const id = freshId();
         const state = sampleState(id);
         await store.create(state);
-        const old = await store.claim(id);
-        await store.claim(id);
+        const old = await claim(store, id);
+        await claim(store, id);
         await expect(store.commit(id, old, { ...state, turns: 99 })).rejects.toBeInstanceOf(StaleEpochError);
         expect((await store.readState(id))?.turns).toBe(state.turns);
       });
@@ -913,7 +914,7 @@ describe("RedisStoreDriver key layout", () => {
     const key = randomToken(16) as AgentKey;
     const id = agentId("layout-test" as AgentType, key);
     await driver.create(id, bytes("s"));
-    const epoch = await driver.claim(id);
+    const epoch = await claim(driver, id);
     const m = newMessageId();
     await append(driver, id, { messageId: m, idempotencyKey: "k", payload: bytes("p") });
     await append(driver, id, { messageId: newMessageId(), payload: bytes("q") });

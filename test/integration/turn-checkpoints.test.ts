@@ -12,6 +12,7 @@ import type { RedisServer } from "../harness/servers.ts";
 import { waitFor } from "../harness/wait.ts";
 import type { Kit } from "./activation-kit.ts";
 import { CountingModel, agentKit, gate, within } from "./activation-kit.ts";
+import { claim } from "@colony/actors/testing";
 
 let redis: RedisServer;
 const kits: Kit[] = [];
@@ -91,7 +92,7 @@ describe("compaction", () => {
     const a = await k.start();
     await a.accept(k.message("hello"));
     await waitFor(() => k.model.compactions === 1, { timeoutMs: 15_000, message: "the compaction call" });
-    await k.store.claim(k.id); // a newer activation owns the agent now: this one is a zombie
+    await claim(k.store, k.id); // a newer activation owns the agent now: this one is a zombie
     held.open();
     await waitFor(() => !a.active, { timeoutMs: 15_000, message: "the zombie to stop" });
     expect(k.model.calls).toBe(1);

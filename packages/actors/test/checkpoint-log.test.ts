@@ -8,6 +8,7 @@ import type { ChatMessage } from "../src/model/messages.ts";
 import { AgentStore } from "../src/store/agent-store.ts";
 import type { CommitRequest } from "../src/store/driver.ts";
 import { MemoryStoreDriver } from "../src/store/memory-driver.ts";
+import { claim } from "../src/testing/claim.ts";
 
 /** A memory driver that remembers what each commit asked to write to the log. */
 class RecordingDriver extends MemoryStoreDriver {
@@ -31,7 +32,7 @@ async function started(driver: RecordingDriver) {
   const id = parseAgentId(`assistant/log${Math.random().toString(36).slice(2, 8)}`);
   const { type, key } = splitAgentId(id);
   await store.create(initialState(id, type, key, new AgentTypeRegistry().resolve("assistant", undefined), 1));
-  const epoch = await store.claim(id);
+  const epoch = await claim(store, id);
   const loaded = (await store.load(id))!;
   return { store, id, epoch, loaded };
 }

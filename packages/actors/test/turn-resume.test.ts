@@ -18,6 +18,7 @@ import {
   silentLogger,
   systemClock,
 } from "../src/index.ts";
+import { claim } from "../src/testing/claim.ts";
 
 /** The scripted model, counting completed calls, able to hang on a chosen call (a host about to die). */
 class CountingModel implements ModelProvider {
@@ -63,7 +64,7 @@ describe("a turn reactivated mid-way", () => {
 
     // First life: the model asks for the tool, the tool runs, the next model call never returns.
     const dying = new CountingModel(2);
-    const first = (await Activation.start(id, await store.claim(id), "restore", deps(dying)))!;
+    const first = (await Activation.start(id, await claim(store, id), "restore", deps(dying)))!;
     const messageId = newMessageId();
     await first.accept({ messageId, content: 'tool charge {"amount": 42}', acceptedAt: Date.now() });
     const deadline = Date.now() + 5000;
@@ -76,7 +77,7 @@ describe("a turn reactivated mid-way", () => {
 
     // Second life, elsewhere: picks the turn up after the tool result.
     const healthy = new CountingModel();
-    const second = (await Activation.start(id, await store.claim(id), "failover", deps(healthy)))!;
+    const second = (await Activation.start(id, await claim(store, id), "failover", deps(healthy)))!;
     const result = await second.result(messageId);
     expect(result).toMatchObject({ status: "completed", reply: `charge returned: charged 42 (${id}:${messageId}:toolu_s1_charge)` });
     expect(toolRuns).toBe(1);

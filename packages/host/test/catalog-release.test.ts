@@ -20,7 +20,7 @@ import {
   resolveConfig,
   silentLogger,
 } from "@colony/actors";
-import { ManualClock } from "@colony/actors/testing";
+import { ManualClock, claim } from "@colony/actors/testing";
 import { Catalog } from "../src/catalog/catalog.ts";
 
 const runtimes: NactRuntime[] = [];
@@ -60,7 +60,7 @@ async function setup() {
 describe("Catalog and released epochs", () => {
   it("refuses to start again at an epoch whose release is still in flight, and allows it once the release settled", async () => {
     const { store, id, releases, catalog } = await setup();
-    const epoch = await store.claim(id);
+    const epoch = await claim(store, id);
     const first = (await catalog.ensure(id, epoch))!;
     await first.stop();
     expect(releases.map((r) => [r.id, r.epoch])).toEqual([[id, epoch]]);
@@ -77,7 +77,7 @@ describe("Catalog and released epochs", () => {
 
   it("releases the activations a stall dropped with queued work, so it runs without a new message", async () => {
     const { store, id, releases, catalog } = await setup();
-    const epoch = await store.claim(id);
+    const epoch = await claim(store, id);
     const a = (await catalog.ensure(id, epoch))!;
     // A message accepted, its turn not yet run when the process froze.
     await a.accept({ messageId: newMessageId(), content: "queued", acceptedAt: 0 });

@@ -62,10 +62,6 @@ export class AgentStore {
     return this.driver.create(state.id, head, log);
   }
 
-  claim(id: AgentId): Promise<number> {
-    return this.driver.claim(id);
-  }
-
   async load(id: AgentId): Promise<LoadedState | null> {
     const stored = await this.driver.load(id);
     if (!stored) return null;

@@ -99,8 +99,6 @@ export const DEAD_LETTER_LIMIT = 1000;
 export interface StoreDriver {
   /** Writes the first snapshot (and log) unless the agent exists; false if it did. */
   create(agent: string, snapshot: Uint8Array, log?: Uint8Array[]): Promise<boolean>;
-  /** Advances and returns the agent's fence: writers holding older epochs are now rejected. */
-  claim(agent: string): Promise<number>;
   /** The agent's current fence (0 if it was never claimed). */
   epoch(agent: string): Promise<number>;
   load(agent: string): Promise<StoredAgent | null>;

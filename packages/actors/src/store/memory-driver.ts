@@ -51,10 +51,6 @@ export class MemoryStoreDriver implements StoreDriver {
     return true;
   }
 
-  async claim(agent: string): Promise<number> {
-    return this.advanceFence(agent);
-  }
-
   /**
    * Synchronous pieces for an in-memory placement registry, whose
    * compare-and-set must bump this store's fence atomically (as the Redis

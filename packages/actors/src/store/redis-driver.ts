@@ -46,8 +46,9 @@ export class RedisStoreDriver implements StoreDriver {
     return (await this.redis.colonyCreate(k.snap, k.log, Buffer.from(snapshot), ...log.map((e) => Buffer.from(e)))) === 1;
   }
 
-  async claim(agent: string): Promise<number> {
-    return this.redis.incr(agentKeys(agent).epoch);
+  /** The connection, for tools that work on the keys directly (the testing helpers' `claim`). */
+  get client(): Redis {
+    return this.redis;
   }
 
   async epoch(agent: string): Promise<number> {

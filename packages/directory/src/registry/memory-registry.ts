@@ -14,7 +14,7 @@ const copy = (p: Placement): Placement => ({ ...p });
  * A placement is live only while its epoch is the agent's fence. Anything
  * else that advances the fence voids it: deleting the agent through the
  * store (which advances the fence: a deleted agent reads as unplaced even if
- * it was re-created since), or a `claim()` outside the registry. A void
+ * it was re-created since), or a `claim()` outside the registry (the testing helper). A void
  * placement reads as null and is replaced by the next register, exactly as
  * in the Redis registry. The fence can only be read asynchronously
  * (`store.epoch()`), so that check runs only when a placement exists and

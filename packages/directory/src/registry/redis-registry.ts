@@ -27,7 +27,7 @@ function placementOf(agent: string, reply: Reply | null | undefined): Placement 
  * Unregister deletes only a placement that still has the given epoch, and
  * advances the fence past it: a released epoch is dead for good.
  * A placement is live only while its epoch is the agent's fence: one voided
- * by anything else advancing the fence (a `claim()` outside the registry;
+ * by anything else advancing the fence (a `claim()` outside the registry, as tests do;
  * deletion, whose script also drops the placement) reads as null and is
  * replaced by the next register, as in MemoryPlacementRegistry.
  *

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryStoreDriver, StaleEpochError } from "@colony/actors";
 import { MemoryPlacementRegistry } from "../../src/registry/memory-registry.ts";
+import { claim } from "@colony/actors/testing";
 
 const snap = new TextEncoder().encode("s");
 
@@ -51,7 +52,7 @@ describe("MemoryPlacementRegistry", () => {
   it("answers missing for an agent deleted while a register waited on its fence", async () => {
     const { store, registry } = await setup();
     await registry.register("worker/a", "h1", { now: 1 });
-    await store.claim("worker/a"); // voids the placement
+    await claim(store, "worker/a"); // voids the placement
     const pending = registry.register("worker/a", "h2", { now: 2 });
     await store.delete("worker/a");
     expect(await pending).toEqual({ kind: "missing" });
