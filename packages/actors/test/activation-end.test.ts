@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AgentId, AgentKey, AgentType, HostId, ModelCallOptions, ModelProvider, ModelRequest, ModelResponse } from "../src/index.ts";
 import { Activation, AgentNotHereError, AgentStore, MemoryApprovalIndex, MemoryStoreDriver, NactRuntime, ScriptedModel, ToolRegistry, initialState, newMessageId, noopMetrics, resolveConfig, silentLogger, systemClock } from "../src/index.ts";
 import { claim } from "../src/testing/claim.ts";
-import { waitFor } from "../../../test/harness/wait.ts";
+import { waitFor } from "../src/testing/wait.ts";
 
 /** The scripted model, each call held until `release()`. */
 class GatedModel implements ModelProvider {
@@ -44,7 +44,7 @@ async function started(model: ModelProvider) {
   const send = async (content: string) => {
     const messageId = newMessageId();
     await activation.accept({ messageId, content, acceptedAt: Date.now() });
-    return { result: activation.result(messageId) };
+    return { messageId, result: activation.result(messageId) };
   };
   return { activation, stops, send, id, hostId };
 }
@@ -60,6 +60,17 @@ function outcome(p: Promise<unknown>): () => string {
 }
 
 describe("an activation's end", () => {
+  it("a result asked for after the end is refused at once (the agent lives elsewhere now), never left waiting", async () => {
+    const model = new GatedModel();
+    const { activation, send } = await started(model);
+    (await send("first")).result.catch(() => {});
+    await waitFor(() => model.started === 1);
+    const queued = await send("second");
+    queued.result.catch(() => {});
+    activation.fence(new Error("owned elsewhere"));
+    await expect(activation.result(queued.messageId)).rejects.toBeInstanceOf(AgentNotHereError);
+  });
+
   it("fenced mid-turn: the running and the queued message's waiters and an open decision get the fence's error, once", async () => {
     const model = new GatedModel();
     const { activation, stops, send } = await started(model);

@@ -207,9 +207,14 @@ export class Activation {
   /**
    * The result of a message: at once if its turn is done (read from the
    * store), else when the turn completes. Null if this agent never had it.
+   * Refused (AgentNotHereError) for a queued message once the activation has ended.
    */
   async result(messageId: string): Promise<TurnResult | null> {
-    if (this.queue.hasMessage(messageId)) return this.waiters.wait(messageId);
+    if (this.queue.hasMessage(messageId)) {
+      // An ended activation settles no more waiters: ask where the agent lives now.
+      if (this.lifecycle.ended) throw new AgentNotHereError(this.id, this.deps.hostId);
+      return this.waiters.wait(messageId);
+    }
     return this.deps.store.result(this.id, messageId);
   }
 
