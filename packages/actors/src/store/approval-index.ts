@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { z } from "zod";
 import { approvalRequestSchema } from "../agent/state.ts";
 import { parseJsonOrUndefined } from "../json.ts";
@@ -43,7 +43,7 @@ export class MemoryApprovalIndex implements ApprovalIndex {
 export class RedisApprovalIndex implements ApprovalIndex {
   static readonly KEY = "colony:approvals";
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async add(entry: PendingApproval): Promise<void> {
     await this.redis.hset(RedisApprovalIndex.KEY, field(entry.agent, entry.callId), JSON.stringify(entry));
