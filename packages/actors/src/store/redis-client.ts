@@ -108,12 +108,26 @@ export function connectRedis(url: string, logger: Logger, name: string): RedisCl
   redis.on("error", (e: unknown) => lost(redactUrls(errorMessage(e))));
   redis.on("reconnecting", () => lost("connection lost"));
   redis.on("ready", back);
-  if (redis instanceof Cluster) {
-    // A lost master shows as a node's error; the slots re-read once its replica took over.
-    redis.on("node error", (e: unknown, node: unknown) => lost(`${String(node)}: ${redactUrls(errorMessage(e))}`));
-    redis.on("refresh", back);
-  }
+  if (redis instanceof Cluster) watchClusterNodes(redis, lost, back);
   return redis;
+}
+
+/**
+ * A Cluster loses one master at a time: lost on a node's error, back once
+ * the slots, re-read, no longer name a failed node as a master (its replica
+ * took over) or its connection is ready again.
+ */
+function watchClusterNodes(cluster: Cluster, lost: (err: string) => void, back: () => void): void {
+  const failed = new Set<string>();
+  cluster.on("node error", (e: unknown, node: unknown) => {
+    failed.add(String(node));
+    lost(`${String(node)}: ${redactUrls(errorMessage(e))}`);
+  });
+  cluster.on("refresh", () => {
+    const masters = new Map(cluster.nodes("master").map((r) => [`${r.options.host}:${r.options.port}`, r.status]));
+    for (const node of failed) if (!masters.has(node) || masters.get(node) === "ready") failed.delete(node);
+    if (failed.size === 0) back();
+  });
 }
 
 /**
