@@ -18,6 +18,12 @@ export interface ProcessClusterOptions {
   startTimeoutMs?: number;
   /** Node flags for the host processes (e.g. --cpu-prof for a bench). */
   hostNodeArgs?: string[];
+  /**
+   * REDIS_URL for every process instead of a redis-server of our own (e.g. a
+   * Redis Cluster's `redis+cluster://…` from redis-cluster.ts, which the
+   * caller starts and stops). Not with `faultProxies`.
+   */
+  redisUrl?: string;
 }
 
 export interface ProcessCluster extends AsyncDisposable {
@@ -47,6 +53,12 @@ export interface ProcessCluster extends AsyncDisposable {
 
 let seq = 0;
 
+/** A Redis the caller runs (`redisUrl`): not ours to kill, restart or stop. */
+function givenRedis(url: string): RedisServer {
+  const refuse = () => Promise.reject(new Error(`the Redis at ${url} was given to the cluster; kill its nodes through its own harness`));
+  return { url, host: "", port: 0, external: true, pid: undefined, running: true, stop: async () => {}, kill: refuse, restart: refuse, logs: () => `(given: ${url})`, [Symbol.asyncDispose]: async () => {} };
+}
+
 /**
  * Real processes: a redis-server and a nats-server from the harness, the
  * directory replicas and the hosts as `colony` child processes, just as an
@@ -54,7 +66,8 @@ let seq = 0;
  */
 export async function startProcessCluster(o: ProcessClusterOptions): Promise<ProcessCluster> {
   const useEnv = !o.ownServers;
-  const redis = await startRedis({ useEnv });
+  if (o.redisUrl && o.faultProxies) throw new Error("faultProxies proxy one redis-server; not with redisUrl");
+  const redis = o.redisUrl ? givenRedis(o.redisUrl) : await startRedis({ useEnv });
   const nats = await startNats({ useEnv });
   const redisProxy = o.faultProxies ? await FaultProxy.start({ target: redis }) : undefined;
   const natsProxy = o.faultProxies ? await FaultProxy.start({ target: nats }) : undefined;

@@ -39,7 +39,11 @@ export class MemoryApprovalIndex implements ApprovalIndex {
   }
 }
 
-/** One Redis hash, `colony:approvals`, field `<agent>|<callId>` → JSON. */
+/**
+ * One Redis hash, `colony:approvals`, field `<agent>|<callId>` → JSON: a
+ * global key touched by single-key commands only (HSET, HDEL, HSCAN,
+ * HGETALL), so it works as is on a Redis Cluster (one shard holds it).
+ */
 export class RedisApprovalIndex implements ApprovalIndex {
   static readonly KEY = "colony:approvals";
 

@@ -156,8 +156,8 @@ const UNREACHABLE_MESSAGES = [
   // A Sentinel set while no sentinel answers or none knows the master:
   /^All sentinels are unreachable/,
 ];
-/** Error replies of a Redis that is up but cannot serve yet (restarting from its dump, failing over). */
-const NOT_READY_REPLIES = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
+/** Error replies of a Redis that is up but cannot serve yet (restarting from its dump, failing over; a redirection ioredis did not follow). */
+const NOT_READY_REPLIES = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|MOVED|ASK)\b/;
 
 /**
  * True if `e` means the command did not get an answer from a working Redis

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { Cluster } from "ioredis";
 import type { ChainableCommander } from "ioredis";
+import { errorMessage } from "../errors.ts";
 import { StaleEpochError } from "../errors.ts";
 import type { AppendOutcome, AppendRequest, CommitRequest, DeadLetterRecords, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
 import { DEAD_LETTER_LIMIT, DEDUP_WINDOW, LogMismatchError } from "./driver.ts";
@@ -7,6 +9,9 @@ import type { RedisClient } from "./redis-client.ts";
 import { NotReplicatedError } from "./redis-client.ts";
 import { AGENT_INDEX_KEY, agentKeys } from "./redis-keys.ts";
 import { APPEND, COMMIT, CREATE, DELETE, DISCARD_DEAD_LETTER } from "./redis-scripts.ts";
+
+/** A Cluster's redirection: the slot has another master now. */
+const REDIRECTED = /^(MOVED|ASK) /;
 
 type Reply = [string | Buffer, ...(string | number | Buffer)[]];
 type Arg = string | number | Buffer;
@@ -67,11 +72,24 @@ export class RedisStoreDriver implements StoreDriver {
   /**
    * Runs a write script, then, with `waitReplicas`, WAIT in the same
    * pipeline: ioredis sends a pipeline to the node owning its keys' slot, so
-   * WAIT counts the replicas of the master that took the write.
+   * WAIT counts the replicas of the master that took the write. A Cluster
+   * does not retry a pipeline redirected (MOVED, after a failover) once its
+   * WAIT ran, so the driver re-reads the slots and sends it again, once.
    */
   private async write<T>(script: WriteScript, ...args: Arg[]): Promise<T> {
     const wait = this.waitReplicas;
     if (!wait) return (this.redis[script] as (...a: Arg[]) => Promise<T>)(...args);
+    try {
+      return await this.writeAndWait<T>(wait, script, args);
+    } catch (e) {
+      const redis = this.redis;
+      if (!(redis instanceof Cluster) || !REDIRECTED.test(errorMessage(e))) throw e;
+      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+      return this.writeAndWait<T>(wait, script, args);
+    }
+  }
+
+  private async writeAndWait<T>(wait: WaitReplicas, script: WriteScript, args: Arg[]): Promise<T> {
     const pipeline = this.redis.pipeline() as ScriptPipeline;
     pipeline[script](...args).wait(wait.replicas, wait.timeoutMs);
     const res = await pipeline.exec();

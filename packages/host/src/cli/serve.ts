@@ -94,8 +94,8 @@ export async function runHost(): Promise<void> {
     const transport = await connectNats(config, logger, { name: `colony-host-${config.hostId}`, onMessage: (direction) => metrics.transportMessages.inc({ direction }) });
     const [store, registry, approvals, traces, types, mcp] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces"), redisFor(config, logger, "types"), redisFor(config, logger, "mcp")];
     const redis = [store, registry, approvals, traces, types, mcp];
-    // Each connection on its own: a Redis Cluster client refuses commands until it has read the slots.
-    for (const r of redis) await awaitRedis(r, config, logger);
+    // Every connection: a Redis Cluster client refuses commands until it has read the slots.
+    await Promise.all(redis.map((r) => awaitRedis(r, config, logger)));
     return HostNode.start({
       config,
       driver: new RedisStoreDriver(store, true, config.redisWait),
