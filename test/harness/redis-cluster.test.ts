@@ -3,6 +3,7 @@
  * (connectRedis) reads and writes through them, and a killed master is
  * replaced by its replica while the client keeps working.
  */
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RedisClient } from "../../packages/actors/src/store/redis-client.ts";
 import { connectRedis } from "../../packages/actors/src/store/redis-client.ts";
@@ -33,6 +34,14 @@ describe("the Redis Cluster harness", () => {
     for (let i = 0; i < 50; i++) await client.set(`k{${i}}`, String(i));
     const victim = masters[0]!;
     const old = (await cluster.topology()).find((n) => n.port === cluster.nodes[victim]!.port)!;
+    // Replication is asynchronous: the kill must come after the replica has every key, or they may be lost (by design).
+    const [master, replica] = [cluster.nodes[victim]!, cluster.nodes[(await cluster.replicaOf(victim))!]!].map((n) => new Redis(n.port, "127.0.0.1"));
+    try {
+      await waitFor(async () => (await master!.dbsize()) === (await replica!.dbsize()), { timeoutMs: 20_000, message: "the replica to hold every key of its master" });
+    } finally {
+      master!.disconnect();
+      replica!.disconnect();
+    }
     const killedAt = performance.now();
     await cluster.kill(victim);
     const promoted = await cluster.waitForPromotion(old);
