@@ -495,3 +495,24 @@ export async function startNats(options: StartOptions = {}): Promise<NatsServer>
     args: (port) => ["-a", LOOPBACK, "-p", String(port)],
   });
 }
+
+/**
+ * A redis-server of ours (never REDIS_URL) run with `args(port, dir)`: the
+ * nodes of a Redis Cluster or a Sentinel set (test/harness/redis-cluster.ts).
+ * `dir` is its own temp dir, kept across `kill()`/`restart()` (a cluster
+ * node's nodes.conf lives there) and removed on `stop()`.
+ */
+export async function startRedisProcess(args: (port: number, dir: string) => string[], options: { startTimeoutMs?: number } = {}): Promise<RedisServer> {
+  const binary = findBinary("redis-server");
+  if (!binary) throw missing("redis-server", "redis-server", "REDIS_URL", "redis://127.0.0.1:6379");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "colony-redis-"));
+  return startManaged({
+    name: "redis-server",
+    scheme: "redis",
+    binary,
+    startTimeoutMs: options.startTimeoutMs ?? 10_000,
+    probe: redisAnswers,
+    args: (port) => args(port, dir),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  });
+}

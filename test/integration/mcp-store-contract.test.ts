@@ -8,7 +8,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { McpServerStore } from "@colony/host";
 import { MemoryMcpServerStore, RedisMcpServerStore } from "@colony/host";
-import { type RedisServer, startRedis } from "../harness/servers.ts";
+import { startRedis } from "../harness/servers.ts";
+import { redisBackends, stopRedisBackends } from "../harness/redis-backends.ts";
 
 interface Target {
   /** Two callers over the same backing. */
@@ -67,21 +68,15 @@ mcpStoreContract("memory", {
   async close() {},
 });
 
-let server: RedisServer | undefined;
-const clients: Redis[] = [];
-mcpStoreContract("redis", {
-  async open() {
-    server = await startRedis();
-    const c1 = new Redis(server.url);
-    const c2 = new Redis(server.url);
-    clients.push(c1, c2);
-    return [new RedisMcpServerStore(c1), new RedisMcpServerStore(c2)];
-  },
-  async close() {
-    for (const c of clients) c.disconnect();
-    await server?.[Symbol.asyncDispose]();
-  },
-});
+afterAll(() => stopRedisBackends());
+for (const backend of redisBackends()) {
+  mcpStoreContract(backend.name, {
+    async open() {
+      return [new RedisMcpServerStore(await backend.client()), new RedisMcpServerStore(await backend.client())];
+    },
+    async close() {},
+  });
+}
 
 describe("RedisMcpServerStore", () => {
   it("skips a record that does not parse instead of trusting it", async () => {

@@ -2,7 +2,7 @@
  * The PlacementRegistry contract, held against both registries: the
  * in-memory one (sharing MemoryStoreDriver's fences) and the Redis one (a
  * Lua compare-and-set over the agent's hash-tagged keys, against a real
- * redis-server started by the harness). Agents are created through the
+ * redis-server and a real Redis Cluster started by the harness). Agents are created through the
  * matching store driver, so the registry's epochs are checked against the
  * very fences the store's commits and appends use.
  */
@@ -16,6 +16,7 @@ import { REGISTER } from "../../packages/directory/src/registry/redis-scripts.ts
 import type { Placement, PlacementRegistry, RegisterOutcome } from "../../packages/directory/src/registry/registry.ts";
 import { type RedisServer, startRedis } from "../harness/servers.ts";
 import { claim } from "@colony/actors/testing";
+import { redisBackends, stopRedisBackends } from "../harness/redis-backends.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -372,23 +373,25 @@ afterAll(async () => {
   await redisServer?.stop();
 });
 
-registryContract("RedisPlacementRegistry (real redis-server)", () => {
-  const closables: { close(): Promise<void> }[] = [];
-  return {
-    async open() {
-      redisServer ??= await startRedis();
-      const url = redisServer.url;
-      const store = new RedisStoreDriver(redisClient(url), false);
-      const registry = new RedisPlacementRegistry(redisClient(url), false);
-      const callers = [registry, ...Array.from({ length: 3 }, () => new RedisPlacementRegistry(redisClient(url), false))];
-      closables.push(store, ...callers);
-      return { store, registry, callers };
-    },
-    async close() {
-      await Promise.all(closables.map((c) => c.close()));
-    },
-  };
-});
+afterAll(() => stopRedisBackends());
+for (const backend of redisBackends()) {
+  registryContract(`RedisPlacementRegistry (${backend.name})`, () => {
+    const closables: { close(): Promise<void> }[] = [];
+    return {
+      async open() {
+        const store = new RedisStoreDriver(await backend.client(), false);
+        const registry = new RedisPlacementRegistry(await backend.client(), false);
+        const callers = [registry];
+        for (let i = 0; i < 3; i++) callers.push(new RedisPlacementRegistry(await backend.client(), false));
+        closables.push(store, ...callers);
+        return { store, registry, callers };
+      },
+      async close() {
+        await Promise.all(closables.map((c) => c.close()));
+      },
+    };
+  });
+}
 
 describe("RedisPlacementRegistry on the wire", () => {
   let redis: Redis;

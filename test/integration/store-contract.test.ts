@@ -1,7 +1,8 @@
 /**
  * The StoreDriver contract, held against every driver: the in-memory one
- * (`colony dev`) and the Redis one (cluster mode, against a real
- * redis-server started by the harness). Whatever a test here says, both
+ * (`colony dev`) and the Redis one (cluster mode), against a real
+ * redis-server and a real Redis Cluster (3 masters, 3 replicas) started by
+ * the harness. Whatever a test here says, both
  * drivers do; a driver that passes can back an agent.
  */
 import { Redis } from "ioredis";
@@ -20,6 +21,7 @@ import { RedisStoreDriver } from "../../packages/actors/src/store/redis-driver.t
 import { AGENT_INDEX_KEY } from "../../packages/actors/src/store/redis-keys.ts";
 import { type RedisServer, startRedis } from "../harness/servers.ts";
 import { claim } from "../../packages/actors/src/testing/claim.ts";
+import { redisBackends, stopRedisBackends } from "../harness/redis-backends.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -869,19 +871,22 @@ function redisClient(url: string): Redis {
   return client;
 }
 
-storeDriverContract("RedisStoreDriver (real redis-server)", () => {
-  let driver: RedisStoreDriver | undefined;
-  return {
-    async open() {
-      redisServer ??= await startRedis();
-      driver = new RedisStoreDriver(redisClient(redisServer.url));
-      return driver;
-    },
-    async close() {
-      await driver?.close();
-    },
-  };
-});
+const backends = redisBackends();
+afterAll(() => stopRedisBackends());
+for (const backend of backends) {
+  storeDriverContract(`RedisStoreDriver (${backend.name})`, () => {
+    let driver: RedisStoreDriver | undefined;
+    return {
+      async open() {
+        driver = new RedisStoreDriver(await backend.client());
+        return driver;
+      },
+      async close() {
+        await driver?.close();
+      },
+    };
+  });
+}
 
 describe("RedisStoreDriver key layout", () => {
   let redis: Redis;

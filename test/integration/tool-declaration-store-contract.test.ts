@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HttpToolDeclaration } from "@colony/host";
 import type { ToolDeclarationStore } from "@colony/host";
 import { MemoryToolDeclarationStore, RedisToolDeclarationStore } from "@colony/host";
-import { type RedisServer, startRedis } from "../harness/servers.ts";
+import { startRedis } from "../harness/servers.ts";
+import { redisBackends, stopRedisBackends } from "../harness/redis-backends.ts";
 
 interface Target {
   open(): Promise<[ToolDeclarationStore, ToolDeclarationStore]>;
@@ -72,21 +73,15 @@ toolStoreContract("memory", {
   async close() {},
 });
 
-let server: RedisServer | undefined;
-const clients: Redis[] = [];
-toolStoreContract("redis", {
-  async open() {
-    server = await startRedis();
-    const c1 = new Redis(server.url);
-    const c2 = new Redis(server.url);
-    clients.push(c1, c2);
-    return [new RedisToolDeclarationStore(c1), new RedisToolDeclarationStore(c2)];
-  },
-  async close() {
-    for (const c of clients) c.disconnect();
-    await server?.[Symbol.asyncDispose]();
-  },
-});
+afterAll(() => stopRedisBackends());
+for (const backend of redisBackends()) {
+  toolStoreContract(backend.name, {
+    async open() {
+      return [new RedisToolDeclarationStore(await backend.client()), new RedisToolDeclarationStore(await backend.client())];
+    },
+    async close() {},
+  });
+}
 
 describe("RedisToolDeclarationStore", () => {
   it("skips an entry that does not parse instead of trusting it", async () => {

@@ -8,7 +8,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TypeStore } from "@colony/actors";
 import { MemoryTypeStore, RedisTypeStore } from "@colony/actors";
-import { type RedisServer, startRedis } from "../harness/servers.ts";
+import { startRedis } from "../harness/servers.ts";
+import { redisBackends, stopRedisBackends } from "../harness/redis-backends.ts";
 
 interface Target {
   /** Two callers over the same backing. */
@@ -58,21 +59,15 @@ typeStoreContract("memory", {
   async close() {},
 });
 
-let server: RedisServer | undefined;
-const clients: Redis[] = [];
-typeStoreContract("redis", {
-  async open() {
-    server = await startRedis();
-    const c1 = new Redis(server.url);
-    const c2 = new Redis(server.url);
-    clients.push(c1, c2);
-    return [new RedisTypeStore(c1), new RedisTypeStore(c2)];
-  },
-  async close() {
-    for (const c of clients) c.disconnect();
-    await server?.[Symbol.asyncDispose]();
-  },
-});
+afterAll(() => stopRedisBackends());
+for (const backend of redisBackends()) {
+  typeStoreContract(backend.name, {
+    async open() {
+      return [new RedisTypeStore(await backend.client()), new RedisTypeStore(await backend.client())];
+    },
+    async close() {},
+  });
+}
 
 describe("RedisTypeStore", () => {
   it("skips an entry that does not parse instead of trusting it", async () => {

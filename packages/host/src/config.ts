@@ -6,6 +6,7 @@ import { MAX_IDLE_MS } from "@colony/actors/agent-config";
 import { randomToken, TOKEN_PATTERN } from "@colony/actors/ids";
 import { redactUrls } from "@colony/actors/redact";
 import { DEFAULT_FAILURE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS, DEFAULT_STRATEGY, STRATEGY_NAMES, brokenTimingRule } from "@colony/directory/settings";
+import { redisTargetSchema } from "@colony/actors/redis-url";
 
 /** Defaults of every setting, documented in the README's config table. */
 export const DEFAULTS = {
@@ -38,7 +39,6 @@ const urlWithScheme = (value: string, schemes: readonly string[]) => {
   }
 };
 
-const REDIS_SCHEMES = ["redis:", "rediss:"] as const;
 const NATS_SCHEMES = ["nats:", "tls:"] as const;
 const HTTP_SCHEMES = ["http:", "https:"] as const;
 /** OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry spec writes it: `k=v` pairs, comma-separated. */
@@ -84,10 +84,23 @@ const SETTINGS = {
   REDIS_URL: {
     schema: z
       .string()
-      .refine((v) => urlWithScheme(v, REDIS_SCHEMES), "must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379")
+      .superRefine((v, ctx) => {
+        const parsed = redisTargetSchema.safeParse(v);
+        if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+      })
       .optional(),
-    help: "where agents and placements are kept (required): redis:// or rediss://",
+    help: "where agents and placements are kept (required): redis://, rediss://, redis+cluster://h1:p,h2:p (rediss+cluster:// for TLS) or redis+sentinel://h1:p,h2:p/?name=master",
     for: CLUSTER,
+  },
+  COLONY_REDIS_WAIT_REPLICAS: {
+    schema: int(0, 16).default(0),
+    help: "acknowledge a write only once this many Redis replicas have it (WAIT); default 0, the master's word",
+    for: ["host"],
+  },
+  COLONY_REDIS_WAIT_TIMEOUT_MS: {
+    schema: int(1, 60_000).default(1_000),
+    help: "how long a write waits for COLONY_REDIS_WAIT_REPLICAS before answering 503 (default 1000)",
+    for: ["host"],
   },
   COLONY_CONNECT_TIMEOUT_MS: {
     schema: int(100, 10 * 60_000).default(DEFAULTS.connectTimeoutMs),
@@ -196,6 +209,8 @@ export interface HostConfig {
   waitTimeoutMs: number;
   adminToken?: string;
   redisUrl?: string;
+  /** When set, the store acknowledges a write only once this many Redis replicas confirmed it (WAIT). */
+  redisWait?: { replicas: number; timeoutMs: number };
   natsUrl?: string;
   anthropicApiKey?: string;
   anthropicBaseUrl?: string;
@@ -282,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HostConfig {
   if (e.COLONY_ADVERTISE_URL) config.advertiseUrl = e.COLONY_ADVERTISE_URL;
   if (e.COLONY_ADMIN_TOKEN) config.adminToken = e.COLONY_ADMIN_TOKEN;
   if (e.REDIS_URL) config.redisUrl = e.REDIS_URL;
+  if (e.COLONY_REDIS_WAIT_REPLICAS > 0) config.redisWait = { replicas: e.COLONY_REDIS_WAIT_REPLICAS, timeoutMs: e.COLONY_REDIS_WAIT_TIMEOUT_MS };
   if (e.NATS_URL) config.natsUrl = e.NATS_URL;
   if (e.ANTHROPIC_API_KEY) config.anthropicApiKey = e.ANTHROPIC_API_KEY;
   if (e.ANTHROPIC_BASE_URL) config.anthropicBaseUrl = e.ANTHROPIC_BASE_URL;

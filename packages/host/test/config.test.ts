@@ -13,12 +13,28 @@ const fails = (env: Record<string, string>) => {
 };
 
 describe("loadConfig: URLs and secrets", () => {
-  it.each(["redis://127.0.0.1:6379", "rediss://:pw@cache.example:6380/2"])("accepts REDIS_URL=%s", (url) => {
+  it.each([
+    "redis://127.0.0.1:6379",
+    "rediss://:pw@cache.example:6380/2",
+    "redis+cluster://10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379",
+    "rediss+cluster://colony:pw@r1.example:6380,[::1]:6381",
+    "redis+sentinel://s1:26379,s2:26379/?name=mymaster",
+    "redis+sentinel://:pw@s1:26379/2?name=mymaster&sentinelPassword=sp",
+  ])("accepts REDIS_URL=%s", (url) => {
     expect(loadConfig({ REDIS_URL: url }).redisUrl).toBe(url);
   });
 
   it.each(["http://127.0.0.1:6379", "127.0.0.1:6379", "nonsense", "nats://127.0.0.1:4222"])("refuses REDIS_URL=%s naming the variable", (url) => {
     expect(fails({ REDIS_URL: url })).toContain(`REDIS_URL=${JSON.stringify(url)}: must be a redis:// or rediss:// URL`);
+  });
+
+  it.each([
+    ["redis+sentinel://s1:26379,s2:26379", "needs ?name="],
+    ["redis+cluster://a:6379,b", '"b" is not host:port'],
+    ["redis+cluster://a:6379/3", "no database number"],
+    ["redis+cluster://a:99999", '"a:99999" is not host:port'],
+  ])("refuses REDIS_URL=%s saying why", (url, why) => {
+    expect(fails({ REDIS_URL: url })).toContain(why);
   });
 
   it.each(["nats://127.0.0.1:4222", "tls://nats.example:4222", "nats://a:4222,nats://b:4222", "nats://a:4222, tls://b:4222"])("accepts NATS_URL=%s", (url) => {

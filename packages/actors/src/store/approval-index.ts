@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { z } from "zod";
 import { approvalRequestSchema } from "../agent/state.ts";
 import { parseJsonOrUndefined } from "../json.ts";
@@ -39,11 +39,15 @@ export class MemoryApprovalIndex implements ApprovalIndex {
   }
 }
 
-/** One Redis hash, `colony:approvals`, field `<agent>|<callId>` → JSON. */
+/**
+ * One Redis hash, `colony:approvals`, field `<agent>|<callId>` → JSON: a
+ * global key touched by single-key commands only (HSET, HDEL, HSCAN,
+ * HGETALL), so it works as is on a Redis Cluster (one shard holds it).
+ */
 export class RedisApprovalIndex implements ApprovalIndex {
   static readonly KEY = "colony:approvals";
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async add(entry: PendingApproval): Promise<void> {
     await this.redis.hset(RedisApprovalIndex.KEY, field(entry.agent, entry.callId), JSON.stringify(entry));

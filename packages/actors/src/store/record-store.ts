@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import type { z } from "zod";
 import { parseJsonOrUndefined } from "../json.ts";
 
@@ -44,7 +44,7 @@ export class MemoryRecordStore<T> implements RecordStore<T> {
 /** One Redis hash, field `<name>` → JSON; a field that does not parse counts as absent, not trusted. */
 export class RedisRecordStore<T> implements RecordStore<T> {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly key: string,
     private readonly schema: z.ZodType<T>,
     private readonly nameOf: (record: T) => string,

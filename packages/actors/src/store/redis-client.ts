@@ -1,8 +1,18 @@
-import { Redis } from "ioredis";
-import type { RedisOptions } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+import type { ClusterOptions, RedisOptions } from "ioredis";
 import { UnavailableError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { redactUrls } from "../redact.ts";
+import type { RedisTarget } from "./redis-url.ts";
+import { parseRedisUrl } from "./redis-url.ts";
+
+/**
+ * What every Redis-backed store takes: one redis-server (or a Sentinel-found
+ * master, also a `Redis`) or a Redis Cluster. Everything Colony sends either
+ * names keys of one agent (one hash tag, one slot) or one global key, so
+ * both run the same commands.
+ */
+export type RedisClient = Redis | Cluster;
 
 /** What a request refused while Redis is unreachable tells the client to wait before retrying. */
 export const REDIS_RETRY_AFTER_MS = 1_000;
@@ -30,32 +40,124 @@ export function redisOptions(): RedisOptions {
   };
 }
 
-/** A connection with redisOptions(), logging when Redis is lost and back (once each, not per attempt). */
-export function connectRedis(url: string, logger: Logger, name: string): Redis {
-  const redis = new Redis(url, { ...redisOptions(), connectionName: name });
+/**
+ * Redis Cluster settings on top of redisOptions(): no offline queue (a
+ * cluster that is not ready fails the command at once, so the API answers
+ * 503 as with one server), slots re-read soon after a lost master, and the
+ * whole cluster reconnected by the same backoff. A node that dropped is not
+ * reconnected: ioredis re-reads the slots and follows MOVED to the promoted
+ * replica, retrying a command every 100 ms up to 16 times meanwhile.
+ */
+export function clusterOptions(target: Extract<RedisTarget, { kind: "cluster" }>, name: string): ClusterOptions {
+  const { retryStrategy, ...node } = redisOptions();
+  const creds = { ...(target.username !== undefined && { username: target.username }), ...(target.password !== undefined && { password: target.password }) };
+  return {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: retryStrategy,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    slotsRefreshTimeout: 2_000,
+    redisOptions: { ...node, ...creds, connectionName: name, ...(target.tls && { tls: {} }) },
+  };
+}
+
+/** A client for what REDIS_URL names (see redis-url.ts), with redisOptions(). */
+function clientFor(target: RedisTarget, name: string): RedisClient {
+  switch (target.kind) {
+    case "single":
+      return new Redis(target.url, { ...redisOptions(), connectionName: name });
+    case "cluster":
+      return new Cluster(target.nodes, clusterOptions(target, name));
+    case "sentinel": {
+      const { kind: _, sentinels, tls, ...rest } = target;
+      return new Redis({
+        ...redisOptions(),
+        ...rest,
+        sentinels,
+        connectionName: name,
+        // Reconnect to the new master as soon as the sentinels announce it.
+        failoverDetector: true,
+        sentinelRetryStrategy: redisOptions().retryStrategy!,
+        ...(tls && { tls: {}, enableTLSForSentinelMode: true }),
+      });
+    }
+  }
+}
+
+/**
+ * A connection with redisOptions() to what `url` names (one server, a
+ * Cluster, a Sentinel set), logging when Redis is lost and back (once each,
+ * not per attempt).
+ */
+export function connectRedis(url: string, logger: Logger, name: string): RedisClient {
+  const redis = clientFor(parseRedisUrl(url), name);
   let down = false;
   const lost = (err: string) => {
     if (down) return;
     down = true;
     logger.warn({ redis: name, err }, "redis unreachable; requests answer 503 until it is back");
   };
+  const back = () => {
+    if (!down) return;
+    down = false;
+    logger.info({ redis: name }, "redis reachable again");
+  };
   // "error" needs a listener in any case (ioredis would print it raw); a
   // dropped connection whose first reconnection succeeds emits no error, only
   // "reconnecting" (never emitted for our own quit at shutdown).
   redis.on("error", (e: unknown) => lost(redactUrls(errorMessage(e))));
   redis.on("reconnecting", () => lost("connection lost"));
-  redis.on("ready", () => {
-    if (!down) return;
-    down = false;
-    logger.info({ redis: name }, "redis reachable again");
-  });
+  redis.on("ready", back);
+  if (redis instanceof Cluster) watchClusterNodes(redis, lost, back);
   return redis;
 }
 
+/**
+ * A Cluster loses one master at a time: lost on a node's error, back once
+ * the slots, re-read, no longer name a failed node as a master (its replica
+ * took over) or its connection is ready again.
+ */
+function watchClusterNodes(cluster: Cluster, lost: (err: string) => void, back: () => void): void {
+  const failed = new Set<string>();
+  cluster.on("node error", (e: unknown, node: unknown) => {
+    failed.add(String(node));
+    lost(`${String(node)}: ${redactUrls(errorMessage(e))}`);
+  });
+  cluster.on("refresh", () => {
+    const masters = new Map(cluster.nodes("master").map((r) => [`${r.options.host}:${r.options.port}`, r.status]));
+    for (const node of failed) if (!masters.has(node) || masters.get(node) === "ready") failed.delete(node);
+    if (failed.size === 0) back();
+  });
+}
+
+/**
+ * A write Redis applied but fewer replicas than COLONY_REDIS_WAIT_REPLICAS
+ * confirmed within the timeout: a failover now could lose it, so it is not
+ * acknowledged (503, retry; every write is safe to run twice).
+ */
+export class NotReplicatedError extends Error {
+  override name = "NotReplicatedError";
+  constructor(readonly wanted: number, readonly acked: number) {
+    super(`write reached ${acked} of ${wanted} replicas in time`);
+  }
+}
+
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTCONN", "ECONNABORTED"]);
-const UNREACHABLE_MESSAGES = [/^Connection is closed/, /^Stream isn't writeable/, /^Command timed out/, /^Reached the max retries per request limit/];
-/** Error replies of a Redis that is up but cannot serve yet (restarting from its dump, failing over). */
-const NOT_READY_REPLIES = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+const UNREACHABLE_MESSAGES = [
+  /^Connection is closed/,
+  /^Stream isn't writeable/,
+  /^Command timed out/,
+  /^Reached the max retries per request limit/,
+  // A Redis Cluster while a master is lost, before its replica is promoted and the slots re-read:
+  /^Too many Cluster redirections/,
+  /^Cluster isn't ready/,
+  /^Failed to refresh slots cache/,
+  /^None of startup nodes is available/,
+  // A Sentinel set while no sentinel answers or none knows the master:
+  /^All sentinels are unreachable/,
+];
+/** Error replies of a Redis that is up but cannot serve yet (restarting from its dump, failing over; a redirection ioredis did not follow). */
+const NOT_READY_REPLIES = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|MOVED|ASK)\b/;
 
 /**
  * True if `e` means the command did not get an answer from a working Redis
@@ -65,7 +167,7 @@ const NOT_READY_REPLIES = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
  */
 export function isRedisUnreachable(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
-  if (e.name === "MaxRetriesPerRequestError") return true;
+  if (e.name === "MaxRetriesPerRequestError" || e instanceof NotReplicatedError) return true;
   const code = (e as { code?: unknown }).code;
   if (typeof code === "string" && UNREACHABLE_CODES.has(code)) return true;
   return UNREACHABLE_MESSAGES.some((re) => re.test(e.message)) || NOT_READY_REPLIES.test(e.message);

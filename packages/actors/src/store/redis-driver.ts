@@ -1,12 +1,36 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import { Cluster } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import { errorMessage } from "../errors.ts";
 import { StaleEpochError } from "../errors.ts";
 import type { AppendOutcome, AppendRequest, CommitRequest, DeadLetterRecords, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
 import { DEAD_LETTER_LIMIT, DEDUP_WINDOW, LogMismatchError } from "./driver.ts";
+import type { RedisClient } from "./redis-client.ts";
+import { NotReplicatedError } from "./redis-client.ts";
 import { AGENT_INDEX_KEY, agentKeys } from "./redis-keys.ts";
 import { APPEND, COMMIT, CREATE, DELETE, DISCARD_DEAD_LETTER } from "./redis-scripts.ts";
 
+/** A Cluster's redirection: the slot has another master now. */
+const REDIRECTED = /^(MOVED|ASK) /;
+
 type Reply = [string | Buffer, ...(string | number | Buffer)[]];
+type Arg = string | number | Buffer;
+/** The scripts whose writes an acknowledgement promises: with `waitReplicas`, each is followed by WAIT. */
+type WriteScript = "colonyAppend" | "colonyCommit" | "colonyDelete" | "colonyCreate";
+type ScriptPipeline = ChainableCommander & Record<WriteScript, (...args: Arg[]) => ChainableCommander>;
+
+/**
+ * Redis replicates asynchronously: a write its master acknowledged can be
+ * lost if the master dies before a replica has it. With this, every agent
+ * write (create, append, commit, delete) is followed by `WAIT replicas
+ * timeoutMs` on the same connection (so the same master in a Cluster), and
+ * fewer confirmations than `replicas` fail the call as NotReplicatedError
+ * (503, nothing acknowledged).
+ */
+export interface WaitReplicas {
+  replicas: number;
+  timeoutMs: number;
+}
 
 interface ScriptCommands {
   colonyAppend(snap: string, inbox: string, seq: string, dedup: string, epoch: string, ...argv: (string | number | Buffer)[]): Promise<Reply>;
@@ -26,16 +50,54 @@ interface ScriptCommands {
  * once, create and delete recognise their own earlier run.
  */
 export class RedisStoreDriver implements StoreDriver {
-  private readonly redis: Redis & ScriptCommands;
+  private readonly redis: RedisClient & ScriptCommands;
 
-  /** @param redis a connected client; the driver defines its scripts on it and closes it on `close()` if `owns`. */
-  constructor(redis: Redis, private readonly owns = true) {
+  /**
+   * @param redis a connected client (one server or a Cluster); the driver defines its scripts on it and closes it on `close()` if `owns`.
+   * @param waitReplicas when set, no write is acknowledged before that many replicas have it (see WaitReplicas).
+   */
+  constructor(
+    redis: RedisClient,
+    private readonly owns = true,
+    private readonly waitReplicas?: WaitReplicas,
+  ) {
     redis.defineCommand("colonyAppend", { numberOfKeys: 5, lua: APPEND });
     redis.defineCommand("colonyCommit", { numberOfKeys: 10, lua: COMMIT });
     redis.defineCommand("colonyDelete", { numberOfKeys: 14, lua: DELETE });
     redis.defineCommand("colonyDiscardDeadLetter", { numberOfKeys: 2, lua: DISCARD_DEAD_LETTER });
     redis.defineCommand("colonyCreate", { numberOfKeys: 2, lua: CREATE });
-    this.redis = redis as Redis & ScriptCommands;
+    this.redis = redis as RedisClient & ScriptCommands;
+  }
+
+  /**
+   * Runs a write script, then, with `waitReplicas`, WAIT in the same
+   * pipeline: ioredis sends a pipeline to the node owning its keys' slot, so
+   * WAIT counts the replicas of the master that took the write. A Cluster
+   * does not retry a pipeline redirected (MOVED, after a failover) once its
+   * WAIT ran, so the driver re-reads the slots and sends it again, once.
+   */
+  private async write<T>(script: WriteScript, ...args: Arg[]): Promise<T> {
+    const wait = this.waitReplicas;
+    if (!wait) return (this.redis[script] as (...a: Arg[]) => Promise<T>)(...args);
+    try {
+      return await this.writeAndWait<T>(wait, script, args);
+    } catch (e) {
+      const redis = this.redis;
+      if (!(redis instanceof Cluster) || !REDIRECTED.test(errorMessage(e))) throw e;
+      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+      return this.writeAndWait<T>(wait, script, args);
+    }
+  }
+
+  private async writeAndWait<T>(wait: WaitReplicas, script: WriteScript, args: Arg[]): Promise<T> {
+    const pipeline = this.redis.pipeline() as ScriptPipeline;
+    pipeline[script](...args).wait(wait.replicas, wait.timeoutMs);
+    const res = await pipeline.exec();
+    if (!res) throw new Error(`redis pipeline for ${script} was aborted`);
+    for (const [err] of res) if (err) throw err;
+    const acked = Number(res[1]![1]);
+    if (acked < wait.replicas) throw new NotReplicatedError(wait.replicas, acked);
+    return res[0]![1] as T;
   }
 
   async create(agent: string, snapshot: Uint8Array, log: Uint8Array[] = []): Promise<boolean> {
@@ -43,11 +105,11 @@ export class RedisStoreDriver implements StoreDriver {
     // snapshot (skipped when listing), never an agent missing from the list.
     await this.redis.zadd(AGENT_INDEX_KEY, 0, agent);
     const k = agentKeys(agent);
-    return (await this.redis.colonyCreate(k.snap, k.log, Buffer.from(snapshot), ...log.map((e) => Buffer.from(e)))) === 1;
+    return (await this.write<number>("colonyCreate", k.snap, k.log, Buffer.from(snapshot), ...log.map((e) => Buffer.from(e)))) === 1;
   }
 
   /** The connection, for tools that work on the keys directly (the testing helpers' `claim`). */
-  get client(): Redis {
+  get client(): RedisClient {
     return this.redis;
   }
 
@@ -86,7 +148,7 @@ export class RedisStoreDriver implements StoreDriver {
 
   async append(agent: string, entry: AppendRequest): Promise<AppendOutcome> {
     const k = agentKeys(agent);
-    const reply = await this.redis.colonyAppend(k.snap, k.inbox, k.seq, k.dedup, k.epoch, entry.epoch, entry.messageId, entry.idempotencyKey ?? "", Buffer.from(entry.payload));
+    const reply = await this.write<Reply>("colonyAppend", k.snap, k.inbox, k.seq, k.dedup, k.epoch, entry.epoch, entry.messageId, entry.idempotencyKey ?? "", Buffer.from(entry.payload));
     switch (String(reply[0])) {
       case "accepted":
         return { kind: "accepted", seq: Number(reply[1]) };
@@ -115,7 +177,7 @@ export class RedisStoreDriver implements StoreDriver {
     args.push(log ? (log.replace ? "r" : "a") : "", log?.base ?? 0, log?.entries.length ?? 0);
     for (const e of log?.entries ?? []) args.push(Buffer.from(e.buffer, e.byteOffset, e.byteLength));
     for (const r of req.results ?? []) args.push(r.messageId, Buffer.from(r.payload));
-    const reply = await this.redis.colonyCommit(...args);
+    const reply = await this.write<Reply>("colonyCommit", ...args);
     if (String(reply[0]) === "stale") throw new StaleEpochError(agent, req.epoch, Number(reply[1]));
     if (String(reply[0]) === "log") throw new LogMismatchError(agent, log!.base, Number(reply[1]));
   }
@@ -155,7 +217,7 @@ export class RedisStoreDriver implements StoreDriver {
 
   async delete(agent: string): Promise<boolean> {
     const k = agentKeys(agent);
-    const existed = await this.redis.colonyDelete(k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace, k.deleted, k.dead, k.deadIndex, k.deadMeta, k.log, randomUUID());
+    const existed = await this.write<number>("colonyDelete", k.snap, k.epoch, k.inbox, k.seq, k.dedup, k.results, k.recent, k.placement, k.trace, k.deleted, k.dead, k.deadIndex, k.deadMeta, k.log, randomUUID());
     await this.redis.zrem(AGENT_INDEX_KEY, agent);
     return existed === 1;
   }

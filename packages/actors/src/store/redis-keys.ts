@@ -31,8 +31,17 @@ export const agentKeys = (agent: string) => {
   };
 };
 
-/** Sorted set (all scores 0) of every agent id, for lexicographic paging. */
+/*
+ * Global keys (one each; no hash tag). On a Redis Cluster each lives on one
+ * shard and is touched only by single-key commands, which any cluster
+ * serves; no script or MULTI ever combines one with an agent's keys. They
+ * are indexes, checked against the agents' own keys by their readers:
+ * AGENT_INDEX_KEY, hostAgentsKey(host), and the record hashes
+ * `colony:approvals`, `colony:types`, `colony:tools`, `colony:mcp`.
+ */
+
+/** Sorted set (all scores 0) of every agent id, for lexicographic paging. Global (see above). */
 export const AGENT_INDEX_KEY = "colony:agents";
 
-/** Set of the agents placed on a host: an index for failover, checked against each agent's placement. */
+/** Set of the agents placed on a host: an index for failover, checked against each agent's placement. Global, one per host (see above). */
 export const hostAgentsKey = (hostId: string) => `colony:host:${hostId}:agents`;

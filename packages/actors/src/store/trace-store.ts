@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import type { AgentEventRecord } from "../agent/events.ts";
 import { agentEventRecordSchema } from "../agent/events.ts";
 import { agentKeys } from "./redis-keys.ts";
@@ -24,7 +24,7 @@ export interface TraceQuery {
 
 /** The agents' execution traces: append-only, capped per agent, readable from any host. */
 export interface TraceStore {
-  /** Appends records (of any agents) in order; one round trip for the batch. */
+  /** Appends records (of any agents), in order per agent; one round trip for the batch. */
   append(records: readonly AgentEventRecord[]): Promise<void>;
   read(agent: string, q: TraceQuery): Promise<{ entries: TraceEntry[]; nextCursor: string | null }>;
 }
@@ -76,18 +76,26 @@ export class MemoryTraceStore implements TraceStore {
  */
 export class RedisTraceStore implements TraceStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly cap = DEFAULT_TRACE_CAP,
   ) {}
 
   async append(records: readonly AgentEventRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const p = this.redis.pipeline();
+    // One pipeline per agent (a Cluster pipeline must stay in one slot), all sent at once; order is kept within each agent.
+    const byAgent = new Map<string, { record: AgentEventRecord; i: number }[]>();
+    records.forEach((record, i) => byAgent.set(record.agent, [...(byAgent.get(record.agent) ?? []), { record, i }]));
     const batch = randomUUID();
-    records.forEach((r, i) => p.xadd(agentKeys(r.agent).trace, "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(r), "u", `${batch}:${i}`));
-    const results = await p.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    const sent = [...byAgent].map(([agent, list]) => {
+      const p = this.redis.pipeline();
+      const key = agentKeys(agent).trace;
+      for (const { record, i } of list) p.xadd(key, "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(record), "u", `${batch}:${i}`);
+      return p.exec();
+    });
+    for (const results of await Promise.all(sent)) {
+      const failed = results?.find(([err]) => err);
+      if (failed) throw failed[0];
+    }
   }
 
   async read(agent: string, q: TraceQuery) {

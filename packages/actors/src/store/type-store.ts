@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { z } from "zod";
 import { agentConfigSchema } from "../config/agent-config.ts";
 import type { RecordStore } from "./record-store.ts";
@@ -28,7 +28,7 @@ export class MemoryTypeStore extends MemoryRecordStore<TypeDefaults> {
 export class RedisTypeStore extends RedisRecordStore<TypeDefaults> {
   static readonly KEY = "colony:types";
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     super(redis, RedisTypeStore.KEY, typeDefaultsSchema, (e) => e.type);
   }
 }

@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { RedisClient } from "@colony/actors";
 import { agentKeys, hostAgentsKey } from "@colony/actors";
 import type { Placement, PlacementRegistry, RegisterOutcome } from "./registry.ts";
 import { GET, REGISTER, UNREGISTER } from "./redis-scripts.ts";
@@ -10,8 +10,6 @@ interface ScriptCommands {
   colonyPlacementUnregister(placement: string, fence: string, epoch: number): Promise<string | null>;
   colonyPlacementGet(placement: string, epoch: string): Promise<Reply | null>;
 }
-
-type Scripted<T> = T & { colonyPlacementGet(placement: string, epoch: string): ChainableCommander };
 
 function placementOf(agent: string, reply: Reply | null | undefined): Placement | null {
   if (!reply) return null;
@@ -38,20 +36,24 @@ function placementOf(agent: string, reply: Reply | null | undefined): Placement 
  * placed on that host again meanwhile, so a racing register is never
  * dropped from it; a crash between a script and its SADD can still leave
  * an agent out of the index until it is placed again. `agentsOn` verifies
- * every entry against the placements (one pipeline) and prunes stale ones,
- * such as agents deleted through the store while placed. (Those pipelines
- * mix hash slots: fine on a `Redis` client, which is what this takes; a
- * Cluster client would need them split per slot.)
+ * every entry against the placements (read together) and prunes stale ones,
+ * such as agents deleted through the store while placed.
+ *
+ * On a Redis Cluster: each script names one agent's keys (one slot), and the
+ * host index is one global key per host, touched only by single-key
+ * commands (SADD, SREM, SMEMBERS), so every command has one slot. Reads of
+ * many placements are separate commands sent together (not a MULTI or one
+ * pipeline, which would have to share a slot).
  */
 export class RedisPlacementRegistry implements PlacementRegistry {
-  private readonly redis: Redis & ScriptCommands;
+  private readonly redis: RedisClient & ScriptCommands;
 
-  /** @param redis a connected client; the registry defines its scripts on it and closes it on `close()` if `owns`. */
-  constructor(redis: Redis, private readonly owns = true) {
+  /** @param redis a connected client (one server or a Cluster); the registry defines its scripts on it and closes it on `close()` if `owns`. */
+  constructor(redis: RedisClient, private readonly owns = true) {
     redis.defineCommand("colonyPlacementRegister", { numberOfKeys: 3, lua: REGISTER });
     redis.defineCommand("colonyPlacementUnregister", { numberOfKeys: 2, lua: UNREGISTER });
     redis.defineCommand("colonyPlacementGet", { numberOfKeys: 2, lua: GET });
-    this.redis = redis as Redis & ScriptCommands;
+    this.redis = redis as RedisClient & ScriptCommands;
   }
 
   async get(agent: string): Promise<Placement | null> {
@@ -60,18 +62,8 @@ export class RedisPlacementRegistry implements PlacementRegistry {
   }
 
   async getMany(agents: readonly string[]): Promise<(Placement | null)[]> {
-    if (agents.length === 0) return [];
-    const pipeline = this.redis.pipeline() as Scripted<ChainableCommander>;
-    for (const agent of agents) {
-      const k = agentKeys(agent);
-      pipeline.colonyPlacementGet(k.placement, k.epoch);
-    }
-    const results = await pipeline.exec();
-    if (!results) throw new Error("redis pipeline for getMany was aborted");
-    return results.map(([err, reply], i) => {
-      if (err) throw err;
-      return placementOf(agents[i]!, reply as Reply | null);
-    });
+    // Sent without waiting for each other: one round trip's worth, whatever slots the agents live in.
+    return Promise.all(agents.map((agent) => this.get(agent)));
   }
 
   async register(agent: string, host: string, opts: { replace?: { host: string; epoch: number }; now: number }): Promise<RegisterOutcome> {
@@ -126,20 +118,14 @@ export class RedisPlacementRegistry implements PlacementRegistry {
 
   /**
    * Removes agents from a host's index, then re-adds any that a concurrent
-   * register placed there meanwhile. The SREM and the re-reads share one
-   * pipeline (one round trip, executed in order).
+   * register placed there meanwhile.
    */
   private async unindex(host: string, agents: string[]): Promise<void> {
     const key = hostAgentsKey(host);
-    const pipeline = this.redis.pipeline().srem(key, ...agents) as Scripted<ChainableCommander>;
-    for (const agent of agents) {
-      const k = agentKeys(agent);
-      pipeline.colonyPlacementGet(k.placement, k.epoch);
-    }
-    const results = await pipeline.exec();
-    if (!results) throw new Error("redis pipeline for the host index was aborted");
-    for (const [err] of results) if (err) throw err;
-    const back = agents.filter((agent, i) => placementOf(agent, results[i + 1]![1] as Reply | null)?.host === host);
+    // The SREM first, then the re-reads: a register that lands after its re-read SADDs after it.
+    await this.redis.srem(key, ...agents);
+    const placements = await this.getMany(agents);
+    const back = agents.filter((_, i) => placements[i]?.host === host);
     if (back.length > 0) await this.redis.sadd(key, ...back);
   }
 }

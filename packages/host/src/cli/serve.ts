@@ -1,5 +1,5 @@
 import type { Logger, ModelProvider } from "@colony/actors";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@colony/actors";
 import { AnthropicModel, ModelCallLimiter, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, RedisTypeStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry, StoreWatch } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
@@ -86,7 +86,7 @@ export async function runDev(): Promise<void> {
 }
 
 /** Pings Redis every heartbeat; how long since it last answered (what a heartbeat says, and what the directory compares it with). */
-function watchStore(redis: Redis, config: HostConfig): () => number {
+function watchStore(redis: RedisClient, config: HostConfig): () => number {
   const watch = new StoreWatch(() => redis.ping(), config.heartbeatMs).start();
   return () => watch.silentMs();
 }
@@ -101,10 +101,11 @@ export async function runHost(): Promise<void> {
     const transport = await connectNats(config, logger, { name: `colony-host-${config.hostId}`, onMessage: (direction) => metrics.transportMessages.inc({ direction }) });
     const [store, registry, approvals, traces, types, mcp] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces"), redisFor(config, logger, "types"), redisFor(config, logger, "mcp")];
     const redis = [store, registry, approvals, traces, types, mcp];
-    await awaitRedis(store, config, logger);
+    // Every connection: a Redis Cluster client refuses commands until it has read the slots.
+    await Promise.all(redis.map((r) => awaitRedis(r, config, logger)));
     return HostNode.start({
       config,
-      driver: new RedisStoreDriver(store),
+      driver: new RedisStoreDriver(store, true, config.redisWait),
       registry: new RedisPlacementRegistry(registry),
       approvals: new RedisApprovalIndex(approvals),
       traces: new RedisTraceStore(traces),

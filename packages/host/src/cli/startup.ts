@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@colony/actors";
 import type { Logger, NatsTransportOptions } from "@colony/actors";
 import { NatsTransport, errorMessage, redactUrls, withTimeout } from "@colony/actors";
 import type { HostConfig } from "../config.ts";
@@ -55,7 +55,7 @@ export function connectNats(config: HostConfig, logger: Logger, opts: Omit<NatsT
 }
 
 /** Waits until REDIS_URL answers a PING, retrying until COLONY_CONNECT_TIMEOUT_MS (ioredis keeps reconnecting meanwhile). */
-export async function awaitRedis(redis: Redis, config: HostConfig, logger: Logger): Promise<void> {
+export async function awaitRedis(redis: RedisClient, config: HostConfig, logger: Logger): Promise<void> {
   // The connection's own error (ECONNREFUSED …) says more than the rejected PING ("max retries per request").
   let connectionError: unknown;
   const onError = (e: unknown) => (connectionError = e);
@@ -77,7 +77,7 @@ export async function awaitRedis(redis: Redis, config: HostConfig, logger: Logge
 }
 
 /** "Redis is unreachable" if any of these connections is not ready, else undefined: for /readyz. */
-export function redisReadiness(connections: readonly Redis[]): () => string | undefined {
+export function redisReadiness(connections: readonly RedisClient[]): () => string | undefined {
   return () => (connections.every((r) => r.status === "ready") ? undefined : "Redis is unreachable");
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@colony/actors";
 import type { RecordStore } from "@colony/actors";
 import { MemoryRecordStore, RedisRecordStore } from "@colony/actors";
 import { type McpServerRecord, mcpServerRecordSchema } from "./declaration.ts";
@@ -19,7 +19,7 @@ export class MemoryMcpServerStore extends MemoryRecordStore<McpServerRecord> {
 export class RedisMcpServerStore extends RedisRecordStore<McpServerRecord> {
   static readonly KEY = "colony:mcp";
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     super(redis, RedisMcpServerStore.KEY, mcpServerRecordSchema, (r) => r.name);
   }
 }

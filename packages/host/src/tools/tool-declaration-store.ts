@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@colony/actors";
 import type { RecordStore } from "@colony/actors";
 import { MemoryRecordStore, RedisRecordStore } from "@colony/actors";
 import type { HttpToolDeclaration } from "./http-tool-declaration.ts";
@@ -20,7 +20,7 @@ export class MemoryToolDeclarationStore extends MemoryRecordStore<HttpToolDeclar
 export class RedisToolDeclarationStore extends RedisRecordStore<HttpToolDeclaration> {
   static readonly KEY = "colony:tools";
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     super(redis, RedisToolDeclarationStore.KEY, httpToolDeclarationSchema, (d) => d.name);
   }
 }

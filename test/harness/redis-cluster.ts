@@ -1,0 +1,258 @@
+/**
+ * A real Redis Cluster (3 masters, 3 replicas) and a real Sentinel set (1
+ * master, 1 replica, 3 sentinels) on free loopback ports, for tests that
+ * hold Colony to the same guarantees there as on one redis-server.
+ *
+ * Every node is a redis-server of ours (servers.ts startRedisProcess): it
+ * dies with the test (exit hooks, watchdog), `kill(i)` is a real SIGKILL,
+ * and `stop()` removes the nodes' temp dirs. Nodes keep no data on disk
+ * (`--save "" --appendonly no`): a killed master's writes survive only on
+ * its replica, as in production without persistence.
+ */
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { Redis } from "ioredis";
+import type { RedisServer } from "./servers.ts";
+import { findBinary, freePort, startRedisProcess } from "./servers.ts";
+import { waitFor } from "./wait.ts";
+
+/** How long a silent node takes to be marked failed (redis default 15 s): failover takes about this plus an election. */
+export const CLUSTER_NODE_TIMEOUT_MS = 1_000;
+const LOOPBACK = "127.0.0.1";
+
+/** One line of CLUSTER NODES. */
+export interface ClusterNode {
+  id: string;
+  port: number;
+  flags: string[];
+  /** The master's id for a replica. */
+  masterId: string | undefined;
+  /** Slot ranges ("0-5460"). */
+  slots: string[];
+}
+
+export interface RedisClusterServer extends AsyncDisposable {
+  /** `redis+cluster://127.0.0.1:p1,...` for REDIS_URL. */
+  readonly url: string;
+  /** The six nodes by index (servers, killable and restartable one by one). */
+  readonly nodes: readonly RedisServer[];
+  /** CLUSTER NODES as seen by a live node. */
+  topology(): Promise<ClusterNode[]>;
+  /** Indices of the nodes that are masters with slots and not failed. */
+  masters(): Promise<number[]>;
+  /** Index of a replica of the master at `masterIndex`, if it has one. */
+  replicaOf(masterIndex: number): Promise<number | undefined>;
+  /** SIGKILLs node `index` (a crash: no failover is started for it). */
+  kill(index: number): Promise<void>;
+  /** Waits until node `index`'s former slots are served by a live master again and the cluster is ok; returns that master's index. */
+  waitForPromotion(slotsOf: ClusterNode, timeoutMs?: number): Promise<number>;
+  /** CLUSTER FAILOVER on the replica: a planned switch-over, no write lost. */
+  failover(replicaIndex: number): Promise<void>;
+  /** Waits until every live node reports cluster_state:ok and every live replica's link to its master is up (its initial sync done). */
+  waitOk(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A one-off admin connection to one node (no retries: a dead node fails the call). */
+async function onNode<T>(node: RedisServer, work: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis(node.port, LOOPBACK, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
+  r.on("error", () => {});
+  try {
+    await r.connect();
+    return await work(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+function parseNodes(text: string): ClusterNode[] {
+  return text
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [id, addr, flags, master, , , , , ...slots] = line.trim().split(" ");
+      return { id: id!, port: Number(addr!.split("@")[0]!.split(":").pop()), flags: flags!.split(","), masterId: master === "-" ? undefined : master, slots };
+    });
+}
+
+function run(binary: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.stderr.on("data", (c) => (out += c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${binary} ${args.join(" ")} exited ${code}:\n${out}`));
+    });
+  });
+}
+
+const nodeArgs = (busPort: number) => (port: number, dir: string) => [
+  "--port", String(port),
+  "--bind", LOOPBACK,
+  "--dir", dir,
+  "--save", "",
+  "--appendonly", "no",
+  "--cluster-enabled", "yes",
+  "--cluster-config-file", "nodes.conf",
+  "--cluster-port", String(busPort),
+  "--cluster-node-timeout", String(CLUSTER_NODE_TIMEOUT_MS),
+  // A replica may take over however long since it heard from its master (a loaded machine).
+  "--cluster-replica-validity-factor", "0",
+  // The other masters' slots keep serving while one master is down.
+  "--cluster-require-full-coverage", "no",
+  "--daemonize", "no",
+  "--logfile", "",
+];
+
+/** Starts six nodes and joins them as 3 masters with one replica each; resolves once every node says cluster_state:ok. */
+export async function startRedisCluster(opts: { startTimeoutMs?: number } = {}): Promise<RedisClusterServer> {
+  const cli = findBinary("redis-cli");
+  if (!cli) throw new Error("redis-cli was not found (Debian/Ubuntu: apt-get install redis-tools); the Redis Cluster tests need it and do not skip");
+  const nodes: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    for (let i = 0; i < 6; i++) nodes.push(await startRedisProcess(nodeArgs(await freePort()), opts));
+    const addrs = nodes.map((n) => `${LOOPBACK}:${n.port}`);
+    await run(cli, ["--cluster", "create", ...addrs, "--cluster-replicas", "1", "--cluster-yes"], 60_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const live = () => nodes.filter((n) => n.running);
+  const indexOfPort = (port: number) => nodes.findIndex((n) => n.port === port);
+  const cluster: RedisClusterServer = {
+    url: `redis+cluster://${nodes.map((n) => `${LOOPBACK}:${n.port}`).join(",")}`,
+    nodes,
+    topology: () => onNode(live()[0]!, async (r) => parseNodes(String(await r.call("CLUSTER", "NODES")))),
+    async masters() {
+      const t = await cluster.topology();
+      return t.filter((n) => n.flags.includes("master") && !n.flags.includes("fail") && n.slots.length > 0).map((n) => indexOfPort(n.port));
+    },
+    async replicaOf(masterIndex) {
+      const t = await cluster.topology();
+      const master = t.find((n) => n.port === nodes[masterIndex]!.port);
+      const replica = t.find((n) => n.masterId === master?.id && !n.flags.includes("fail"));
+      return replica ? indexOfPort(replica.port) : undefined;
+    },
+    async kill(index) {
+      await nodes[index]!.kill("SIGKILL");
+    },
+    async waitForPromotion(old, timeoutMs = 30_000) {
+      let promoted = -1;
+      await waitFor(
+        async () => {
+          const t = await cluster.topology();
+          const now = t.find((n) => n.flags.includes("master") && !n.flags.includes("fail") && n.port !== old.port && n.slots.join(" ") === old.slots.join(" "));
+          if (!now) return false;
+          promoted = indexOfPort(now.port);
+          return true;
+        },
+        { timeoutMs, intervalMs: 50, message: `a replica to take over slots ${old.slots.join(" ")} of port ${old.port}` },
+      );
+      await cluster.waitOk(timeoutMs);
+      return promoted;
+    },
+    async failover(replicaIndex) {
+      await onNode(nodes[replicaIndex]!, (r) => r.call("CLUSTER", "FAILOVER"));
+    },
+    async waitOk(timeoutMs = 30_000) {
+      await waitFor(
+        async () => {
+          const states = await Promise.all(live().map((n) => onNode(n, async (r) => `${String(await r.call("CLUSTER", "INFO"))}${await r.info("replication")}`)));
+          // A replica promoted before its first sync finished would serve its slots empty.
+          return states.every((s) => s.includes("cluster_state:ok") && (s.includes("role:master") || s.includes("master_link_status:up")));
+        },
+        { timeoutMs, intervalMs: 50, message: "every live node to report cluster_state:ok, every replica in sync" },
+      );
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+  try {
+    await cluster.waitOk(opts.startTimeoutMs ?? 30_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return cluster;
+}
+
+export interface RedisSentinelSet extends AsyncDisposable {
+  /** `redis+sentinel://127.0.0.1:s1,...?name=<name>` for REDIS_URL. */
+  readonly url: string;
+  readonly name: string;
+  readonly master: RedisServer;
+  readonly replica: RedisServer;
+  readonly sentinels: readonly RedisServer[];
+  /** The port the sentinels name as master now. */
+  masterPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** One master, one replica, three sentinels (quorum 2, down-after CLUSTER_NODE_TIMEOUT_MS); resolves once every sentinel knows the replica. */
+export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {}): Promise<RedisSentinelSet> {
+  const name = "colony";
+  const started: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((n) => n.stop()));
+  };
+  const base = (port: number, dir: string) => ["--port", String(port), "--bind", LOOPBACK, "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""];
+  try {
+    const master = await startRedisProcess(base, opts);
+    started.push(master);
+    const replica = await startRedisProcess((p, d) => [...base(p, d), "--replicaof", LOOPBACK, String(master.port)], opts);
+    started.push(replica);
+    const sentinels: RedisServer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await startRedisProcess((port, dir) => {
+        const conf = path.join(dir, "sentinel.conf");
+        writeFileSync(
+          conf,
+          [
+            `port ${port}`,
+            `bind ${LOOPBACK}`,
+            `dir ${dir}`,
+            `sentinel monitor ${name} ${LOOPBACK} ${master.port} 2`,
+            `sentinel down-after-milliseconds ${name} ${CLUSTER_NODE_TIMEOUT_MS}`,
+            `sentinel failover-timeout ${name} 5000`,
+            "",
+          ].join("\n"),
+        );
+        return [conf, "--sentinel"];
+      }, opts);
+      started.push(s);
+      sentinels.push(s);
+    }
+    const set: RedisSentinelSet = {
+      url: `redis+sentinel://${sentinels.map((s) => `${LOOPBACK}:${s.port}`).join(",")}/?name=${name}`,
+      name,
+      master,
+      replica,
+      sentinels,
+      async masterPort() {
+        const live = sentinels.find((s) => s.running)!;
+        return onNode(live, async (r) => Number(((await r.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as string[])[1]));
+      },
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+    await waitFor(
+      async () => {
+        const counts = await Promise.all(sentinels.map((s) => onNode(s, async (r) => ((await r.call("SENTINEL", "REPLICAS", name)) as unknown[]).length)));
+        return counts.every((c) => c === 1);
+      },
+      { timeoutMs: opts.startTimeoutMs ?? 30_000, intervalMs: 100, message: "every sentinel to know the replica" },
+    );
+    return set;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
