@@ -1,77 +1,22 @@
-import type {
-  AgentEventRecord,
-  AgentId,
-  AgentStore,
-  AgentTypeRegistry,
-  ApprovalIndex,
-  Clock,
-  DeadLetterPage,
-  HostId,
-  InboxMessage,
-  Logger,
-  ModelProvider,
-  PendingApproval,
-  Subscription,
-  ToolRegistry,
-  TraceEntry,
-  TraceStore,
-  TraceQuery,
-} from "@colony/actors";
+import type { AgentEventRecord, AgentId, DeadLetterPage, HostId, InboxMessage, PendingApproval, Subscription, TraceEntry, TraceQuery } from "@colony/actors";
 import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, parseTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
-import type { DirectoryClient, HostsReply, PlacementRegistry } from "@colony/directory";
+import type { HostsReply } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";
 import { DEFAULT_MESSAGE_PAGE, messagePage, toSummary, toView } from "./agent-view.ts";
-import type { AgentEventHub } from "./observability/events.ts";
-import type { LocalAgents, SendOutcome } from "./routing/local.ts";
+import type { SendOutcome } from "./routing/local.ts";
 import { hostRpcs } from "./routing/wire.ts";
 import type { HostStats } from "./metrics/stats.ts";
-import type { AgentRouter } from "./routing/router.ts";
 import type { ChildActivity } from "./delegation/delegate-tool.ts";
 import type { AgentTypes } from "./agent-types.ts";
+import type { HostServiceDeps, SendRequest, SpawnRequest } from "./host-deps.ts";
+import { DEFAULT_PAGE_SIZE } from "./host-deps.ts";
+import { childActivity, deleteAgent, spawnChild } from "./agent-lifecycle.ts";
+import { deadLetters, discardDeadLetter, replayDeadLetter } from "./dead-letters.ts";
 
 export type { SendOutcome };
+export type { HostServiceDeps, SendRequest, SpawnRequest } from "./host-deps.ts";
+export { DEFAULT_PAGE_SIZE } from "./host-deps.ts";
 
-export interface SpawnRequest {
-  type: string;
-  key?: string;
-  config?: unknown;
-}
-
-export interface SendRequest {
-  content: string;
-  idempotencyKey?: string;
-  wait?: boolean;
-  /** The caller's W3C traceparent header; the message continues that trace. */
-  traceparent?: string;
-  /** How long a waiting send waits (default waitTimeoutMs); used by delegation. */
-  waitMs?: number;
-  /** A waiting send answers as soon as the turn pauses for approval (the API's); delegation waits on. */
-  untilPause?: boolean;
-}
-
-export interface HostServiceDeps {
-  hostId: HostId;
-  store: AgentStore;
-  registry: PlacementRegistry;
-  router: AgentRouter;
-  directory: DirectoryClient;
-  approvals: ApprovalIndex;
-  traces: TraceStore;
-  events: AgentEventHub;
-  local: LocalAgents;
-  types: AgentTypeRegistry;
-  tools: ToolRegistry;
-  /** This host's model provider: views name it. */
-  model: ModelProvider;
-  /** Every agent type a spawn may name, with its defaults. */
-  agentTypes: AgentTypes;
-  clock: Clock;
-  logger: Logger;
-  /** How long a `wait: true` send waits for its reply before answering 202. */
-  waitTimeoutMs: number;
-}
-
-export const DEFAULT_PAGE_SIZE = 50;
 /** How long the cluster's stats wait for one host. */
 const STATS_TIMEOUT_MS = 1_000;
 
@@ -116,7 +61,6 @@ export class HostService {
     return toView(state, null, provider);
   }
 
-
   /** Live state from the host running the agent; its last snapshot if it runs nowhere. */
   async get(id: AgentId): Promise<AgentView> {
     const view = (await this.deps.router.liveView(id)) ?? (await this.storedView(id));
@@ -158,70 +102,24 @@ export class HostService {
 
   /**
    * Deletes the agent (its fence advances, so its activation can never write
-   * again), drops its activation, then its workers, recursively. Workers
-   * come from the snapshot and from the live activation, read after the
-   * fence advanced: a worker spawned in the running turn is in memory only
-   * until the turn's next checkpoint. One spawned after that read finds its
-   * supervisor gone and deletes itself (spawnChild).
+   * again), drops its activation, then its workers, recursively (see
+   * agent-lifecycle.ts).
    */
-  async delete(id: AgentId): Promise<void> {
-    const [placement] = await this.deps.registry.getMany([id]);
-    const stored = (await this.deps.store.readHead(id))?.children ?? [];
-    if (!(await this.deps.store.delete(id))) throw new NotFoundError(`agent ${id} does not exist`);
-    // From the placement read before the delete: the delete removed it, and this host's cache may never have had it.
-    const live = (await this.deps.router.liveView(id, placement ?? undefined).catch(() => null))?.children ?? [];
-    this.deps.directory.invalidate(id);
-    if (placement) await this.deps.router.evict(id, placement.host);
-    // After the evict: a stopped activation adds no entry behind this.
-    await this.deps.approvals.removeAgent(id).catch((e) => this.deps.logger.warn({ agent: id, err: errorMessage(e) }, "approval index not cleaned"));
-    const children = [...new Set([...stored, ...live])];
-    this.deps.logger.info({ agent: id, children: children.length }, "agent deleted");
-    for (const child of children) await this.deleteIfExists(child as AgentId);
-  }
-
-  private async deleteIfExists(id: AgentId): Promise<void> {
-    await this.delete(id).catch((e) => {
-      if (!(e instanceof NotFoundError)) throw e;
-    });
+  delete(id: AgentId): Promise<void> {
+    return deleteAgent(this.deps, id);
   }
 
   /**
-   * Creates a worker agent for a supervisor, unless it exists already (a
-   * delegation re-attaching). If the supervisor was deleted meanwhile, the
-   * worker is deleted again and NotFoundError thrown: no worker outlives its
-   * supervisor, whichever of the delete and the spawn came first.
+   * Creates a worker agent for a supervisor, unless it exists already; no
+   * worker outlives its supervisor (see agent-lifecycle.ts).
    */
-  async spawnChild(req: { type: string; key: string; config: unknown; parent: AgentId; depth: number }): Promise<void> {
-    const def = this.deps.types.get(req.type);
-    const config = this.deps.types.resolve(def.type, req.config);
-    await this.deps.tools.refreshUnknown(config.tools);
-    this.deps.tools.assertKnown(config.tools, "config.tools");
-    const id = agentId(def.type, parseAgentKey(req.key));
-    const created = await this.deps.store.create(initialState(id, def.type, parseAgentKey(req.key), config, this.deps.clock.now(), req.parent, req.depth));
-    if ((await this.deps.store.driver.readSnapshot(req.parent)) === null) {
-      await this.deleteIfExists(id);
-      throw new NotFoundError(`supervisor ${req.parent} was deleted`);
-    }
-    if (created) this.deps.logger.info({ agent: id, parent: req.parent, depth: req.depth }, "worker spawned");
+  spawnChild(req: { type: string; key: string; config: unknown; parent: AgentId; depth: number }): Promise<void> {
+    return spawnChild(this.deps, req);
   }
 
-  /**
-   * What became of each worker, from its last snapshot and inbox: `gone`
-   * (deleted), `busy` (a turn in flight or a message not yet run) or
-   * `finished`. A turn that ends without a tool call is durable only at its
-   * commit, so the unprocessed inbox entry is what marks it busy.
-   */
-  async childActivity(ids: readonly string[]): Promise<Map<string, ChildActivity>> {
-    const rows = await Promise.all(
-      ids.map(async (id): Promise<[string, ChildActivity]> => {
-        const state = await this.deps.store.readHead(id as AgentId);
-        if (!state) return [id, "gone"];
-        if (state.turn !== null || state.status === "running" || state.status === "awaiting_approval") return [id, "busy"];
-        const queued = await this.deps.store.inboxMessage(state.id, state.lastSeq + 1);
-        return [id, queued ? "busy" : "finished"];
-      }),
-    );
-    return new Map(rows);
+  /** What became of each worker: `gone`, `busy` or `finished` (see agent-lifecycle.ts). */
+  childActivity(ids: readonly string[]): Promise<Map<string, ChildActivity>> {
+    return childActivity(this.deps, ids);
   }
 
   /**
@@ -271,49 +169,19 @@ export class HostService {
     return this.deps.router.command(id, hostRpcs.resume, {}, (epoch) => this.deps.local.resume(id, epoch), (reply) => reply.view);
   }
 
-  /**
-   * A page of the agent's dead letters, oldest first (read from the store:
-   * any host answers). The cursor is the position of the last entry of the
-   * previous page.
-   */
-  async deadLetters(id: AgentId, opts: { cursor?: string; limit?: number }): Promise<DeadLetterPage> {
-    if (!(await this.deps.store.exists(id))) throw new NotFoundError(`agent ${id} does not exist`);
-    return this.deps.store.deadLetters(id, { limit: opts.limit ?? DEFAULT_PAGE_SIZE, ...(opts.cursor !== undefined ? { after: opts.cursor } : {}) });
+  /** A page of the agent's dead letters, oldest first (any host answers). */
+  deadLetters(id: AgentId, opts: { cursor?: string; limit?: number }): Promise<DeadLetterPage> {
+    return deadLetters(this.deps, id, opts);
   }
 
-  /**
-   * Sends a dead letter's original message to the agent again, as a new
-   * message (its own message id; the original's idempotency key already
-   * answers with the dead-lettered result, so it is not reused). Its
-   * idempotency key is `replay:<dead-letter id>`: a replay request retried
-   * before the entry is removed finds that key and does not enqueue a second
-   * copy, so the message runs once. The entry is removed once the message
-   * is accepted; a replay retried after that answers 404.
-   */
-  async replayDeadLetter(id: AgentId, deadLetterId: string): Promise<{ messageId: string; duplicate: boolean; replayOf: string }> {
-    const entry = await this.deps.store.deadLetter(id, deadLetterId);
-    if (!entry) {
-      if (!(await this.deps.store.exists(id))) throw new NotFoundError(`agent ${id} does not exist`);
-      throw new NotFoundError(`agent ${id} has no dead letter ${deadLetterId} (replayed or discarded already?)`, { field: "id" });
-    }
-    const out = await this.send(id, {
-      content: entry.message.content,
-      idempotencyKey: `replay:${deadLetterId}`,
-      wait: false,
-      ...(entry.message.traceparent ? { traceparent: entry.message.traceparent } : {}),
-    });
-    await this.deps.store.discardDeadLetter(id, deadLetterId);
-    this.deps.logger.info({ agent: id, deadLetter: deadLetterId, messageId: out.messageId, duplicate: out.duplicate }, "dead letter replayed");
-    return { messageId: out.messageId, duplicate: out.duplicate, replayOf: deadLetterId };
+  /** Sends a dead letter's message again, once even if retried, then removes the entry (see dead-letters.ts). */
+  replayDeadLetter(id: AgentId, deadLetterId: string): Promise<{ messageId: string; duplicate: boolean; replayOf: string }> {
+    return replayDeadLetter(this.deps, (agent, req) => this.send(agent, req), id, deadLetterId);
   }
 
   /** Drops a dead letter for good. */
-  async discardDeadLetter(id: AgentId, deadLetterId: string): Promise<void> {
-    if (!(await this.deps.store.discardDeadLetter(id, deadLetterId))) {
-      if (!(await this.deps.store.exists(id))) throw new NotFoundError(`agent ${id} does not exist`);
-      throw new NotFoundError(`agent ${id} has no dead letter ${deadLetterId}`, { field: "id" });
-    }
-    this.deps.logger.info({ agent: id, deadLetter: deadLetterId }, "dead letter discarded");
+  discardDeadLetter(id: AgentId, deadLetterId: string): Promise<void> {
+    return discardDeadLetter(this.deps, id, deadLetterId);
   }
 
   hosts(): Promise<HostsReply> {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { FakeRequestBody } from "./fake-anthropic.ts";
+import type { FakeRequestBody } from "./fake-request.ts";
 
 /**
  * The prompt cache of the fake Messages API, modelled on Anthropic's rules

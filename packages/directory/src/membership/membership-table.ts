@@ -1,64 +1,13 @@
 import type { Clock } from "@colony/actors";
 import { systemClock } from "@colony/actors";
 import { FailureDetector } from "./failure-detector.ts";
-import type { Heartbeat, HostInfo, MembershipSnapshot } from "./host-info.ts";
+import type { Heartbeat, MembershipSnapshot } from "./host-info.ts";
+import type { Member, MemberRecord, ObserveResult } from "./member.ts";
+import { byId, freezeInfo, isLive, moveTo, reincarnate, toMember } from "./member.ts";
 import type { MembershipOptions } from "./options.ts";
 import { parseMembershipOptions } from "./options.ts";
 
-/**
- * `suspected`: silent past `suspectAfterMs` and probed; still a member (its
- * agents stay put) but given no new placements. `left` is a graceful leave;
- * `dead` is a host the failure detector gave up on.
- */
-export type MemberStatus = "alive" | "suspected" | "dead" | "left";
-
-/** A host as `all()` reports it: its last heartbeat and what the directory made of it. */
-export interface Member extends HostInfo {
-  readonly status: MemberStatus;
-  /** When it entered this status (directory clock): joined, rejoined, died or left. */
-  readonly statusSince: number;
-}
-
-/** What one heartbeat did to the table. Every change but `heartbeat` and `ignored` bumps the version. */
-export type ObserveResult =
-  /** A new member: an unknown id, or a new incarnation of a host that was already dead or gone. */
-  | { readonly change: "joined"; readonly member: Member }
-  /**
-   * A new incarnation of a live member: the old process is gone (its
-   * activations with it) and `previous` should be failed over like a death.
-   */
-  | { readonly change: "restarted"; readonly member: Member; readonly previous: Member }
-  /** A host declared dead spoke again with the same incarnation (a partition healed). */
-  | { readonly change: "rejoined"; readonly member: Member }
-  /** Its draining flag or address changed, or a suspected host spoke again. */
-  | { readonly change: "updated"; readonly member: Member }
-  /** Only its load numbers and last-heard time changed: fresh in the next snapshot, same version. */
-  | { readonly change: "heartbeat"; readonly member: Member }
-  /**
-   * Dropped: a late heartbeat from an incarnation that left (a leave is final
-   * for an incarnation), or from one a newer incarnation superseded.
-   */
-  | { readonly change: "ignored"; readonly reason: "left" | "superseded" };
-
-interface Record {
-  /** Frozen, and the very object the snapshots hold: rebuilt once per heartbeat, shared by every snapshot until the next. */
-  info: HostInfo;
-  status: MemberStatus;
-  statusSince: number;
-  /** Incarnations of this id that a newer one replaced, newest last: their late heartbeats are ignored. */
-  retired: string[];
-}
-
-const MAX_RETIRED_INCARNATIONS = 8;
-
-function freezeInfo(hb: Heartbeat, lastHeartbeat: number): HostInfo {
-  const { id, address, agents, load, draining, incarnation, startedAt } = hb;
-  return Object.freeze({ id, address, agents, load, draining, incarnation, startedAt, lastHeartbeat });
-}
-
-const isLive = (rec: Record) => rec.status === "alive" || rec.status === "suspected";
-
-const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+export type { Member, MemberStatus, ObserveResult } from "./member.ts";
 
 /**
  * The directory's view of the cluster: who is alive, draining, dead or gone,
@@ -87,7 +36,7 @@ export class MembershipTable {
   readonly options: MembershipOptions;
   private readonly clock: Clock;
   private readonly detector: FailureDetector;
-  private readonly members = new Map<string, Record>();
+  private readonly members = new Map<string, MemberRecord>();
   private currentVersion = 0;
   /** Sorted ids of live members; null once membership changed. */
   private liveIds: string[] | null = [];
@@ -118,7 +67,7 @@ export class MembershipTable {
     const info = freezeInfo(heartbeat, now);
     const rec = this.members.get(info.id);
     if (!rec) {
-      const fresh: Record = { info, status: "alive", statusSince: now, retired: [] };
+      const fresh: MemberRecord = { info, status: "alive", statusSince: now, retired: [] };
       this.members.set(info.id, fresh);
       this.changed();
       return { change: "joined", member: this.member(fresh) };
@@ -126,11 +75,7 @@ export class MembershipTable {
     if (rec.info.incarnation !== info.incarnation) {
       if (rec.retired.includes(info.incarnation)) return { change: "ignored", reason: "superseded" };
       const previous = this.member(rec);
-      rec.retired.push(rec.info.incarnation);
-      if (rec.retired.length > MAX_RETIRED_INCARNATIONS) rec.retired.shift();
-      rec.info = info;
-      rec.status = "alive";
-      rec.statusSince = now;
+      reincarnate(rec, info, now);
       this.changed();
       const member = this.member(rec);
       return previous.status === "alive" || previous.status === "suspected" ? { change: "restarted", member, previous } : { change: "joined", member };
@@ -139,15 +84,13 @@ export class MembershipTable {
     const before = rec.info;
     rec.info = info;
     if (rec.status === "dead") {
-      rec.status = "alive";
-      rec.statusSince = now;
+      moveTo(rec, "alive", now);
       this.changed();
       return { change: "rejoined", member: this.member(rec) };
     }
     if (rec.status === "suspected" || before.draining !== info.draining || before.address !== info.address) {
       if (rec.status === "suspected") {
-        rec.status = "alive";
-        rec.statusSince = now;
+        moveTo(rec, "alive", now);
       }
       this.changed();
       return { change: "updated", member: this.member(rec) };
@@ -165,8 +108,7 @@ export class MembershipTable {
     const rec = this.members.get(hostId);
     if (!rec || !isLive(rec)) return false;
     if (incarnation !== undefined && rec.info.incarnation !== incarnation) return false;
-    rec.status = "left";
-    rec.statusSince = this.clock.now();
+    moveTo(rec, "left", this.clock.now());
     // Its activations are gone with it (handed off, or re-placed now).
     rec.info = Object.freeze({ ...rec.info, agents: 0, load: 0 });
     this.changed();
@@ -184,8 +126,7 @@ export class MembershipTable {
     for (const [id, rec] of this.members) {
       if (isLive(rec)) {
         if (this.isPaused || this.local.has(id) || !this.detector.isDead(rec.info.lastHeartbeat, now)) continue;
-        rec.status = "dead";
-        rec.statusSince = now;
+        moveTo(rec, "dead", now);
         died.push(this.member(rec));
       } else if (now - rec.statusSince >= this.options.deadRetentionMs) {
         this.members.delete(id);
@@ -207,8 +148,7 @@ export class MembershipTable {
     let changed = false;
     for (const [id, rec] of this.members) {
       if (rec.status === "alive" && !this.local.has(id) && this.detector.isSuspect(rec.info.lastHeartbeat, now)) {
-        rec.status = "suspected";
-        rec.statusSince = now;
+        moveTo(rec, "suspected", now);
         changed = true;
       }
       if (rec.status === "suspected") out.push(this.member(rec));
@@ -225,8 +165,7 @@ export class MembershipTable {
   confirmDead(hostId: string, incarnation: string): Member | null {
     const rec = this.members.get(hostId);
     if (!rec || !isLive(rec) || rec.info.incarnation !== incarnation || this.local.has(hostId) || this.isPaused) return null;
-    rec.status = "dead";
-    rec.statusSince = this.clock.now();
+    moveTo(rec, "dead", this.clock.now());
     this.changed();
     return this.member(rec);
   }
@@ -296,8 +235,7 @@ export class MembershipTable {
       if (!isLive(rec)) continue;
       rec.info = Object.freeze({ ...rec.info, lastHeartbeat: now });
       if (rec.status === "suspected") {
-        rec.status = "alive";
-        rec.statusSince = now;
+        moveTo(rec, "alive", now);
         changed = true;
       }
     }
@@ -346,12 +284,12 @@ export class MembershipTable {
     return out.sort(byId);
   }
 
-  private retained(rec: Record): boolean {
+  private retained(rec: MemberRecord): boolean {
     return isLive(rec) || this.clock.now() - rec.statusSince < this.options.deadRetentionMs;
   }
 
-  private member(rec: Record): Member {
-    return Object.freeze({ ...rec.info, status: rec.status, statusSince: rec.statusSince });
+  private member(rec: MemberRecord): Member {
+    return toMember(rec);
   }
 
   private changed(): void {

@@ -1,17 +1,20 @@
 import type { Clock, Envelope, Logger, RpcRoute, Subscription, Transport } from "@colony/actors";
-import { NoRespondersError, NotFoundError, UnavailableError, call, errorMessage, handle, newMessageId, serveRpcs, subjects } from "@colony/actors";
-import type { Heartbeat, HostInfo, MembershipSnapshot } from "../membership/host-info.ts";
+import { errorMessage, handle, newMessageId, serveRpcs, subjects } from "@colony/actors";
+import type { Heartbeat, MembershipSnapshot } from "../membership/host-info.ts";
 import { heartbeatSchema } from "../membership/host-info.ts";
 import type { Member, MembershipTable } from "../membership/membership-table.ts";
 import type { PlacementStrategy } from "../placement/strategy.ts";
 import type { Placement, PlacementRegistry } from "../registry/registry.ts";
+import { Failover } from "./failover.ts";
+import type { PlacementReason } from "./placer.ts";
+import { activateAgent, placeAgent } from "./placer.ts";
+import { Prober } from "./prober.ts";
 import type { HostsReply } from "./protocol.ts";
-import { MEMBERSHIP_EVENT, MEMBERSHIP_SUBJECT, directoryRpcs, directoryToHostRpcs } from "./protocol.ts";
+import { MEMBERSHIP_EVENT, MEMBERSHIP_SUBJECT, directoryRpcs } from "./protocol.ts";
+import { StoreCut } from "./store-cut.ts";
 
-/** How long the directory waits for a host to confirm an activation it asked for. */
-export const ACTIVATE_TIMEOUT_MS = 5_000;
-/** Activations requested at once during a failover. */
-const FAILOVER_CONCURRENCY = 32;
+export { ACTIVATE_TIMEOUT_MS } from "./placer.ts";
+export type { PlacementReason } from "./placer.ts";
 
 export interface DirectoryServiceOptions {
   /** This replica's id (for logs and envelopes). */
@@ -33,9 +36,6 @@ export interface DirectoryServiceOptions {
   storeSilentMs?: () => number;
 }
 
-/** Why an agent was placed: its first placement, its host died, its host handed it off. */
-export type PlacementReason = "new" | "failover" | "handoff";
-
 /**
  * The directory: membership from host heartbeats, placement of agents on
  * live hosts by compare-and-set in the registry, and failover of a dead
@@ -44,18 +44,9 @@ export type PlacementReason = "new" | "failover" | "handoff";
  */
 export class DirectoryService {
   private readonly subs: Subscription[] = [];
-  /**
-   * Hosts whose placements must move, with a cutoff: placements made before
-   * it (directory clock) belong to the incarnation that is gone. Infinity for
-   * a dead or departed host; the new incarnation's join time for a restart.
-   */
-  private readonly orphaned = new Map<string, { cutoff: number; incarnation: string }>();
-  /** Failover activations that failed: retried every sweep while the placement stands. */
-  private readonly unactivated = new Map<string, Placement>();
-  /** Hosts whose heartbeats say they cannot reach the store while this directory can (cutFromStore). */
-  private readonly storeCut = new Set<string>();
-  /** Hosts with a liveness probe in flight. */
-  private readonly probing = new Set<string>();
+  private readonly failovers: Failover;
+  private readonly storeCut: StoreCut;
+  private readonly prober: Prober;
   private sweepAgain = false;
   private readonly startedAt: number;
   private sweepTimer: { cancel(): void } | undefined;
@@ -65,6 +56,16 @@ export class DirectoryService {
 
   private constructor(private readonly o: DirectoryServiceOptions) {
     this.startedAt = o.clock.now();
+    this.failovers = new Failover(o);
+    this.storeCut = new StoreCut(o.failureTimeoutMs, o.logger, o.storeSilentMs);
+    this.prober = new Prober({
+      ...o,
+      stopped: () => this.stopped,
+      answered: (hb) => {
+        if (!this.storeCut.isCut(hb)) this.observe(hb);
+      },
+      gone: (m) => this.gone(m),
+    });
   }
 
   static start(opts: DirectoryServiceOptions): DirectoryService {
@@ -101,31 +102,7 @@ export class DirectoryService {
       return;
     }
     if (hb.data.leaving) this.leave(hb.data.id, hb.data.incarnation);
-    else if (!this.cutFromStore(hb.data)) this.observe(hb.data);
-  }
-
-  /**
-   * True for a host that has not heard from the store for the failure
-   * timeout while this directory has: cut off from Redis but not from NATS.
-   * Its heartbeats prove that its process runs, not that it can serve its
-   * agents (every append and commit needs Redis), and without this they
-   * would keep its agents there, unanswerable, for as long as the partition
-   * lasts. So they stop counting: the host is suspected, then declared dead,
-   * and its agents move to hosts that reach the store (the epoch fence keeps
-   * the cut host from writing once it is back). Never when this directory
-   * cannot reach the store either: that is an outage of Redis itself, which
-   * moving agents would not help.
-   */
-  private cutFromStore(hb: Heartbeat): boolean {
-    const own = this.o.storeSilentMs?.();
-    const cut = hb.storeSilentMs !== undefined && own !== undefined && hb.storeSilentMs >= this.o.failureTimeoutMs && own < this.o.failureTimeoutMs / 2;
-    if (cut !== this.storeCut.has(hb.id)) {
-      if (cut) this.storeCut.add(hb.id);
-      else this.storeCut.delete(hb.id);
-      if (cut) this.o.logger.warn({ host: hb.id, storeSilentMs: hb.storeSilentMs }, "host cannot reach Redis while the directory can: its heartbeats no longer count; its agents fail over");
-      else this.o.logger.info({ host: hb.id }, "host reaches Redis again: its heartbeats count again");
-    }
-    return cut;
+    else if (!this.storeCut.isCut(hb.data)) this.observe(hb.data);
   }
 
   /**
@@ -152,16 +129,14 @@ export class DirectoryService {
       this.orphan(seen.previous.id, seen.previous.incarnation, seen.member.statusSince);
     } else if (seen.change === "joined") {
       // A dead host back as a new process: what it places from now on is its own.
-      const orphan = this.orphaned.get(seen.member.id);
-      if (orphan) orphan.cutoff = Math.min(orphan.cutoff, seen.member.statusSince);
+      this.failovers.rejoined(seen.member.id, seen.member.statusSince);
     }
     this.publishMembership();
   }
 
   /** Its placements (made before `cutoff`) must move: tell every host now, move them in a sweep. */
   private orphan(host: string, incarnation: string, cutoff = Number.POSITIVE_INFINITY): void {
-    const prior = this.orphaned.get(host);
-    this.orphaned.set(host, { incarnation, cutoff: Math.min(cutoff, prior?.cutoff ?? cutoff) });
+    this.failovers.orphan(host, incarnation, cutoff);
     const env: Envelope = { id: newMessageId(), kind: MEMBERSHIP_EVENT, from: this.o.id, deadline: this.o.clock.now() + this.o.failureTimeoutMs, body: { version: this.o.membership.version, down: [host] } };
     try {
       this.o.transport.publish(MEMBERSHIP_SUBJECT, env);
@@ -202,43 +177,20 @@ export class DirectoryService {
     const current = await this.o.registry.get(agent);
     if (current && this.alive(current.host)) return current;
     if (!place) return current;
-    const placed = await this.place(agent, current, requester, current ? "failover" : "new");
+    const placed = await placeAgent(this.o, agent, current, requester, current ? "failover" : "new");
     // Moved off a dead host by a request before the sweep got to it: a failover
     // all the same. Not awaited: the requester goes there anyway, and this
     // request leaves before the reply, so the new host starts it as a failover.
-    if (current && placed.epoch !== current.epoch) void this.activateOrRetry(placed);
+    if (current && placed.epoch !== current.epoch) void this.failovers.activateOrRetry(placed);
     return placed;
-  }
-
-  private async place(agent: string, current: Placement | null, requester: string | undefined, reason: "new" | "failover" | "handoff", spread?: Spread): Promise<Placement> {
-    const snapshot = spread ? spread.next() : this.o.membership.snapshot();
-    const host = this.o.strategy({ snapshot, agent, ...(requester ? { requester } : {}), random: this.o.random ?? Math.random });
-    if (!host) throw new UnavailableError("no live host can take the agent", { retryAfterMs: this.o.heartbeatMs });
-    // Counted before the await: the next decision of a concurrent batch already sees it.
-    this.o.membership.notePlaced(host);
-    spread?.chose(host);
-    const out = await this.o.registry.register(agent, host, {
-      ...(current ? { replace: { host: current.host, epoch: current.epoch } } : {}),
-      now: this.o.clock.now(),
-    });
-    if (out.kind === "missing") throw new NotFoundError(`agent ${agent} does not exist`);
-    if (out.kind === "placed") {
-      this.o.onPlaced?.(reason);
-      this.o.logger.debug({ agent, host, epoch: out.placement.epoch, reason }, "placed");
-    }
-    return out.placement;
   }
 
   private async release(agent: string, host: string, epoch: number, reactivate: boolean) {
     const released = await this.o.registry.unregister(agent, epoch);
     if (!reactivate) return { released, placement: null };
     const placement = await this.lookup(agent, true);
-    if (placement && placement.host !== host) await this.activate(placement, "restore");
+    if (placement && placement.host !== host) await activateAgent(this.o, placement, "restore");
     return { released, placement };
-  }
-
-  private async activate(p: Placement, reason: "restore" | "failover"): Promise<void> {
-    await call(this.o.transport, subjects.host(p.host), directoryToHostRpcs.activate, { epoch: p.epoch, reason }, { from: this.o.id, target: p.agent, timeoutMs: ACTIVATE_TIMEOUT_MS, now: this.o.clock.now() });
   }
 
   hosts(): HostsReply {
@@ -267,7 +219,7 @@ export class DirectoryService {
         this.o.logger.warn({ lateMs }, "the directory itself was frozen; restarting every host's silence from now");
         this.o.membership.forgive();
         // A roll call: a host that crashed meanwhile is still found at once ("no responders").
-        for (const m of this.o.membership.all()) if (this.o.membership.isAlive(m.id) && !this.o.membership.isLocal(m.id)) this.probe(m);
+        for (const m of this.o.membership.all()) if (this.o.membership.isAlive(m.id) && !this.o.membership.isLocal(m.id)) this.prober.probe(m);
       }
       void this.sweep().finally(() => this.scheduleSweep());
     }, delay);
@@ -292,10 +244,9 @@ export class DirectoryService {
           this.o.logger.warn({ host: dead.id, silentMs: this.o.clock.now() - dead.lastHeartbeat }, "host silent past the failure timeout: declared dead; failing its agents over");
           this.orphan(dead.id, dead.incarnation);
         }
-        for (const suspect of this.o.membership.suspect()) this.probe(suspect);
+        for (const suspect of this.o.membership.suspect()) this.prober.probe(suspect);
         this.publishMembership();
-        await this.failoverOrphans();
-        await this.retryActivations();
+        await this.failovers.run();
       } while (this.sweepAgain && !this.stopped);
     } catch (e) {
       this.o.logger.error({ err: errorMessage(e) }, "directory sweep failed");
@@ -304,94 +255,13 @@ export class DirectoryService {
     }
   }
 
-  /**
-   * Asks a silent host whether its process is still there. "No responders"
-   * means its NATS connection is gone: a crash, dead now. An answer (its
-   * heartbeat) clears the suspicion; a timeout leaves it suspected.
-   */
-  private probe(m: Member): void {
-    if (this.probing.has(m.id) || this.stopped) return;
-    this.probing.add(m.id);
-    const timeout = 2 * this.o.heartbeatMs;
-    call(this.o.transport, subjects.host(m.id), directoryToHostRpcs.ping, {}, { from: this.o.id, timeoutMs: timeout, now: this.o.clock.now() })
-      .then(
-        (hb) => {
-          if (hb.id === m.id && !this.cutFromStore(hb)) this.observe(hb);
-        },
-        (e) => {
-          if (!(e instanceof NoRespondersError)) return;
-          const dead = this.o.membership.confirmDead(m.id, m.incarnation);
-          if (!dead) return;
-          this.o.logger.warn({ host: m.id, silentMs: this.o.clock.now() - m.lastHeartbeat }, "host's process is gone (probe: no responders): declared dead; failing its agents over");
-          this.publishMembership();
-          this.orphan(m.id, m.incarnation);
-        },
-      )
-      .finally(() => this.probing.delete(m.id));
-  }
-
-  private async failoverOrphans(): Promise<void> {
-    for (const [host, { cutoff, incarnation }] of [...this.orphaned]) {
-      const now = this.o.membership.get(host);
-      if (now && now.incarnation === incarnation && this.o.membership.isAlive(host)) {
-        // The same incarnation came back (a long pause): its activations are fenced; nothing to move.
-        this.orphaned.delete(host);
-        continue;
-      }
-      if (await this.failover(host, cutoff)) this.orphaned.delete(host);
-    }
-  }
-
-  /** Re-places every agent registered on `host` before `cutoff` and activates it; true when none is left. */
-  private async failover(host: string, cutoff: number): Promise<boolean> {
-    const agents = await this.o.registry.agentsOn(host);
-    const placements = await this.o.registry.getMany(agents);
-    const stranded = placements.filter((p): p is Placement => p !== null && p.host === host && p.since < cutoff);
-    let ok = true;
-    const spread = new Spread(this.o.membership);
-    for (let i = 0; i < stranded.length; i += FAILOVER_CONCURRENCY) {
-      const batch = stranded.slice(i, i + FAILOVER_CONCURRENCY);
-      await Promise.all(
-        batch.map(async (p) => {
-          try {
-            // Even onto the same host id (a restart): the new incarnation must activate it.
-            await this.activateOrRetry(await this.place(p.agent, p, undefined, "failover", spread));
-          } catch (e) {
-            ok = false;
-            this.o.logger.warn({ agent: p.agent, err: errorMessage(e) }, "failover of an agent failed; retrying next sweep");
-          }
-        }),
-      );
-    }
-    if (ok && stranded.length > 0) this.o.logger.info({ host, agents: stranded.length }, "failover complete");
-    return ok;
-  }
-
-  /** Activates a failed-over agent where it now lives, so its queued messages run without a new one; on failure, retried every sweep. */
-  private async activateOrRetry(p: Placement): Promise<void> {
-    try {
-      await this.activate(p, "failover");
-      this.unactivated.delete(p.agent);
-    } catch (e) {
-      this.unactivated.set(p.agent, p);
-      this.o.logger.warn({ agent: p.agent, host: p.host, err: errorMessage(e) }, "failover activation failed; retrying next sweep");
-    }
-  }
-
-  private async retryActivations(): Promise<void> {
-    if (this.unactivated.size === 0) return;
-    const pending = [...this.unactivated.values()];
-    const current = await this.o.registry.getMany(pending.map((p) => p.agent));
-    await Promise.all(
-      pending.map(async (p, i) => {
-        const now = current[i];
-        // Moved again or gone: whoever moved it activated it (or will retry it).
-        if (!now || now.epoch !== p.epoch || now.host !== p.host) return void this.unactivated.delete(p.agent);
-        // Its host is dead: the host's failover moves it.
-        if (!this.o.membership.isAlive(p.host)) return void this.unactivated.delete(p.agent);
-        await this.activateOrRetry(now);
-      }),
-    );
+  /** A probe found the host's process gone ("no responders"): dead now, unless it already changed. */
+  private gone(m: Member): void {
+    const dead = this.o.membership.confirmDead(m.id, m.incarnation);
+    if (!dead) return;
+    this.o.logger.warn({ host: m.id, silentMs: this.o.clock.now() - m.lastHeartbeat }, "host's process is gone (probe: no responders): declared dead; failing its agents over");
+    this.publishMembership();
+    this.orphan(m.id, m.incarnation);
   }
 
   private publishMembership(): void {
@@ -399,38 +269,6 @@ export class DirectoryService {
     if (snap.version === this.lastVersion) return;
     this.lastVersion = snap.version;
     this.o.onMembership?.(snap);
-  }
-}
-
-/**
- * The membership a failover places against: the hosts' figures when it
- * began plus what this failover gave each since. Heartbeats arriving
- * meanwhile would count a placement twice (once activated) or not at all
- * (sent before): one fixed base keeps a batch's spread even. Hosts that died
- * meanwhile drop out.
- */
-class Spread {
-  private readonly base = new Map<string, HostInfo>();
-  private readonly given = new Map<string, number>();
-
-  constructor(private readonly membership: MembershipTable) {
-    for (const h of membership.snapshot().hosts) this.base.set(h.id, h);
-  }
-
-  /** The snapshot for the next decision: today's eligible hosts, with the figures they had when the failover began. */
-  next(): MembershipSnapshot {
-    const now = this.membership.snapshot();
-    const hosts = now.hosts.map((h) => {
-      const from = this.base.get(h.id) ?? h;
-      const n = this.given.get(h.id) ?? 0;
-      return { ...h, agents: from.agents + n, load: from.load + n };
-    });
-    return { version: now.version, hosts };
-  }
-
-  /** Counts a placement on `host` for the next decisions. */
-  chose(host: string): void {
-    this.given.set(host, (this.given.get(host) ?? 0) + 1);
   }
 }
 

@@ -1,10 +1,19 @@
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError, Option } from "commander";
-import type { DeadLetterPage, PendingApproval } from "@colony/actors";
-import type { AgentView, MessagePage } from "../agent-view.ts";
-import type { AgentList, AgentRef, ColonyClient, SendReply, TracePage } from "./client.ts";
-import type { Out } from "./run.ts";
-import { ENV_AND_EXIT_HELP, EXIT, UsageError, action, checkType, clip, parseAgentRef, relative, table, usageExitCodes } from "./run.ts";
+import { Command, Option } from "commander";
+import type { DeadLetterPage } from "@colony/actors";
+import { list, parseConfig, positiveInt } from "./agents-args.ts";
+import { followSend } from "./agents-follow.ts";
+import { describeEvent, printSendReply, renderAgent, renderApprovals } from "./agents-render.ts";
+import type { AgentList, TracePage } from "./client.ts";
+import { ENV_AND_EXIT_HELP, EXIT, UsageError, action, checkType, clip, parseAgentRef, table, usageExitCodes } from "./run.ts";
+
+export { parseConfig } from "./agents-args.ts";
+export { renderAgent } from "./agents-render.ts";
+
+/** Adds one `colony agents` subcommand, with the shared help text. */
+type Sub = (name: string, description: string) => Command;
+/** A fresh `--json` option (an Option belongs to one command). */
+type JsonOption = () => Option;
 
 /**
  * `colony agents …`: the CLI for people over the admin API. Readable text by
@@ -19,9 +28,22 @@ export function registerAgentsCommands(program: Command): Command {
       .addHelpText("after", ENV_AND_EXIT_HELP),
   );
 
-  const sub = (name: string, description: string) => agents.command(name).description(description).addHelpText("after", ENV_AND_EXIT_HELP);
-  const json = () => new Option("--json", "print the API's JSON answer instead of text");
+  const sub: Sub = (name, description) => agents.command(name).description(description).addHelpText("after", ENV_AND_EXIT_HELP);
+  const json: JsonOption = () => new Option("--json", "print the API's JSON answer instead of text");
+  registerSpawn(sub, json);
+  registerSend(sub, json);
+  registerTrace(sub, json);
+  registerGet(sub, json);
+  registerLs(sub, json);
+  registerRm(sub, json);
+  registerApprovals(sub, json);
+  registerApprove(sub, json);
+  registerResume(sub, json);
+  registerDeadLetters(sub, json);
+  return agents;
+}
 
+function registerSpawn(sub: Sub, json: JsonOption): void {
   sub("spawn", "Spawn an agent: `colony agents spawn assistant/alice --tools remember,recall`.")
     .argument("[id]", "the new agent's id, <type>/<key> (or give --type and --key)")
     .option("-t, --type <type>", "agent type (default: assistant)")
@@ -60,7 +82,9 @@ export function registerAgentsCommands(program: Command): Command {
         },
       ),
     );
+}
 
+function registerSend(sub: Sub, json: JsonOption): void {
   sub("send", "Send a message to an agent and print its reply (waits for the turn unless --no-wait).")
     .argument("<id>", "the agent, <type>/<key>")
     .argument("[content...]", "the message (the words are joined with spaces); - or nothing reads it from stdin")
@@ -84,7 +108,9 @@ export function registerAgentsCommands(program: Command): Command {
         return reply.status === "failed" ? EXIT.api : EXIT.ok;
       }),
     );
+}
 
+function registerTrace(sub: Sub, json: JsonOption): void {
   sub("trace", "Show an agent's execution trace: every model call, tool call (arguments, result, duration, outcome), approval and status change.")
     .argument("<id>", "the agent, <type>/<key>")
     .option("-t, --turn <n>", "only this turn (1 is the agent's first)", positiveInt)
@@ -106,7 +132,9 @@ export function registerAgentsCommands(program: Command): Command {
         else out.print(table(["TIME", "TURN", "HOST", "STEP", "DETAIL"], entries.map((e) => [new Date(e.at).toISOString(), String(e.turn), e.host ?? "", e.event.kind, clip(describeEvent(e.event), 100)])));
       }),
     );
+}
 
+function registerGet(sub: Sub, json: JsonOption): void {
   sub("get", "Show an agent's state: status, host, turns, usage, config, memory, pending approvals, errors.")
     .argument("<id>", "the agent, <type>/<key>")
     .option("-m, --messages", "also print the conversation (read page by page)")
@@ -120,7 +148,9 @@ export function registerAgentsCommands(program: Command): Command {
         else out.print(renderAgent(view, messages));
       }),
     );
+}
 
+function registerLs(sub: Sub, json: JsonOption): void {
   sub("ls", "List agents (id order) as a table: id, status, host, turns.")
     .option("-t, --type <type>", "only agents of this type")
     .option("-l, --limit <n>", "page size, 1-500 (default 50)", positiveInt)
@@ -142,7 +172,9 @@ export function registerAgentsCommands(program: Command): Command {
         if (page.nextCursor) out.note(`more: colony agents ls --cursor ${page.nextCursor}${o.type ? ` --type ${o.type}` : ""} (or --all)`);
       }),
     );
+}
 
+function registerRm(sub: Sub, json: JsonOption): void {
   sub("rm", "Delete agents (stops them; cascades to their workers).")
     .argument("<ids...>", "agents, <type>/<key>")
     .addOption(json())
@@ -154,7 +186,9 @@ export function registerAgentsCommands(program: Command): Command {
         else out.print(ids.map((id) => `deleted ${id}`).join("\n"));
       }),
     );
+}
 
+function registerApprovals(sub: Sub, json: JsonOption): void {
   sub("approvals", "List tool calls waiting for a person, cluster-wide, oldest first.")
     .addOption(json())
     .action(
@@ -164,7 +198,9 @@ export function registerAgentsCommands(program: Command): Command {
         out.print(approvals.length === 0 ? "no tool calls are waiting for approval" : renderApprovals(approvals));
       }),
     );
+}
 
+function registerApprove(sub: Sub, json: JsonOption): void {
   sub("approve", "Approve (or with --deny, deny) a tool call waiting for a person; the agent's turn resumes.")
     .argument("<id>", "the agent, <type>/<key>")
     .argument("<callId>", "the call's id, from `colony agents approvals`")
@@ -178,7 +214,9 @@ export function registerAgentsCommands(program: Command): Command {
         else out.print(`${res.approve ? "approved" : "denied"} call ${res.callId} of ${id}`);
       }),
     );
+}
 
+function registerResume(sub: Sub, json: JsonOption): void {
   sub("resume", "Close a suspended agent's circuit so it takes messages again.")
     .argument("<id>", "the agent, <type>/<key>")
     .addOption(json())
@@ -189,7 +227,9 @@ export function registerAgentsCommands(program: Command): Command {
         else out.print(`resumed ${view.id}\n${renderAgent(view)}`);
       }),
     );
+}
 
+function registerDeadLetters(sub: Sub, json: JsonOption): void {
   sub("dead-letters", "List an agent's dead letters (messages whose turn kept failing, or whose budget was spent); --replay or --discard one.")
     .argument("<id>", "the agent, <type>/<key>")
     .option("--replay <deadLetterId>", "send that dead letter's message again (once, even if retried), and remove it from the list")
@@ -226,172 +266,4 @@ export function registerAgentsCommands(program: Command): Command {
         if (page.dropped > 0) out.note(`${page.dropped} older dead letters were dropped (the list keeps 1,000)`);
       }),
     );
-
-  return agents;
-}
-
-/** Which argument-policy rule chose the tier, for the trace listing. */
-function policyNote(p: { tier: string; rule: number | null; name?: string | undefined; cautious?: true | undefined } | undefined): string {
-  if (!p) return "";
-  if (p.rule === null) return ` [policy: no rule matched, ${p.tier}]`;
-  return ` [policy rule ${p.rule}${p.name ? ` "${p.name}"` : ""}: ${p.tier}${p.cautious ? ", argument not comparable" : ""}]`;
-}
-
-function describeEvent(e: TracePage["entries"][number]["event"]): string {
-  switch (e.kind) {
-    case "turn_started":
-      return e.content;
-    case "model_request":
-      return `#${e.iteration} ${e.model}, ${e.messages} messages`;
-    case "model_response":
-      return `#${e.iteration} ${e.stopReason} in ${e.durationMs} ms, ${e.usage.inputTokens}+${e.usage.outputTokens} tokens${e.toolCalls.length ? `, calls ${e.toolCalls.map((t) => t.name).join(", ")}` : ""}${e.text ? `: ${e.text}` : ""}`;
-    case "model_error":
-      return `#${e.iteration} failed after ${e.durationMs} ms: ${e.error}`;
-    case "tool_call":
-      return `${e.tool} ${JSON.stringify(e.input)}${policyNote(e.policy)}`;
-    case "tool_result":
-      return `${e.tool} ${e.outcome} in ${e.durationMs} ms: ${e.content}${policyNote(e.policy)}`;
-    case "approval_requested":
-      return `${e.tool} ${JSON.stringify(e.input)} (call ${e.callId})${policyNote(e.policy)}`;
-    case "approval_decided":
-      return `${e.approve ? "approved" : "denied"} by ${e.by}${e.reason ? `: ${e.reason}` : ""}`;
-    case "status":
-      return `${e.status}${e.reason ? `: ${e.reason}` : ""}`;
-    case "compaction":
-      return `${e.messagesBefore} → ${e.messagesAfter} messages`;
-    case "escalation":
-      return `${e.code}: ${e.reason}`;
-    case "dead_lettered":
-      return `after ${e.attempts} attempt(s), ${e.code}: ${e.message} (dead letter ${e.id})`;
-    case "turn_finished":
-      return `${e.status}: ${e.reply}`;
-    case "text_delta":
-      return e.text;
-  }
-}
-
-/** `send --follow`: subscribe, send, then print this message's turn as it happens. */
-async function followSend(client: ColonyClient, out: Out, agent: AgentRef, content: string, o: { idempotencyKey?: string; json?: boolean }): Promise<number> {
-  let messageId: string | undefined;
-  let status = "completed";
-  await client.follow(
-    agent,
-    (rec) => {
-      if (rec.messageId !== messageId) return false;
-      const e = rec.event;
-      if (o.json) out.print(JSON.stringify(rec));
-      else if (e.kind === "text_delta") process.stdout.write(e.text);
-      else if (e.kind === "tool_call") out.note(`→ ${e.tool} ${JSON.stringify(e.input)}`);
-      else if (e.kind === "tool_result") out.note(`← ${e.tool} ${e.outcome}${e.isError ? `: ${clip(e.content, 200)}` : ""}`);
-      else if (e.kind === "approval_requested") out.note(`… ${e.tool} waits for approval: colony agents approve ${agent.type}/${agent.key} ${e.callId}`);
-      else if (e.kind === "status" && e.status === "suspended") out.note(`agent suspended: ${e.reason ?? ""}`);
-      if (e.kind === "turn_finished") {
-        status = e.status;
-        if (!o.json) {
-          if (e.status !== "completed") out.note(e.reply);
-          process.stdout.write("\n");
-        }
-        return true;
-      }
-      return false;
-    },
-    async () => {
-      const reply = await client.send(agent, { content, wait: false, ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) });
-      messageId = reply.messageId;
-    },
-    (missed) => out.note(`(${missed} events missed: this terminal fell behind the agent)`),
-  );
-  return status === "failed" ? EXIT.api : EXIT.ok;
-}
-
-function list(value: string): string[] {
-  return value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
-
-export function parseConfig(text: string | undefined): Record<string, unknown> {
-  if (text === undefined) return {};
-  let source = text;
-  if (text.startsWith("@")) {
-    try {
-      source = readFileSync(text.slice(1), "utf8");
-    } catch (e) {
-      throw new UsageError(`--config ${text}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(source);
-  } catch (e) {
-    throw new UsageError(`--config is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new UsageError("--config must be a JSON object");
-  return parsed as Record<string, unknown>;
-}
-
-function printSendReply(out: { print(t: string): void; note(t: string): void }, id: string, reply: SendReply): void {
-  if (reply.status === "accepted") {
-    out.print(`accepted ${reply.messageId}${reply.duplicate ? " (duplicate)" : ""}`);
-    out.note(`the message is stored and its turn will run; see it with: colony agents get ${id}`);
-    return;
-  }
-  if (reply.status === "awaiting_approval") {
-    out.print(`awaiting approval ${reply.messageId}`);
-    for (const callId of reply.awaiting) out.note(`a tool call waits for approval: colony agents approve ${id} ${callId}`);
-    return;
-  }
-  if (reply.reply) out.print(reply.reply);
-  if (reply.status === "failed") out.note(`colony agents send: turn failed: ${reply.error?.code ?? "failed"}: ${reply.error?.message ?? "no reason given"}`);
-  if (reply.duplicate) out.note(`(a duplicate of message ${reply.messageId}: this is the original's answer)`);
-}
-
-function renderApprovals(approvals: PendingApproval[]): string {
-  const now = Date.now();
-  return table(
-    ["AGENT", "CALL", "TOOL", "INPUT", "REQUESTED", "DEADLINE"],
-    approvals.map((a) => [a.agent, a.callId, a.tool, clip(JSON.stringify(a.input) ?? ""), relative(a.requestedAt, now), relative(a.deadline, now)]),
-  );
-}
-
-/** `colony agents get`: the state as aligned "field: value" lines. */
-export function renderAgent(v: AgentView, messages?: MessagePage["messages"]): string {
-  const u = v.usage;
-  const lines: [string, string][] = [
-    ["id", v.id],
-    ["status", v.status],
-    ["host", v.host ?? "- (not active)"],
-    ["turns", String(v.turns)],
-    ["usage", `${u.inputTokens} input + ${u.outputTokens} output tokens, $${u.costUsd.toFixed(4)}`],
-    ["model", v.provider === "scripted" ? `${v.config.model} (runs as the offline scripted model: ANTHROPIC_API_KEY is unset)` : v.config.model],
-    ["tools", v.config.tools.length ? v.config.tools.join(", ") : "-"],
-  ];
-  const perms = Object.entries(v.config.permissions ?? {});
-  if (perms.length) lines.push(["permissions", perms.map(([t, p]) => `${t}=${p}`).join(", ")]);
-  lines.push(["parent", v.parent ?? "-"], ["children", v.children.length ? v.children.join(", ") : "-"]);
-  const memory = Object.entries(v.memory);
-  if (memory.length) lines.push(["memory", memory.map(([k, val]) => `${k}=${clip(val, 40)}`).join(", ")]);
-  for (const a of v.awaitingApproval) lines.push(["awaiting", `call ${a.callId}: ${a.tool} ${clip(JSON.stringify(a.input) ?? "")}`]);
-  if (v.suspension) lines.push(["suspended", `${v.suspension.code}: ${v.suspension.reason}`]);
-  if (v.lastError) lines.push(["last error", `${v.lastError.code}: ${v.lastError.message}`]);
-  if (v.escalations.length) lines.push(["escalations", String(v.escalations.length)]);
-  lines.push(["created", v.createdAt], ["updated", v.updatedAt]);
-  const width = Math.max(...lines.map(([k]) => k.length)) + 1;
-  let text = lines.map(([k, val]) => `${`${k}:`.padEnd(width)} ${val}`).join("\n");
-  if (messages) {
-    for (const m of messages) {
-      const parts = m.content.map((b) =>
-        b.type === "text" ? b.text : b.type === "tool_use" ? `[tool ${b.name} ${clip(JSON.stringify(b.input) ?? "")}]` : `[result${b.isError ? " (error)" : ""}: ${clip(b.content)}]`,
-      );
-      text += `\n${m.role}: ${parts.join(" ")}`;
-    }
-  }
-  return text;
 }
