@@ -847,5 +847,6 @@ describe("NatsTransport on a NATS cluster only", () => {
       await Promise.all(transports.map((t) => t.close()));
       await c.stop();
     }
-  });
+    // Three servers, a kill, a restart and seven waits of up to 10 s each: a loaded machine needs more than the default 20 s.
+  }, 90_000);
 });
