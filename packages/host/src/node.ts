@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { AgentEventRecord, AgentId, ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, Subscription, TraceStore, Transport, TypeStore } from "@colony/actors";
+import type { AgentEventRecord, AgentId, HostId, Subscription } from "@colony/actors";
 import {
   AgentNotHereError,
   AgentStore,
@@ -12,21 +12,25 @@ import {
   ToolRegistry,
   errorMessage,
   randomToken,
+  sleep,
   recallTool,
   rememberTool,
   systemClock,
 } from "@colony/actors";
-import type { PlacementRegistry } from "@colony/directory";
+import type { Heartbeat } from "@colony/directory";
 import { DirectoryClient } from "@colony/directory";
 import { createAdminApi } from "./admin/app.ts";
+import type { HostNodeOptions } from "./node-options.ts";
+import { declaredToolSources } from "./node-options.ts";
+
+export type { HostNodeOptions };
 import { Catalog } from "./catalog/catalog.ts";
 import { HeartbeatLoop } from "./cluster/heartbeat.ts";
-import type { HostConfig } from "./config.ts";
+import type { DelegationHost } from "./delegation/delegate-tool.ts";
 import { delegateTool } from "./delegation/delegate-tool.ts";
 import { HostService } from "./host.ts";
 import { AgentTypes } from "./agent-types.ts";
 import { McpToolSource } from "./mcp/source.ts";
-import { type McpServerStore, MemoryMcpServerStore } from "./mcp/store.ts";
 import { AgentEventHub } from "./observability/events.ts";
 import type { SpanExport } from "./observability/otel.ts";
 import { ColonyMetrics } from "./metrics/metrics.ts";
@@ -35,61 +39,11 @@ import { LocalAgents } from "./routing/local.ts";
 import { AgentRouter } from "./routing/router.ts";
 import { DeclaredTools } from "./tools/declared-tools.ts";
 import { HttpTools } from "./tools/http-tools.ts";
-import type { SecretResolver } from "./tools/secrets.ts";
-import { noSecrets } from "./tools/secrets.ts";
 import { hostStats } from "./metrics/stats.ts";
-import type { ToolDeclarationStore } from "./tools/tool-declaration-store.ts";
-import { MemoryToolDeclarationStore } from "./tools/tool-declaration-store.ts";
-
-export interface HostNodeOptions {
-  config: HostConfig;
-  driver: StoreDriver;
-  registry: PlacementRegistry;
-  /** Tool calls waiting for a person, visible to every host. */
-  approvals: ApprovalIndex;
-  /** Agents' execution traces, readable from every host. */
-  traces: TraceStore;
-  transport: Transport;
-  model: ModelProvider;
-  logger: Logger;
-  metrics?: ColonyMetrics;
-  /** Time for passivation and turns; liveness (heartbeats) always uses the wall clock. */
-  clock?: Clock;
-  types?: AgentTypeRegistry;
-  /** Operators' type defaults (PUT /v1/types), shared by every host: Redis in a cluster; default in memory. */
-  typeStore?: TypeStore;
-  tools?: ToolRegistry;
-  /** HTTP tools declared through the API (PUT /v1/tools), shared by every host: Redis in a cluster; default in memory. */
-  toolStore?: ToolDeclarationStore;
-  /** Values behind `{{secret:NAME}}` in declared tools (config.ts: COLONY_SECRET_<NAME>, COLONY_SECRETS_DIR); default none. */
-  secrets?: SecretResolver;
-  /** Declared MCP servers (PUT /v1/mcp), shared by every host: Redis in a cluster; default in memory. */
-  mcpStore?: McpServerStore;
-  /** Skip prom-client's default process metrics (tests running many hosts in one process). */
-  defaultMetrics?: boolean;
-  /**
-   * On shutdown: `handoff` (cluster) finishes running turns and leaves queued
-   * messages to the agent's next activation on another host; `finish`
-   * (single process) runs every accepted message before exiting.
-   */
-  drainMode: "handoff" | "finish";
-  /** Drop every activation if this process was frozen past the failure timeout (separate-process clusters). */
-  stallDetection?: boolean;
-  /** Close the store, registry and transport on shutdown (false when shared in-process). */
-  ownsConnections?: boolean;
-  /** What of the store's dependencies (Redis) is unreachable, or undefined: /readyz answers 503 while it says so. */
-  dependencies?: () => string | undefined;
-  /** Milliseconds since the store (Redis) last answered (StoreWatch), sent in every heartbeat: the directory fails over a host cut off from Redis alone. */
-  storeSilentMs?: () => number;
-  /** OpenTelemetry export of the agents' turns (startSpanExport); absent: none. Shut down with the host. */
-  spans?: SpanExport;
-}
 
 /** Attempts at releasing one placement (~1 min with the backoff) before leaving its messages to the agent's next message. */
 const RELEASE_ATTEMPTS = 30;
 const RELEASE_BACKOFF_MAX_MS = 2_000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Built-in tools every host offers (an agent gets only those its config lists). */
 export function builtinTools(): ToolRegistry {
@@ -126,6 +80,7 @@ export class HostNode {
   private server: Server | undefined;
   private shuttingDown: Promise<void> | undefined;
 
+  // Long because it wires every part of a host in the order they depend on each other, one statement per part.
   private constructor(private readonly opts: HostNodeOptions) {
     const clock = opts.clock ?? systemClock;
     const { config, logger, transport } = opts;
@@ -134,20 +89,11 @@ export class HostNode {
     this.store = new AgentStore(opts.driver, this.metrics);
     const tools = opts.tools ?? builtinTools();
     const types = opts.types ?? new AgentTypeRegistry();
-    const toolStore = opts.toolStore ?? new MemoryToolDeclarationStore();
-    this.declaredTools = new DeclaredTools({ store: toolStore, transport, hostId: this.hostId, logger, http: { secrets: opts.secrets ?? noSecrets } });
-    tools.addSource(this.declaredTools);
-    const mcpStore = opts.mcpStore ?? new MemoryMcpServerStore();
-    this.mcp = new McpToolSource({
-      store: mcpStore,
-      logger: logger.child({ component: "mcp" }),
-      hostId: this.hostId,
-      allowStdio: config.mcpAllowStdio ?? false,
-      transport,
-      connectTimeoutMs: Math.min(config.connectTimeoutMs, 10_000),
-      secrets: opts.secrets ?? noSecrets,
-    });
-    tools.addSource(this.mcp);
+    const { toolStore, mcpStore, declared, mcp } = declaredToolSources(opts, this.hostId);
+    this.declaredTools = declared;
+    this.mcp = mcp;
+    tools.addSource(declared);
+    tools.addSource(mcp);
     this.events = new AgentEventHub({ hostId: this.hostId, traces: opts.traces, transport, logger });
     this.directory = new DirectoryClient({ hostId: this.hostId, transport, clock, onLookup: (result) => this.metrics.directoryLookups.inc({ result }) });
     this.catalog = new Catalog({
@@ -186,16 +132,7 @@ export class HostNode {
       logger,
       waitTimeoutMs: config.waitTimeoutMs,
     });
-    const describe = () => ({
-      id: this.hostId,
-      address: this.url,
-      agents: this.catalog.activeCount(),
-      load: this.catalog.load(),
-      draining: this.service.isDraining,
-      incarnation: this.incarnation,
-      startedAt: this.startedAt,
-      ...(opts.storeSilentMs ? { storeSilentMs: opts.storeSilentMs() } : {}),
-    });
+    const describe = () => this.describe();
     this.inbound = serveInbound({ hostId: this.hostId, transport, local, describe, stats: () => hostStats(this.hostId, this.metrics, clock.now()) });
     this.membershipWatch = this.directory.watchMembership();
     this.heartbeat = new HeartbeatLoop({
@@ -206,33 +143,50 @@ export class HostNode {
       describe,
       ...(opts.stallDetection ? { onStall: () => this.onStall() } : {}),
     });
-    const apiOpts: Parameters<typeof createAdminApi>[0] = {
+    if (!tools.isRegistered("delegate")) tools.register(delegateTool(this.delegationHost()));
+    this.app = createAdminApi({
       service: this.service,
       mcp: { source: this.mcp, store: mcpStore, allowStdio: config.mcpAllowStdio ?? false },
       registry: this.metrics.registry,
       logger,
-      notReady: () => {
-        if (this.server === undefined) return "host is starting";
-        if (this.shuttingDown !== undefined) return "host is stopping";
-        if (transport.status() !== "connected") return "NATS is unreachable";
-        return opts.dependencies?.();
+      notReady: () => this.notReady(),
+      ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+      httpTools: new HttpTools({ store: toolStore, declared: this.declaredTools, registry: tools, clock }),
+    });
+  }
+
+  /** This host as its heartbeats and probe answers describe it. */
+  private describe(): Heartbeat {
+    return {
+      id: this.hostId,
+      address: this.url,
+      agents: this.catalog.activeCount(),
+      load: this.catalog.load(),
+      draining: this.service.isDraining,
+      incarnation: this.incarnation,
+      startedAt: this.startedAt,
+      ...(this.opts.storeSilentMs ? { storeSilentMs: this.opts.storeSilentMs() } : {}),
+    };
+  }
+
+  /** Why /readyz answers 503, or undefined when the host serves. */
+  private notReady(): string | undefined {
+    if (this.server === undefined) return "host is starting";
+    if (this.shuttingDown !== undefined) return "host is stopping";
+    if (this.opts.transport.status() !== "connected") return "NATS is unreachable";
+    return this.opts.dependencies?.();
+  }
+
+  /** What the delegate tool needs, served by this host: workers are spawned and asked like any agent. */
+  private delegationHost(): DelegationHost {
+    return {
+      spawnChild: (req) => this.service.spawnChild(req),
+      childActivity: (ids) => this.service.childActivity(ids),
+      ask: async (id, req) => {
+        const out = await this.service.send(id, { content: req.content, idempotencyKey: req.idempotencyKey, waitMs: req.waitMs, ...(req.traceparent ? { traceparent: req.traceparent } : {}) });
+        return out.kind === "completed" ? out.result : null;
       },
     };
-    if (config.adminToken) apiOpts.adminToken = config.adminToken;
-    apiOpts.httpTools = new HttpTools({ store: toolStore, declared: this.declaredTools, registry: tools, clock });
-    if (!tools.isRegistered("delegate")) {
-      tools.register(
-        delegateTool({
-          spawnChild: (req) => this.service.spawnChild(req),
-          childActivity: (ids) => this.service.childActivity(ids),
-          ask: async (id, req) => {
-            const out = await this.service.send(id, { content: req.content, idempotencyKey: req.idempotencyKey, waitMs: req.waitMs, ...(req.traceparent ? { traceparent: req.traceparent } : {}) });
-            return out.kind === "completed" ? out.result : null;
-          },
-        }),
-      );
-    }
-    this.app = createAdminApi(apiOpts);
   }
 
   /** Builds the host, starts serving HTTP on config.httpHost:httpPort and joins the cluster. */
