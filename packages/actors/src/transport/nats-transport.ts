@@ -1,24 +1,20 @@
 import {
   type ConnectionOptions,
-  DebugEvents,
-  ErrorCode,
-  Events,
   type Msg,
   type NatsConnection,
   type Subscription as NatsSubscription,
   type Status,
   connect,
 } from "nats";
-import {
-  ColonyError,
-  NoRespondersError,
-  PayloadTooLargeError,
-  TimeoutError,
-  UnavailableError,
-  ValidationError,
-  errorMessage,
-} from "../errors.ts";
+import { UnavailableError, errorMessage } from "../errors.ts";
+import { withTimeout } from "../clock.ts";
 import { type Logger, silentLogger } from "../logger.ts";
+import { fromNatsError } from "./nats-errors.ts";
+import { DEFAULT_PING_INTERVAL_MS, DEFAULT_RECONNECT_TIME_WAIT_MS, type NatsTransportOptions } from "./nats-options.ts";
+import { onNatsStatus } from "./nats-status.ts";
+
+export { DEFAULT_PING_INTERVAL_MS, DEFAULT_RECONNECT_TIME_WAIT_MS, fromNatsError };
+export type { NatsTransportOptions };
 import { redactUrls } from "../redact.ts";
 import type { Envelope } from "./envelope.ts";
 import { encodeEnvelope } from "./envelope-codec.ts";
@@ -29,70 +25,12 @@ import {
   type MessageDirection,
   PendingRequests,
   StatusCell,
-  type TransportOptions,
   checkName,
   checkTimeout,
   handleInbound,
 } from "./shared.ts";
 import { checkQueue, subjectTokens } from "./subject-match.ts";
 import type { ConnectionStatus, Handler, Subscription, Transport } from "./transport.ts";
-
-/** Pause between reconnect attempts: a restarted server is found within ~¼ s (plus up to 100 ms jitter). */
-export const DEFAULT_RECONNECT_TIME_WAIT_MS = 250;
-/** Client pings: a silently dead connection is noticed after about 2 × this (nats.js default: 2 minutes). */
-export const DEFAULT_PING_INTERVAL_MS = 10_000;
-
-export interface NatsTransportOptions extends TransportOptions {
-  /** One URL or several, e.g. "nats://127.0.0.1:4222" (NATS_URL may be a comma-separated list). */
-  servers: string | string[];
-  /** This process (host id or "directory"): the NATS client name and the `from` of its replies. */
-  name: string;
-  /** Default DEFAULT_RECONNECT_TIME_WAIT_MS (250 ms). */
-  reconnectTimeWaitMs?: number;
-  /** Default DEFAULT_PING_INTERVAL_MS (10 s). */
-  pingIntervalMs?: number;
-  /**
-   * Default true: connect() waits, retrying, until the first server answers,
-   * so a host may start before NATS (docker compose ordering). With false it
-   * rejects with UnavailableError when no server answers.
-   */
-  waitOnFirstConnect?: boolean;
-  /** One connection attempt gives up after this (nats.js `timeout`, default 20 s). */
-  connectTimeoutMs?: number;
-}
-
-type NatsLikeError = Error & { code?: string };
-
-const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
-  ErrorCode.ConnectionClosed,
-  ErrorCode.ConnectionDraining,
-  ErrorCode.ConnectionRefused,
-  ErrorCode.ConnectionTimeout,
-  ErrorCode.Disconnect,
-  ErrorCode.Cancelled,
-]);
-
-/** Maps a nats.js error to the ColonyError a caller can act on. */
-export function fromNatsError(e: unknown, subject: string, timeoutMs?: number): ColonyError {
-  if (e instanceof ColonyError) return e;
-  const code = (e as NatsLikeError | undefined)?.code;
-  switch (code) {
-    case ErrorCode.NoResponders:
-      return new NoRespondersError(subject);
-    case ErrorCode.Timeout:
-      return new TimeoutError(`no reply on ${subject} within ${timeoutMs ?? "the"} ms`, { cause: e });
-    case ErrorCode.MaxPayloadExceeded:
-      return new PayloadTooLargeError(`the NATS server refused the message on ${subject}: ${errorMessage(e)}`, { subject });
-    case ErrorCode.BadSubject:
-      return new ValidationError(`subject "${subject}" is not valid for NATS`, { field: "subject" });
-    case ErrorCode.PermissionsViolation:
-    case ErrorCode.AuthorizationViolation:
-    case ErrorCode.AuthenticationExpired:
-      return new ColonyError("unauthorized", "terminal", `NATS refused ${subject}: ${errorMessage(e)}`, { cause: e });
-  }
-  if (code !== undefined && UNAVAILABLE_CODES.has(code)) return new UnavailableError(`NATS connection unavailable (${code})`, { cause: e });
-  return new UnavailableError(`NATS failed on ${subject}: ${errorMessage(e)}`, { cause: e });
-}
 
 /**
  * The Transport over core NATS (nats.js v2). Every envelope is encoded with
@@ -186,29 +124,10 @@ export class NatsTransport implements Transport {
   private async watchStatus(): Promise<void> {
     try {
       for await (const s of this.statusEvents) {
-        switch (s.type) {
-          case Events.Disconnect:
-            this.logger.warn({ server: redactUrls(String(s.data)) }, "NATS connection lost; reconnecting");
-            this.cell.set("disconnected");
-            break;
-          case Events.Reconnect:
-            this.onReconnect(String(s.data));
-            break;
-          case Events.Update:
-            this.logger.debug({ servers: s.data }, "NATS cluster servers changed");
-            break;
-          case Events.Error:
-            this.logger.warn({ err: redactUrls(String(s.data)) }, "NATS reported an error");
-            break;
-          case Events.LDM:
-            this.logger.warn({ server: String(s.data) }, "NATS server entering lame duck mode");
-            break;
-          case DebugEvents.StaleConnection:
-            this.logger.warn({}, "NATS connection is stale; reconnecting");
-            break;
-          default:
-            break;
-        }
+        onNatsStatus(s, this.logger, {
+          disconnected: () => this.cell.set("disconnected"),
+          reconnected: (server) => this.onReconnect(server),
+        });
       }
     } catch (e) {
       this.logger.error({ err: errorMessage(e) }, "NATS status stream failed");
@@ -351,7 +270,7 @@ export class NatsTransport implements Transport {
       const subs = [...this.subs];
       this.subs.clear();
       if (connected) {
-        await within(Promise.allSettled(subs.map((s) => Promise.resolve().then(() => s.drain()))), left());
+        await withTimeout(Promise.allSettled(subs.map((s) => Promise.resolve().then(() => s.drain()))), left(), () => undefined);
       } else {
         for (const s of subs) if (!s.isClosed()) s.unsubscribe();
       }
@@ -360,12 +279,13 @@ export class NatsTransport implements Transport {
       }
       // drain() flushes what handlers published; it needs the server, so it is bounded.
       if (connected && this.cell.get() === "connected") {
-        const drained = await within(
+        const drained = await withTimeout(
           this.nc.drain().then(
             () => true,
             () => false,
           ),
           left(),
+          () => false,
         );
         if (!drained) this.logger.warn({}, "NATS drain did not finish; closing");
       }
@@ -374,18 +294,5 @@ export class NatsTransport implements Transport {
     await this.nc.closed();
     await this.statusLoop;
     this.cell.set("closed");
-  }
-}
-
-/** Resolves with `work`'s value, or undefined after `ms`; leaves no timer behind. */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }
