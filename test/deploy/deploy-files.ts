@@ -3,7 +3,7 @@
  * and for what they must agree with: the CLI's commands, config.ts's env
  * schema, the metric names, the workspace manifests.
  */
-import { ENV_NAMES } from "../../packages/host/src/config.ts";
+import { DEFAULTS, ENV_NAMES } from "../../packages/host/src/config.ts";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
@@ -53,11 +53,11 @@ export function configEnvKeys(): Set<string> {
   return new Set(ENV_NAMES);
 }
 
-/** config.ts's DEFAULTS.<name> as a number. */
+/** The host's DEFAULTS.<name> (a number). */
 export function configDefault(name: string): number {
-  const m = new RegExp(`\\b${name}:\\s*([0-9_*\\s]+),`).exec(read("packages/host/src/config.ts"));
-  if (!m) throw new Error(`no default ${name} in config.ts`);
-  return m[1]!.split("*").map((p) => Number(p.replace(/[_\s]/g, ""))).reduce((a, b) => a * b, 1);
+  const value = (DEFAULTS as Record<string, unknown>)[name];
+  if (typeof value !== "number") throw new Error(`no numeric default ${name} in the host's DEFAULTS`);
+  return value;
 }
 
 // ---------------------------------------------------------------- Dockerfile
