@@ -7,25 +7,19 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 
-/** Every .ts and .js source of packages/<pkg>/src (and the console's modules), relative to the repository. */
+/** Every .ts source of packages/<pkg>/src, relative to the repository. */
 export function sourceFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const p = path.join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(ts|js)$/.test(name)) out.push(path.relative(root, p));
+      else if (name.endsWith(".ts")) out.push(path.relative(root, p));
     }
   };
   for (const pkg of readdirSync(path.join(root, "packages"))) {
-    for (const sub of ["src", "console"]) {
-      const dir = path.join(root, "packages", pkg, sub);
-      try {
-        if (statSync(dir).isDirectory()) walk(dir);
-      } catch {
-        // a package without that folder
-      }
-    }
+    const dir = path.join(root, "packages", pkg, "src");
+    if (statSync(dir, { throwIfNoEntry: false })?.isDirectory()) walk(dir);
   }
   return out.sort();
 }
@@ -42,7 +36,7 @@ export interface LongFunction {
 
 /** Functions (declarations, methods, arrows, expressions) longer than `max` lines. */
 export function longFunctions(file: string, text: string, max: number): LongFunction[] {
-  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith(".js") ? ts.ScriptKind.JS : ts.ScriptKind.TS);
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const out: LongFunction[] = [];
   const visit = (node: ts.Node) => {
     if (ts.isFunctionLike(node) && "body" in node && node.body) {
