@@ -1,12 +1,11 @@
-import type { Clock, Envelope, Logger, RpcRoute, Subscription, Transport } from "@colony/actors";
+import type { Envelope, RpcRoute, Subscription } from "@colony/actors";
 import { errorMessage, handle, newMessageId, serveRpcs, subjects } from "@colony/actors";
 import type { Heartbeat, MembershipSnapshot } from "../membership/host-info.ts";
 import { heartbeatSchema } from "../membership/host-info.ts";
-import type { Member, MembershipTable } from "../membership/membership-table.ts";
-import type { PlacementStrategy } from "../placement/strategy.ts";
-import type { Placement, PlacementRegistry } from "../registry/registry.ts";
+import type { Member } from "../membership/membership-table.ts";
+import type { Placement } from "../registry/registry.ts";
 import { Failover } from "./failover.ts";
-import type { PlacementReason } from "./placer.ts";
+import type { PlacerOptions } from "./placer.ts";
 import { activateAgent, placeAgent } from "./placer.ts";
 import { Prober } from "./prober.ts";
 import type { HostsReply } from "./protocol.ts";
@@ -16,22 +15,12 @@ import { StoreCut } from "./store-cut.ts";
 export { ACTIVATE_TIMEOUT_MS } from "./placer.ts";
 export type { PlacementReason } from "./placer.ts";
 
-export interface DirectoryServiceOptions {
-  /** This replica's id (for logs and envelopes). */
-  id: string;
-  transport: Transport;
-  registry: PlacementRegistry;
-  membership: MembershipTable;
-  strategy: PlacementStrategy;
-  clock: Clock;
-  logger: Logger;
-  heartbeatMs: number;
+/** The placer's needs, and what the membership side adds. */
+export interface DirectoryServiceOptions extends PlacerOptions {
+  /** Silence after which a connected host is declared dead, in ms. */
   failureTimeoutMs: number;
-  random?: () => number;
   /** Called with every new membership snapshot (the colony_hosts gauge). */
   onMembership?: (snapshot: MembershipSnapshot) => void;
-  /** Counts placements made, by why (new, failover, handoff). */
-  onPlaced?: (reason: PlacementReason) => void;
   /** Milliseconds since this directory's own store (Redis) last answered (StoreWatch); unset: never discount a heartbeat for its store. */
   storeSilentMs?: () => number;
 }

@@ -14,6 +14,7 @@ export type PlacementReason = "new" | "failover" | "handoff";
 
 /** What placing and activating agents needs from the directory. */
 export interface PlacerOptions {
+  /** This replica's id (for logs and envelopes). */
   id: string;
   transport: Transport;
   registry: PlacementRegistry;
@@ -23,6 +24,7 @@ export interface PlacerOptions {
   logger: Logger;
   heartbeatMs: number;
   random?: () => number;
+  /** Counts placements made, by why (new, failover, handoff). */
   onPlaced?: (reason: PlacementReason) => void;
 }
 
