@@ -815,7 +815,9 @@ describe("NatsTransport on a NATS cluster only", () => {
       const slow = gate();
       b.subscribe("mv.ev", events.handler);
       b.subscribe("mv.svc", (e) => ({ echo: e.body }), { queue: "svc" });
+      let slowRunning = false;
       b.subscribe("mv.slow", async () => {
+        slowRunning = true;
         await slow.wait;
         return "late but here";
       });
@@ -824,7 +826,8 @@ describe("NatsTransport on a NATS cluster only", () => {
       await waitFor(() => a.request("mv.svc", env(0), 1_000), { timeoutMs: 10_000, message: "node 0's subscriptions to reach a's node" });
       // Generous: on a loaded machine the kill, the reconnection and the handler can take most of 20 s.
       const inFlight = a.request("mv.slow", env(null), 60_000);
-      await waitFor(() => events.got.length === 0 && b.status() === "connected");
+      // The request must have reached b's handler before its node dies: a request still on its way is lost with the node (at most once).
+      await waitFor(() => slowRunning && events.got.length === 0 && b.status() === "connected", { timeoutMs: 10_000, message: "the slow request to reach b" });
 
       await c.kill(0);
       await waitFor(() => b.status() === "connected" && b.server() !== `127.0.0.1:${c.nodes[0]!.port}`, { timeoutMs: 10_000, message: "b on another node" });
