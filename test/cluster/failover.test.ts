@@ -7,7 +7,7 @@ import type { ProcessCluster } from "../harness/cluster.ts";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
 import type { Expectation } from "./helpers.ts";
-import { expectContexts, pool, spawnAll, trySend, userTexts } from "./helpers.ts";
+import { expectContexts, pool, spawnAll, streamCounters, trySend, userTexts } from "./helpers.ts";
 
 /** Where each agent is active now, by asking any host. */
 async function ownersOf(c: ProcessCluster, ids: string[]): Promise<Map<string, string | null>> {
@@ -16,37 +16,6 @@ async function ownersOf(c: ProcessCluster, ids: string[]): Promise<Map<string, s
     owners.set(id, (await http(c.url(), "GET", `/v1/agents/${id}`)).body.host);
   });
   return owners;
-}
-
-/**
- * Streams messages to `ids` from `senders` concurrent loops through random
- * live hosts, recording what was acknowledged, until `stop()` is called.
- */
-function stream(c: ProcessCluster, ids: string[], expected: Map<string, Expectation>) {
-  let running = true;
-  let sent = 0;
-  const counters = new Map(ids.map((id) => [id, 0]));
-  const loops = ids.map(async (id) => {
-    while (running) {
-      const n = counters.get(id)!;
-      counters.set(id, n + 1);
-      const content = `${id} #${n}`;
-      const live = c.liveHostIds();
-      if (live.length === 0) break;
-      const url = c.hosts.get(live[Math.floor(Math.random() * live.length)]!)!.url;
-      const res = await trySend(url, id, content, n % 3 === 0);
-      sent++;
-      if (res.status === 200 || res.status === 202) expected.get(id)!.acked.push(content);
-      else expected.get(id)!.unacked.add(content);
-    }
-  });
-  return {
-    sent: () => sent,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 async function inboxesEmpty(c: ProcessCluster, ids: string[]): Promise<boolean> {
@@ -65,7 +34,7 @@ describe("failover with real processes", { timeout: 90_000 }, () => {
     const ids = Array.from({ length: 45 }, (_, i) => `assistant/kill${i}`);
     await spawnAll(c, ids);
     const expected = new Map<string, Expectation>(ids.map((id) => [id, { acked: [], unacked: new Set() }]));
-    const s = stream(c, ids, expected);
+    const s = streamCounters(c, ids, expected);
     await waitFor(() => s.sent() > 300, { timeoutMs: 20_000, message: "the stream to get going" });
 
     const owners = await ownersOf(c, ids);
@@ -146,7 +115,7 @@ describe("failover with real processes", { timeout: 90_000 }, () => {
     const ids = Array.from({ length: 30 }, (_, i) => `assistant/nats${i}`);
     await spawnAll(c, ids);
     const expected = new Map<string, Expectation>(ids.map((id) => [id, { acked: [], unacked: new Set() }]));
-    const s = stream(c, ids, expected);
+    const s = streamCounters(c, ids, expected);
     await waitFor(() => s.sent() > 200, { timeoutMs: 20_000 });
     await c.nats.kill();
     await c.nats.restart();
@@ -170,7 +139,7 @@ describe("failover with real processes", { timeout: 90_000 }, () => {
     const first = Array.from({ length: 20 }, (_, i) => `assistant/early${i}`);
     await spawnAll(c, first);
     const expected = new Map<string, Expectation>(first.map((id) => [id, { acked: [], unacked: new Set() }]));
-    const s = stream(c, first, expected);
+    const s = streamCounters(c, first, expected);
     await waitFor(() => s.sent() > 100, { timeoutMs: 20_000 });
     const added = await c.addHost();
     const addedId = [...c.hosts].find(([, p]) => p === added)![0];
@@ -191,7 +160,7 @@ describe("failover with real processes", { timeout: 90_000 }, () => {
     const ids = Array.from({ length: 24 }, (_, i) => `assistant/drain${i}`);
     await spawnAll(c, ids);
     const expected = new Map<string, Expectation>(ids.map((id) => [id, { acked: [], unacked: new Set() }]));
-    const s = stream(c, ids, expected);
+    const s = streamCounters(c, ids, expected);
     await waitFor(() => s.sent() > 200, { timeoutMs: 20_000 });
     const owners = await ownersOf(c, ids);
     const leaving = [...c.hosts.keys()][1]!;

@@ -73,3 +73,35 @@ export async function expectContexts(c: ProcessCluster, expected: Map<string, Ex
     { timeoutMs, intervalMs: 200, message: `every acknowledged message in its agent's context exactly once, in order (${pending.size} left; last: ${last})` },
   );
 }
+
+/**
+ * Streams numbered messages (`<id> #<n>`) to each of `ids`, one loop per
+ * agent, through random live hosts, recording in `expected` what was
+ * acknowledged, until `stop()` is called (or no host is left).
+ */
+export function streamCounters(c: ProcessCluster, ids: string[], expected: Map<string, Expectation>) {
+  let running = true;
+  let sent = 0;
+  const counters = new Map(ids.map((id) => [id, 0]));
+  const loops = ids.map(async (id) => {
+    while (running) {
+      const n = counters.get(id)!;
+      counters.set(id, n + 1);
+      const content = `${id} #${n}`;
+      const live = c.liveHostIds();
+      if (live.length === 0) break;
+      const url = c.hosts.get(live[Math.floor(Math.random() * live.length)]!)!.url;
+      const res = await trySend(url, id, content, n % 3 === 0);
+      sent++;
+      if (res.status === 200 || res.status === 202) expected.get(id)!.acked.push(content);
+      else expected.get(id)!.unacked.add(content);
+    }
+  });
+  return {
+    sent: () => sent,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}

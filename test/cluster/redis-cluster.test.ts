@@ -18,33 +18,10 @@ import { describe, expect, it } from "vitest";
 import type { AgentId } from "@colony/actors";
 import { AgentStore, RedisStoreDriver, connectRedis, silentLogger } from "@colony/actors";
 import { startProcessCluster } from "../harness/cluster.ts";
-import type { ProcessCluster } from "../harness/cluster.ts";
 import { startRedisCluster } from "../harness/redis-cluster.ts";
 import { waitFor } from "../harness/wait.ts";
 import type { Expectation } from "./helpers.ts";
-import { contextProblem, expectContexts, spawnAll, trySend, userTexts } from "./helpers.ts";
-
-/** One loop per agent sending numbered messages through random live hosts until stopped, recording what was acknowledged. */
-function stream(c: ProcessCluster, ids: string[], expected: Map<string, Expectation>) {
-  let running = true;
-  let sent = 0;
-  const loops = ids.map(async (id) => {
-    for (let n = 0; running; n++) {
-      const content = `${id} #${n}`;
-      const res = await trySend(c.url(), id, content, n % 3 === 0);
-      sent++;
-      if (res.status === 200 || res.status === 202) expected.get(id)!.acked.push(content);
-      else expected.get(id)!.unacked.add(content);
-    }
-  });
-  return {
-    sent: () => sent,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
+import { contextProblem, expectContexts, spawnAll, streamCounters, trySend, userTexts } from "./helpers.ts";
 
 const enabled = process.env.COLONY_TEST_REDIS_CLUSTER !== "0";
 const variants: [string, Record<string, string>, boolean][] = [["COLONY_REDIS_WAIT_REPLICAS=1", { COLONY_REDIS_WAIT_REPLICAS: "1", COLONY_REDIS_WAIT_TIMEOUT_MS: "1000" }, true]];
@@ -57,7 +34,7 @@ describe.runIf(enabled).each(variants)("Colony on a Redis Cluster, a master kill
     const ids = Array.from({ length: 12 }, (_, i) => `assistant/rc${i}`);
     await spawnAll(c, ids);
     const expected = new Map<string, Expectation>(ids.map((id) => [id, { acked: [], unacked: new Set() }]));
-    const s = stream(c, ids, expected);
+    const s = streamCounters(c, ids, expected);
     try {
       await waitFor(() => s.sent() > 100, { timeoutMs: 30_000, message: "the stream to get going" });
       const victimIndex = (await rc.masters())[0]!;

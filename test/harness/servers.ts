@@ -454,16 +454,8 @@ export async function startRedis(options: RedisStartOptions = {}): Promise<Redis
   const timeoutMs = options.startTimeoutMs ?? 10_000;
   const envUrl = process.env.REDIS_URL;
   if ((options.useEnv ?? true) && envUrl) return useExternal("REDIS_URL", envUrl, 6379, redisAnswers, timeoutMs);
-  const binary = findBinary("redis-server");
-  if (!binary) throw missing("redis-server", "redis-server", "REDIS_URL", "redis://127.0.0.1:6379");
-  const dir = mkdtempSync(path.join(os.tmpdir(), "colony-redis-"));
-  return startManaged({
-    name: "redis-server",
-    scheme: "redis",
-    binary,
-    startTimeoutMs: timeoutMs,
-    probe: redisAnswers,
-    args: (port) => [
+  return startRedisProcess(
+    (port, dir) => [
       "--port", String(port),
       "--bind", LOOPBACK,
       "--dir", dir,
@@ -472,8 +464,8 @@ export async function startRedis(options: RedisStartOptions = {}): Promise<Redis
       "--daemonize", "no",
       "--logfile", "",
     ],
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  });
+    { startTimeoutMs: timeoutMs },
+  );
 }
 
 /** A NATS server: `nats-server -a 127.0.0.1 -p P` (core NATS, no JetStream), or NATS_URL. */
