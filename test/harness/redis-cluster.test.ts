@@ -55,7 +55,8 @@ describe("the Redis Cluster harness", () => {
   }, 90_000);
 });
 
-describe("the Redis Sentinel harness", () => {
+// Its waits allow a slow promotion (up to 45 s, then 30 s for the first write): the default 30 s test timeout would cut them short.
+describe("the Redis Sentinel harness", { timeout: 120_000 }, () => {
   let set: RedisSentinelSet;
   let client: RedisClient;
   beforeAll(async () => {
