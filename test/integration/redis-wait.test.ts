@@ -26,7 +26,7 @@ describe("RedisStoreDriver with waitReplicas", () => {
   });
 
   it("acknowledges writes a replica confirmed, on a Redis Cluster", async () => {
-    const driver = new RedisStoreDriver(await cluster!.client(), false, wait);
+    const driver = new RedisStoreDriver(await cluster!.client(), false, { ...wait, timeoutMs: 5_000 }); // a replica under load may need more than 200 ms
     expect(await driver.create("waiting/b", new Uint8Array([1]))).toBe(true);
     const epoch = await claim(driver, "waiting/b");
     const outcome = await driver.append("waiting/b", { epoch, messageId: newMessageId(), payload: new Uint8Array([2]) });
