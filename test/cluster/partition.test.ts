@@ -64,23 +64,28 @@ async function ownerOf(c: NetnsCluster, via: string, agent: string): Promise<str
 
 /**
  * Fresh agents, each first messaged through `host` (prefer-local: placed on
- * it); returns those placed there. On a loaded machine a host can miss a
- * heartbeat deadline for a moment and an agent land elsewhere, so most, not
- * all, must be there.
+ * it); returns those placed there. With a 100 ms heartbeat on a loaded
+ * machine the host can be suspected for a moment (a suspected host takes no
+ * new agents) and a whole batch land elsewhere, so a batch that mostly
+ * missed is followed by a fresh one until `withinMs` has passed: the claim is
+ * that the host hosts agents again within the bound, not on the first try.
  */
-async function placeOn(c: NetnsCluster, ledger: Ledger, host: string, tag: string): Promise<string[]> {
-  const ids = Array.from({ length: PROBES }, (_, i) => `assistant/${tag}p${i}`);
-  await Promise.all(
-    ids.map(async (id) => {
-      const created = await c.api(c.url(host), "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
-      await deliver(c, ledger, id, "hello", () => host, Date.now() + 30_000);
-    }),
-  );
-  const owners = await Promise.all(ids.map((id) => ownerOf(c, host, id)));
-  const placed = ids.filter((_, i) => owners[i] === host);
-  expect(placed.length, `agents first messaged through ${host} placed on it; owners: ${owners.join(",")}`).toBeGreaterThanOrEqual(PROBES / 2);
-  return placed;
+async function placeOn(c: NetnsCluster, ledger: Ledger, host: string, tag: string, withinMs = 30_000): Promise<string[]> {
+  const deadline = Date.now() + withinMs;
+  for (let batch = 0; ; batch++) {
+    const ids = Array.from({ length: PROBES }, (_, i) => `assistant/${tag}b${batch}p${i}`);
+    await Promise.all(
+      ids.map(async (id) => {
+        const created = await c.api(c.url(host), "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        await deliver(c, ledger, id, "hello", () => host, Date.now() + 30_000);
+      }),
+    );
+    const owners = await Promise.all(ids.map((id) => ownerOf(c, host, id)));
+    const placed = ids.filter((_, i) => owners[i] === host);
+    if (placed.length >= PROBES / 2) return placed;
+    if (Date.now() > deadline) throw new Error(`agents first messaged through ${host} not placed on it within ${withinMs} ms; last batch's owners: ${owners.join(",")}`);
+  }
 }
 
 /** The agents' activation epochs (the fence every append and commit checks), read from Redis. */
