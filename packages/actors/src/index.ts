@@ -37,7 +37,7 @@ export { REDIS_RETRY_AFTER_MS, asRedisUnavailable, clusterOptions, connectRedis,
 export type { RedisClient } from "./store/redis-client.ts";
 export { parseRedisUrl, redisTargetSchema } from "./store/redis-url.ts";
 export type { RedisNode, RedisTarget } from "./store/redis-url.ts";
-export { agentKeys, AGENT_INDEX_KEY, hostAgentsKey } from "./store/redis-keys.ts";
+export { agentKeys, AGENT_INDEX_KEY } from "./store/redis-keys.ts";
 export { AgentStore } from "./store/agent-store.ts";
 export type { LogCursor } from "./store/agent-store.ts";
 export { MemoryApprovalIndex, RedisApprovalIndex, pendingApprovalSchema } from "./store/approval-index.ts";
