@@ -5,6 +5,7 @@
 export * from "./ids.ts";
 export * from "./errors.ts";
 export { redactUrls } from "./redact.ts";
+export { parseJsonOrUndefined } from "./json.ts";
 export { messageTiming, serverTiming } from "./message-timing.ts";
 export type { Stages } from "./message-timing.ts";
 export * from "./clock.ts";
@@ -42,10 +43,6 @@ export { AgentStore } from "./store/agent-store.ts";
 export type { LogCursor } from "./store/agent-store.ts";
 export { MemoryApprovalIndex, RedisApprovalIndex, pendingApprovalSchema } from "./store/approval-index.ts";
 export type { ApprovalIndex, PendingApproval } from "./store/approval-index.ts";
-export { MemoryTypeStore, RedisTypeStore, typeDefaultsSchema } from "./store/type-store.ts";
-export type { TypeDefaults, TypeStore } from "./store/type-store.ts";
-export { MemoryRecordStore, RedisRecordStore } from "./store/record-store.ts";
-export type { RecordStore } from "./store/record-store.ts";
 export type { LoadedState, CommitOptions, DeadLetterPage } from "./store/agent-store.ts";
 export type { ActorRef, ActorRuntime } from "./runtime/actor-runtime.ts";
 export { NactRuntime } from "./runtime/nact-runtime.ts";
