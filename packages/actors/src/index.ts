@@ -82,5 +82,3 @@ export type { ModelCallLimiterOptions, ReleaseSlot } from "./model/limiter.ts";
 export { CircuitBreaker, DEFAULT_CIRCUIT_FAILURE_THRESHOLD, DEFAULT_CIRCUIT_OPEN_MS, CIRCUIT_TRIAL_BUSY_RETRY_MS } from "./model/circuit-breaker.ts";
 export type { CallOutcome, CircuitBreakerOptions, CircuitPermit, CircuitSnapshot, CircuitState } from "./model/circuit-breaker.ts";
 export * from "./agent/events.ts";
-export { MemoryTraceStore, RedisTraceStore, DEFAULT_TRACE_CAP } from "./store/trace-store.ts";
-export type { TraceStore, TraceEntry, TraceQuery } from "./store/trace-store.ts";

@@ -14,6 +14,8 @@ export { loadConfig, ConfigError, DEFAULTS } from "./config.ts";
 export type { HostConfig } from "./config.ts";
 export { createLogger } from "./logger.ts";
 export type { AgentView, AgentSummary } from "./agent-view.ts";
+export { MemoryTraceStore, RedisTraceStore, DEFAULT_TRACE_CAP } from "./observability/trace-store.ts";
+export type { TraceStore, TraceEntry, TraceQuery } from "./observability/trace-store.ts";
 export { MemoryTypeStore, RedisTypeStore, typeDefaultsSchema } from "./records/type-store.ts";
 export type { TypeDefaults, TypeStore } from "./records/type-store.ts";
 export { MemoryToolDeclarationStore, RedisToolDeclarationStore } from "./tools/tool-declaration-store.ts";
