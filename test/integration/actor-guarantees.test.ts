@@ -6,7 +6,8 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ContentBlock, ModelProvider, ModelRequest, ModelResponse } from "@colony/actors";
-import { AgentNotHereError, RedisStoreDriver, RedisTraceStore, zeroUsage } from "@colony/actors";
+import { AgentNotHereError, RedisStoreDriver, zeroUsage } from "@colony/actors";
+import { RedisTraceStore } from "@colony/host";
 import { startRedis } from "../harness/servers.ts";
 import type { RedisServer } from "../harness/servers.ts";
 import { waitFor } from "../harness/wait.ts";

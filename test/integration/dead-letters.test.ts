@@ -10,7 +10,8 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentId } from "@colony/actors";
-import { AgentStore, AnthropicModel, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore } from "@colony/actors";
+import { AgentStore, AnthropicModel, RedisApprovalIndex, RedisStoreDriver } from "@colony/actors";
+import { RedisTraceStore } from "@colony/host";
 import { FAKE_ANTHROPIC_API_KEY, fakeSteps, startFakeAnthropic } from "@colony/actors/testing";
 import type { FakeAnthropic, FakeRequest, FakeStep } from "@colony/actors/testing";
 import { RedisPlacementRegistry } from "@colony/directory";

@@ -5,7 +5,8 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisApprovalIndex, RedisStoreDriver, RedisTraceStore } from "@colony/actors";
+import { RedisApprovalIndex, RedisStoreDriver } from "@colony/actors";
+import { RedisTraceStore } from "@colony/host";
 import { RedisPlacementRegistry } from "@colony/directory";
 import { call, startTestCluster } from "@colony/host/testing";
 import { startRedis } from "../harness/servers.ts";

@@ -9,9 +9,10 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentKey, AgentType, StoreDriver } from "@colony/actors";
-import { MemoryStoreDriver, RedisStoreDriver, StaleEpochError, agentId, agentKeys, hostAgentsKey, newMessageId, randomToken } from "@colony/actors";
+import { MemoryStoreDriver, RedisStoreDriver, StaleEpochError, agentId, agentKeys, newMessageId, randomToken } from "@colony/actors";
 import { MemoryPlacementRegistry } from "../../packages/directory/src/registry/memory-registry.ts";
 import { RedisPlacementRegistry } from "../../packages/directory/src/registry/redis-registry.ts";
+import { hostAgentsKey } from "../../packages/directory/src/registry/redis-keys.ts";
 import { REGISTER } from "../../packages/directory/src/registry/redis-scripts.ts";
 import type { Placement, PlacementRegistry, RegisterOutcome } from "../../packages/directory/src/registry/registry.ts";
 import { type RedisServer, startRedis } from "../harness/servers.ts";

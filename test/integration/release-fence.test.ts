@@ -9,7 +9,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentId } from "@colony/actors";
-import { RedisApprovalIndex, RedisStoreDriver, RedisTraceStore } from "@colony/actors";
+import { RedisApprovalIndex, RedisStoreDriver } from "@colony/actors";
+import { RedisTraceStore } from "@colony/host";
 import { RedisPlacementRegistry } from "@colony/directory";
 import { call, startTestCluster } from "@colony/host/testing";
 import type { HostNode } from "../../packages/host/src/node.ts";

@@ -6,8 +6,8 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TypeStore } from "@colony/actors";
-import { MemoryTypeStore, RedisTypeStore } from "@colony/actors";
+import type { TypeStore } from "@colony/host";
+import { MemoryTypeStore, RedisTypeStore } from "@colony/host";
 import { startRedis } from "../harness/servers.ts";
 import { redisBackends, stopRedisBackends } from "../harness/redis-backends.ts";
 

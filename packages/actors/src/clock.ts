@@ -43,6 +43,20 @@ export function sleep(ms: number, opts: { clock?: Clock; signal?: AbortSignal } 
 }
 
 /**
+ * `pending`'s outcome, or a rejection with the signal's reason as soon as
+ * `signal` aborts (at once if it already has). `pending` itself is not
+ * stopped: this is for waits whose work cannot take a signal.
+ */
+export function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
  * `pending`'s outcome, or `onTimeout()`'s (its value, or its throw as a
  * rejection) if `pending` has not settled within `ms` on `clock`. The timer
  * is cancelled as soon as either happens: nothing is left behind.

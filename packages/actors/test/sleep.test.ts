@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sleep, withTimeout } from "../src/clock.ts";
+import { sleep, untilAborted, withTimeout } from "../src/clock.ts";
 import { ManualClock } from "../src/testing/manual-clock.ts";
 
 describe("sleep", () => {
@@ -46,5 +46,24 @@ describe("withTimeout", () => {
     await expect(nulled).resolves.toBeNull();
     clock.advance(1_000);
     await expect(thrown).rejects.toThrow("no answer within 2000 ms");
+  });
+});
+
+describe("untilAborted", () => {
+  it("answers the work's outcome while the signal stays quiet", async () => {
+    const signal = new AbortController().signal;
+    await expect(untilAborted(Promise.resolve(7), signal)).resolves.toBe(7);
+    await expect(untilAborted(Promise.reject(new Error("refused")), signal)).rejects.toThrow("refused");
+  });
+
+  it("rejects with the signal's reason as soon as it aborts, before or while waiting", async () => {
+    const never = new Promise<number>(() => {});
+    const during = new AbortController();
+    const waiting = untilAborted(never, during.signal);
+    during.abort(new Error("turn cancelled"));
+    await expect(waiting).rejects.toThrow("turn cancelled");
+    const before = new AbortController();
+    before.abort(new Error("fenced"));
+    await expect(untilAborted(never, before.signal)).rejects.toThrow("fenced");
   });
 });

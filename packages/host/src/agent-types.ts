@@ -1,4 +1,5 @@
-import type { AgentConfig, AgentConfigInput, AgentType, AgentTypeRegistry, Clock, ModelProvider, ToolRegistry, TypeStore } from "@colony/actors";
+import type { AgentConfig, AgentConfigInput, AgentType, AgentTypeRegistry, Clock, ModelProvider, ToolRegistry } from "@colony/actors";
+import type { TypeStore } from "./records/type-store.ts";
 import { NotFoundError, ValidationError, agentConfigSchema, assistantAgent, parseAgentType, resolveConfig } from "@colony/actors";
 
 /** An agent type as GET /v1/types lists it. */

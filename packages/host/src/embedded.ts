@@ -1,9 +1,13 @@
 import type { Clock, Logger, ModelProvider, ToolRegistry } from "@colony/actors";
-import type { AgentTypeRegistry, ApprovalIndex, StoreDriver, TraceStore, TypeStore } from "@colony/actors";
+import type { AgentTypeRegistry, ApprovalIndex, StoreDriver } from "@colony/actors";
 import type { PlacementRegistry } from "@colony/directory";
-import { MemoryTypeStore, MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, MemoryTraceStore, randomToken } from "@colony/actors";
+import { MemoryApprovalIndex, MemoryBus, MemoryStoreDriver, randomToken } from "@colony/actors";
 import { DirectoryNode, MemoryPlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "./config.ts";
+import type { TraceStore } from "./observability/trace-store.ts";
+import { MemoryTraceStore } from "./observability/trace-store.ts";
+import type { TypeStore } from "./records/type-store.ts";
+import { MemoryTypeStore } from "./records/type-store.ts";
 import type { SpanExport } from "./observability/otel.ts";
 import type { SecretResolver } from "./tools/secrets.ts";
 import type { ToolDeclarationStore } from "./tools/tool-declaration-store.ts";

@@ -1,4 +1,5 @@
-import type { AgentStore, AgentTypeRegistry, ApprovalIndex, Clock, HostId, Logger, ModelProvider, ToolRegistry, TraceStore } from "@colony/actors";
+import type { AgentStore, AgentTypeRegistry, ApprovalIndex, Clock, HostId, Logger, ModelProvider, ToolRegistry } from "@colony/actors";
+import type { TraceStore } from "./observability/trace-store.ts";
 import type { DirectoryClient, PlacementRegistry } from "@colony/directory";
 import type { AgentTypes } from "./agent-types.ts";
 import type { AgentEventHub } from "./observability/events.ts";

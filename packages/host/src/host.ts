@@ -1,4 +1,5 @@
-import type { AgentEventRecord, AgentId, DeadLetterPage, HostId, InboxMessage, PendingApproval, Subscription, TraceEntry, TraceQuery } from "@colony/actors";
+import type { AgentEventRecord, AgentId, DeadLetterPage, HostId, InboxMessage, PendingApproval, Subscription } from "@colony/actors";
+import type { TraceEntry, TraceQuery } from "./observability/trace-store.ts";
 import { AlreadyExistsError, NotFoundError, agentId, errorMessage, childTraceparent, isTraceparent, newTraceparent, parseTraceparent, initialState, newAgentKey, newMessageId, parseAgentKey } from "@colony/actors";
 import type { HostsReply } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "./agent-view.ts";

@@ -1,4 +1,6 @@
-import type { ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, ToolRegistry, TraceStore, Transport, TypeStore } from "@colony/actors";
+import type { ApprovalIndex, Clock, HostId, Logger, ModelProvider, StoreDriver, ToolRegistry, Transport } from "@colony/actors";
+import type { TraceStore } from "./observability/trace-store.ts";
+import type { TypeStore } from "./records/type-store.ts";
 import type { AgentTypeRegistry } from "@colony/actors";
 import type { PlacementRegistry } from "@colony/directory";
 import type { HostConfig } from "./config.ts";

@@ -7,7 +7,6 @@ import {
   AgentNotHereError,
   AgentStore,
   AgentTypeRegistry,
-  MemoryTypeStore,
   NactRuntime,
   ToolRegistry,
   errorMessage,
@@ -31,6 +30,7 @@ import { delegateTool } from "./delegation/delegate-tool.ts";
 import { HostService } from "./host.ts";
 import { AgentTypes } from "./agent-types.ts";
 import { McpToolSource } from "./mcp/source.ts";
+import { MemoryTypeStore } from "./records/type-store.ts";
 import { AgentEventHub } from "./observability/events.ts";
 import type { SpanExport } from "./observability/otel.ts";
 import { ColonyMetrics } from "./metrics/metrics.ts";

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentEventRecord } from "@colony/actors";
-import { MemoryBus, MemoryTraceStore, silentLogger } from "@colony/actors";
+import { MemoryBus, silentLogger } from "@colony/actors";
+import { MemoryTraceStore } from "../src/observability/trace-store.ts";
 import { AgentEventHub, WATCH_TTL_MS } from "../src/observability/events.ts";
 import { eventually } from "../src/testing/index.ts";
 

@@ -5,7 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Logger, LogFields } from "@colony/actors";
-import { MemoryApprovalIndex, MemoryStoreDriver, MemoryTraceStore } from "@colony/actors";
+import { MemoryApprovalIndex, MemoryStoreDriver } from "@colony/actors";
+import { MemoryTraceStore } from "../src/observability/trace-store.ts";
 import { MemoryPlacementRegistry } from "@colony/directory";
 import type { EmbeddedCluster, HostNode } from "../src/index.ts";
 import { MemoryToolDeclarationStore, secretsFrom } from "../src/index.ts";

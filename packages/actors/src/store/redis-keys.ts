@@ -16,7 +16,7 @@ export const agentKeys = (agent: string) => {
     dedup: `${base}dedup`,
     results: `${base}results`,
     recent: `${base}recent`,
-    /** The directory's placement of the agent: hash {host, epoch, since}. */
+    /** The directory's placement of the agent: hash {host, epoch, since}; among the agent's keys so that deleting the agent drops it in the same script. */
     placement: `${base}placement`,
     /** The agent's execution trace: a capped stream of events. */
     trace: `${base}trace`,
@@ -36,12 +36,11 @@ export const agentKeys = (agent: string) => {
  * shard and is touched only by single-key commands, which any cluster
  * serves; no script or MULTI ever combines one with an agent's keys. They
  * are indexes, checked against the agents' own keys by their readers:
- * AGENT_INDEX_KEY, hostAgentsKey(host), and the record hashes
- * `colony:approvals`, `colony:types`, `colony:tools`, `colony:mcp`.
+ * AGENT_INDEX_KEY, the record hashes `colony:approvals`, `colony:types`,
+ * `colony:tools`, `colony:mcp`, and the directory's per-host index of
+ * placed agents (`colony:host:<id>:agents`, hostAgentsKey in
+ * @colony/directory's registry/redis-keys.ts).
  */
 
 /** Sorted set (all scores 0) of every agent id, for lexicographic paging. Global (see above). */
 export const AGENT_INDEX_KEY = "colony:agents";
-
-/** Set of the agents placed on a host: an index for failover, checked against each agent's placement. Global, one per host (see above). */
-export const hostAgentsKey = (hostId: string) => `colony:host:${hostId}:agents`;

@@ -1,6 +1,7 @@
 import type { RedisClient } from "@colony/actors";
-import { agentKeys, hostAgentsKey } from "@colony/actors";
+import { agentKeys } from "@colony/actors";
 import type { Placement, PlacementRegistry, RegisterOutcome } from "./registry.ts";
+import { hostAgentsKey } from "./redis-keys.ts";
 import { GET, REGISTER, UNREGISTER } from "./redis-scripts.ts";
 
 type Reply = (string | number)[];

@@ -1,5 +1,5 @@
 import { type OpenAPIHono, createRoute } from "@hono/zod-openapi";
-import type { TraceQuery } from "@colony/actors";
+import type { TraceQuery } from "../observability/trace-store.ts";
 import { messageTiming, serverTiming } from "@colony/actors";
 import type { HostService } from "../host.ts";
 import { MessagePage, SendAccepted, SendReply, SendRequest, Trace } from "./components.ts";

@@ -1,6 +1,6 @@
 import type { Logger, ModelProvider } from "@colony/actors";
 import type { RedisClient } from "@colony/actors";
-import { AnthropicModel, ModelCallLimiter, RedisApprovalIndex, RedisStoreDriver, RedisTraceStore, RedisTypeStore, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
+import { AnthropicModel, ModelCallLimiter, RedisApprovalIndex, RedisStoreDriver, ScriptedModel, connectRedis, errorMessage } from "@colony/actors";
 import { DirectoryNode, RedisPlacementRegistry, StoreWatch } from "@colony/directory";
 import type { HostConfig } from "../config.ts";
 import { ConfigError, loadConfig, secretResolver } from "../config.ts";
@@ -8,8 +8,10 @@ import { EmbeddedCluster } from "../embedded.ts";
 import { createLogger } from "../logger.ts";
 import { ColonyMetrics } from "../metrics/metrics.ts";
 import { RedisMcpServerStore } from "../mcp/store.ts";
+import { RedisTypeStore } from "../records/type-store.ts";
 import { HostNode } from "../node.ts";
 import { startSpanExport } from "../observability/otel.ts";
+import { RedisTraceStore } from "../observability/trace-store.ts";
 import { SHUTDOWN_MARGIN_MS, runUntilSignalled } from "../process.ts";
 import { awaitRedis, connectNats, redisReadiness, startupFailure } from "./startup.ts";
 import { RedisToolDeclarationStore } from "../tools/tool-declaration-store.ts";

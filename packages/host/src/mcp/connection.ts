@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontex
 import type { Transport as McpTransport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger, ToolOutput } from "@colony/actors";
-import { errorMessage } from "@colony/actors";
+import { errorMessage, untilAborted } from "@colony/actors";
 import { type McpDeclaration, exposedToolName, isStdio } from "./declaration.ts";
 import { resolveSecretsIn } from "./secrets.ts";
 import type { SecretResolver } from "../tools/secrets.ts";
@@ -105,7 +105,7 @@ export class McpConnection {
     if (this.unavailable) return { isError: true, content: `MCP server ${this.o.name} is unavailable: ${this.unavailable}` };
     let client: Client;
     try {
-      client = await abortable(this.connect(), opts.signal);
+      client = await untilAborted(this.connect(), opts.signal);
     } catch (e) {
       return { isError: true, content: `MCP server ${this.o.name} is unavailable: ${errorMessage(e)}` };
     }
@@ -256,16 +256,6 @@ function describe(e: unknown): string {
   const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   const detail = typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : undefined;
   return detail ? `${errorMessage(e)} (${detail})` : errorMessage(e);
-}
-
-/** Resolves like `p` unless `signal` aborts first. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /** An MCP result's content blocks as the text the model reads. */

@@ -1,6 +1,6 @@
 import type { RedisClient } from "@colony/actors";
-import type { RecordStore } from "@colony/actors";
-import { MemoryRecordStore, RedisRecordStore } from "@colony/actors";
+import type { RecordStore } from "../records/record-store.ts";
+import { MemoryRecordStore, RedisRecordStore } from "../records/record-store.ts";
 import { type McpServerRecord, mcpServerRecordSchema } from "./declaration.ts";
 
 /**

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { AgentEventRecord, Logger, Subscription, TraceStore, Transport } from "@colony/actors";
+import type { AgentEventRecord, Logger, Subscription, Transport } from "@colony/actors";
+import type { TraceStore } from "./trace-store.ts";
 import { agentEventRecordSchema, errorMessage, newMessageId, subjects } from "@colony/actors";
 
 /** How long a host's announcement that it follows an agent holds; it repeats it every third of that. */

@@ -1,6 +1,6 @@
-import type { RedisClient } from "./redis-client.ts";
+import type { RedisClient } from "@colony/actors";
+import { parseJsonOrUndefined } from "@colony/actors";
 import type { z } from "zod";
-import { parseJsonOrUndefined } from "../json.ts";
 
 /**
  * Records operators declare through the API and every host reads (agent

@@ -1,9 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { RedisClient } from "./redis-client.ts";
-import type { AgentEventRecord } from "../agent/events.ts";
-import { agentEventRecordSchema } from "../agent/events.ts";
-import { agentKeys } from "./redis-keys.ts";
-import { parseJsonOrUndefined } from "../json.ts";
+import type { AgentEventRecord, RedisClient } from "@colony/actors";
+import { agentEventRecordSchema, agentKeys, parseJsonOrUndefined } from "@colony/actors";
 
 /** Trace entries kept per agent; the oldest are dropped past this. */
 export const DEFAULT_TRACE_CAP = 2_000;

@@ -1,6 +1,6 @@
-import type { RedisClient } from "./redis-client.ts";
+import type { RedisClient } from "@colony/actors";
+import { agentConfigSchema } from "@colony/actors";
 import { z } from "zod";
-import { agentConfigSchema } from "../config/agent-config.ts";
 import type { RecordStore } from "./record-store.ts";
 import { MemoryRecordStore, RedisRecordStore } from "./record-store.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { AgentEventRecord } from "../src/agent/events.ts";
-import { MemoryTraceStore } from "../src/store/trace-store.ts";
+import type { AgentEventRecord } from "@colony/actors";
+import { MemoryTraceStore } from "../src/observability/trace-store.ts";
 
 const record = (agent: string, turn: number, n: number): AgentEventRecord => ({
   agent,
