@@ -7,6 +7,7 @@
  * one cross-host message.
  */
 import { startNats, startRedis } from "../test/harness/servers.ts";
+import { cliBench } from "./cli.ts";
 import { clusterBench } from "./cluster.ts";
 import { detectionBench } from "./detection.ts";
 import { hostThroughput } from "./host-throughput.ts";
@@ -26,7 +27,7 @@ if (process.env.BENCH_TRACE === "1") {
   printTable("One cross-host message, stage by stage (p50 of each stage; % of the end-to-end p50)", await messageTrace({ messages: quick ? 200 : 1_000 }));
   process.exit(0);
 }
-/** BENCH_ONLY=host|snapshot|transport|placement|cluster|detection runs that section alone. */
+/** BENCH_ONLY=host|snapshot|transport|placement|cluster|detection|cli|memory runs that section alone. */
 const only = process.env.BENCH_ONLY;
 const sections: [string, () => Promise<void>][] = [
   ["host", async () => printTable("Host throughput (scripted model, memory store, in process)", await hostThroughput(quick ? { agents: 50, messages: 2_000, concurrency: 32 } : { agents: 200, messages: 20_000, concurrency: 64 }))],
@@ -47,6 +48,7 @@ const sections: [string, () => Promise<void>][] = [
   ["placement", async () => printTable("Placement decisions (pure, no network)", await placementBench())],
   ["cluster", async () => printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 6_000, agents: 150, fanouts: 100 }))],
   ["detection", detection],
+  ["cli", async () => printTable("CLI calls against a running host (wall time, a new process each; target 300 ms)", await cliBench({ calls: quick ? 10 : 20 }))],
   ["memory", async () => printTable("Memory per idle active agent (one host process, Redis store)", await memoryPerAgent({ agents: quick ? 2_000 : 10_000 }))],
 ];
 if (only && !sections.some(([name]) => name === only)) throw new Error(`BENCH_ONLY=${only}: one of ${sections.map(([n]) => n).join(", ")}`);

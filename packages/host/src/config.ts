@@ -3,24 +3,16 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { randomToken } from "@colony/actors/ids";
-import { redactUrls } from "@colony/actors/redact";
 import { brokenTimingRule } from "@colony/directory/settings";
+import { ConfigError, describeValue } from "./client-config.ts";
 import { DEFAULTS, ENV_NAMES, envHelp, envSchema } from "./env-settings.ts";
 
 export { DEFAULTS, ENV_NAMES, envHelp };
+export { ConfigError, describeValue, loadClientConfig } from "./client-config.ts";
+export type { ClientConfig } from "./client-config.ts";
 
 /** The environment variable of each failure-detection timing, for error messages. */
 const TIMING_ENV = { heartbeatMs: "COLONY_HEARTBEAT_MS", suspectAfterMs: "COLONY_SUSPECT_AFTER_MS", failureTimeoutMs: "COLONY_FAILURE_TIMEOUT_MS" } as const;
-
-/** Values never echoed in an error: only their length is. */
-const SECRETS: ReadonlySet<string> = new Set(["COLONY_ADMIN_TOKEN", "ANTHROPIC_API_KEY", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]);
-
-/** How a variable's value may appear in an error: secrets by length, URLs without their password. */
-export function describeValue(name: string, value: string | undefined): string {
-  if (value === undefined) return '""';
-  if (SECRETS.has(name)) return `(${value.length} characters, not shown)`;
-  return JSON.stringify(redactUrls(value));
-}
 
 /** A process's settings, parsed once from the environment. */
 export interface HostConfig {
@@ -75,11 +67,6 @@ export interface OtelConfig {
   headers?: string;
   serviceName: string;
   scheduleDelayMs: number;
-}
-
-/** Thrown for a bad environment; its message names the variable and the value. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }
 
 /**
@@ -158,26 +145,4 @@ export function secretResolver(config: Pick<HostConfig, "secretsDir">, env: Node
       return undefined;
     }
   };
-}
-
-const clientEnvSchema = z.object({
-  COLONY_URL: z.string().url().default("http://127.0.0.1:8080"),
-  COLONY_ADMIN_TOKEN: z.string().optional(),
-});
-
-/** Settings of the CLI commands that talk to a host's admin API. */
-export interface ClientConfig {
-  url: string;
-  token?: string;
-}
-
-export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = clientEnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    const name = String(i.path[0]);
-    throw new ConfigError(`invalid environment: ${name}=${describeValue(name, cleaned[name])}: ${i.message}`);
-  }
-  return { url: parsed.data.COLONY_URL.replace(/\/$/, ""), ...(parsed.data.COLONY_ADMIN_TOKEN ? { token: parsed.data.COLONY_ADMIN_TOKEN } : {}) };
 }

@@ -1,9 +1,10 @@
+import type { IncomingMessage } from "node:http";
 import type { AgentTypeView } from "../agent-types.ts";
-import { agentEventRecordSchema } from "@colony/actors/events";
 import type { PendingApproval, AgentEventRecord, DeadLetterPage } from "@colony/actors";
 import type { HostsReply } from "@colony/directory";
 import type { AgentSummary, AgentView, MessagePage } from "../agent-view.ts";
-import type { ClientConfig } from "../config.ts";
+import type { ClientConfig } from "../client-config.ts";
+import { open, readText } from "./http-request.ts";
 
 /**
  * The CLI's HTTP client for a host's admin API (README "The admin API").
@@ -88,33 +89,36 @@ export class ColonyClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
-    let res: Response;
+    let res: IncomingMessage;
+    let text: string;
     try {
-      res = await fetch(url, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        ...(this.timeoutMs > 0 ? { signal: AbortSignal.timeout(this.timeoutMs) } : {}),
-      });
+      const signal = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
+      res = await open(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), ...(signal ? { signal } : {}) });
+      text = await readText(res);
     } catch (e) {
-      const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
-      throw new ConnectionError(this.config.url, `cannot reach ${this.config.url} (${cause}); is a host running there? (set COLONY_URL)`, { cause: e });
+      throw this.unreachable(e);
     }
-    const text = await res.text().catch(() => "");
     let json: unknown;
     try {
       json = text === "" ? undefined : JSON.parse(text);
     } catch {
-      throw new ConnectionError(this.config.url, `${method} ${url} answered ${res.status} with a body that is not JSON: is COLONY_URL a Colony host?`);
+      throw new ConnectionError(this.config.url, `${method} ${url} answered ${res.statusCode} with a body that is not JSON: is COLONY_URL a Colony host?`);
     }
-    if (!res.ok) {
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
       const e = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
-      const code = typeof e?.code === "string" ? e.code : `http_${res.status}`;
-      const message = typeof e?.message === "string" ? e.message : res.statusText || `HTTP ${res.status}`;
+      const code = typeof e?.code === "string" ? e.code : `http_${status}`;
+      const message = typeof e?.message === "string" ? e.message : res.statusMessage || `HTTP ${status}`;
       const details = e?.details && typeof e.details === "object" ? (e.details as Record<string, unknown>) : undefined;
-      throw new ApiError(res.status, code, message, details);
+      throw new ApiError(status, code, message, details);
     }
     return json as T;
+  }
+
+  /** The ConnectionError for a request that got no usable answer. */
+  private unreachable(e: unknown): ConnectionError {
+    const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
+    return new ConnectionError(this.config.url, `cannot reach ${this.config.url} (${cause}); is a host running there? (set COLONY_URL)`, { cause: e });
   }
 
   spawn(input: SpawnInput): Promise<AgentView> {
@@ -179,24 +183,33 @@ export class ColonyClient {
   async follow(agent: AgentRef, onEvent: (rec: AgentEventRecord) => boolean | void, onReady: () => Promise<void>, onLagged?: (missed: number) => void): Promise<void> {
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
+    // Imported here, not at the top: the events' schemas load zod, which only
+    // a following command needs (every event crossing HTTP is still checked).
+    const { agentEventRecordSchema } = await import("@colony/actors/events");
     const ctl = new AbortController();
-    let res: Response;
+    let res: IncomingMessage;
     try {
-      res = await fetch(`${this.config.url}${path(agent)}/events`, { headers, signal: ctl.signal });
+      res = await open(`${this.config.url}${path(agent)}/events`, { method: "GET", headers, signal: ctl.signal });
     } catch (e) {
       throw new ConnectionError(this.config.url, `cannot reach ${this.config.url} (${e instanceof Error ? e.message : String(e)}); set COLONY_URL`, { cause: e });
     }
-    if (!res.ok) {
-      const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
-      throw new ApiError(res.status, body?.error?.code ?? `http_${res.status}`, body?.error?.message ?? res.statusText);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      const text = await readText(res).catch(() => "");
+      let body: { error?: { code?: string; message?: string } } | undefined;
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        body = undefined;
+      }
+      ctl.abort();
+      throw new ApiError(status, body?.error?.code ?? `http_${status}`, body?.error?.message ?? res.statusMessage ?? "");
     }
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    res.setEncoding("utf8");
     let buffer = "";
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
+      for await (const value of res) {
+        buffer += value as string;
         let sep;
         while ((sep = buffer.indexOf("\n\n")) >= 0) {
           const chunk = buffer.slice(0, sep);

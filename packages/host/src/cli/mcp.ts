@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import type { McpServerView } from "../admin/mcp-routes.ts";
-import { parseConfig } from "./agents.ts";
+import { parseConfig } from "./agents-args.ts";
 import { ENV_AND_EXIT_HELP, UsageError, action, table, usageExitCodes } from "./run.ts";
 
 const route = (server: string) => `/v1/mcp/${encodeURIComponent(server)}`;

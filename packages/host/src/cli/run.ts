@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { AGENT_KEY_PATTERN, AGENT_TYPE_PATTERN } from "@colony/actors/ids";
-import { ConfigError, loadClientConfig } from "../config.ts";
+import { ConfigError, loadClientConfig } from "../client-config.ts";
 import { ApiError, ColonyClient, ConnectionError } from "./client.ts";
 import type { AgentRef } from "./client.ts";
 

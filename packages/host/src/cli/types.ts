@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import type { AgentTypeView } from "../agent-types.ts";
-import { parseConfig } from "./agents.ts";
+import { parseConfig } from "./agents-args.ts";
 import { ENV_AND_EXIT_HELP, UsageError, action, table, usageExitCodes } from "./run.ts";
 
 /** `colony types …`: agent types and the defaults operators give them (GET/PUT /v1/types). */
