@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { AgentConfig, AgentConfigInput, AgentId, AgentState, ToolContext, ToolDefinition, ToolOutput, TurnResult, WorkerProfile } from "@colony/actors";
-import { ColonyError, addUsage, agentId, defineTool, errorMessage, parseAgentKey, parseAgentType, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
+import { ColonyError, addUsage, agentId, defineTool, errorMessage, messageTiming, parseAgentKey, parseAgentType, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
 
 /** Workers are agents of the assistant type, each with its profile's config. */
 const WORKER_TYPE = parseAgentType("assistant");
@@ -76,6 +76,8 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
         return { isError: true, content, ...(gone.length ? { effects: { removedChildren: gone } } : {}) };
       }
       await host.spawnChild({ type: "assistant", key, parent: sup.id, depth: sup.depth + 1, config: workerConfig(profile, sup.config) });
+      // COLONY_MESSAGE_TIMING=1: the supervisor's message shows when each worker was ready and when it answered.
+      messageTiming.mark(ctx.messageId, "delegate.spawned");
       ctx.reportChild?.(child);
       return runWorker(host, ctx, { worker, child, task, waitMs: timeoutMs ?? DEFAULT_DELEGATE_TIMEOUT_MS, retries: limits.retries, gone });
     },
@@ -153,6 +155,7 @@ async function runWorker(
       why = `could not be reached: ${errorMessage(e)}`;
       continue;
     }
+    messageTiming.mark(ctx.messageId, "delegate.answered");
     if (!result) {
       // Still running: retrying would queue the task twice. The model may wait or replan.
       return { isError: true, content: `worker ${worker} (${child}) timed out after ${waitMs} ms; the task is still running`, effects: { children: [child], removedChildren: gone } };
