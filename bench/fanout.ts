@@ -62,7 +62,7 @@ export async function fanoutRows(c: ProcessCluster, host: string, samples: numbe
   };
   return [
     row("fan-out: a turn delegating 10 subtasks in parallel (new supervisor, 10 new workers), p50", fresh),
-    row("fan-out: the same from an active supervisor (workers are new: one per delegate call), p50", active),
+    row(`fan-out: the same from an active supervisor with 10–${10 * (FANOUTS_PER_SUPERVISOR - 1)} earlier workers (workers are new: one per call), p50`, active),
     row("fan-out floor without creation: 10 messages in parallel to 10 active agents (HTTP), p50", floor),
   ];
 }
