@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "nats";
 import { http } from "../test/harness/colony-process.ts";
 import { startProcessCluster } from "../test/harness/cluster.ts";
+import { fanoutRows } from "./fanout.ts";
 import type { Row } from "./stats.ts";
 import { fmt, latency, timeUs } from "./stats.ts";
 
@@ -17,25 +18,6 @@ async function rawNatsRtt(natsUrl: string, iterations: number, bytes: Uint8Array
     for (let i = 0; i < iterations + 200; i++) {
       const us = await timeUs(() => nc.request(subject, bytes, { timeout: 5_000 }));
       if (i >= 200) samples.push(us);
-    }
-    return latency(samples);
-  } finally {
-    await nc.close();
-    child.kill("SIGTERM");
-  }
-}
-
-/** 10 (or `width`) raw NATS requests in parallel to the echo process, timed as a batch. */
-async function rawNatsParallel(natsUrl: string, batches: number, width: number, bytes: Uint8Array) {
-  const subject = "bench.echo.fan";
-  const child = spawn(process.execPath, [fileURLToPath(new URL("./nats-echo.mjs", import.meta.url)), natsUrl, subject], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
-  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
-  try {
-    const samples: number[] = [];
-    for (let i = 0; i < batches + 20; i++) {
-      const us = await timeUs(() => Promise.all(Array.from({ length: width }, () => nc.request(subject, bytes, { timeout: 5_000 }))));
-      if (i >= 20) samples.push(us);
     }
     return latency(samples);
   } finally {
@@ -104,17 +86,8 @@ export async function clusterBench(opts: { rtt: number; messages: number; agents
     }
     const colony = latency(samples);
     const raw = await rawNatsRtt(c.nats.url, opts.rtt, new Uint8Array(180));
-    // Fan-out: one supervisor turn delegating 10 subtasks in parallel (scripted model), against 10 raw NATS requests in parallel.
-    await http(c.url(a), "POST", "/v1/agents", { type: "assistant", key: "fanlead-warm", config: { tools: ["delegate"], workers: { w: {} } } });
-    await http(c.url(a), "POST", "/v1/agents/assistant/fanlead-warm/messages", { content: "fanout 10 w warm up" });
-    const fan: number[] = [];
-    for (let i = 0; i < opts.fanouts; i++) {
-      await http(c.url(a), "POST", "/v1/agents", { type: "assistant", key: `fanlead${i}`, config: { tools: ["delegate"], workers: { w: {} } } });
-      fan.push(await timeUs(() => http(c.url(a), "POST", `/v1/agents/assistant/fanlead${i}/messages`, { content: "fanout 10 w subtask" })));
-    }
-    const fanout = latency(fan);
-    const rawFan = await rawNatsParallel(c.nats.url, opts.fanouts, 10, new Uint8Array(180));
-    rows.push({ what: "fan-out: a turn delegating 10 subtasks in parallel, p50", colony: `${fmt(fanout.p50 / 1000, 1)} ms`, baseline: `${fmt(rawFan.p50 / 1000, 2)} ms 10 NATS req`, ratio: `${fmt(fanout.p50 / rawFan.p50, 1)}×` });
+    // Fan-out: a supervisor's turn delegating 10 subtasks in parallel (scripted model), against 10 raw NATS requests in parallel.
+    rows.push(...(await fanoutRows(c, a, opts.fanouts)));
     rows.push({ what: "cross-host message RTT p50 (HTTP on A → agent on B → reply)", colony: `${fmt(colony.p50)} µs`, baseline: `${fmt(raw.p50)} µs NATS req`, ratio: `${fmt(colony.p50 / raw.p50, 1)}×` });
     rows.push({ what: "cross-host message RTT p99", colony: `${fmt(colony.p99)} µs`, baseline: `${fmt(raw.p99)} µs NATS req`, ratio: `${fmt(colony.p99 / raw.p99, 1)}×` });
   }

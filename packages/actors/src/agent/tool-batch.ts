@@ -53,6 +53,9 @@ export interface BatchState {
  * `toolResults`) and checkpointed the moment it completes, one checkpoint
  * after another: a host dying while a sibling still runs loses no finished
  * call, and the next activation runs only the calls without a result.
+ * Results that complete while a checkpoint is being written go together in
+ * the next one (it writes the latest state): ten parallel calls finishing at
+ * once cost two writes, not ten in a row.
  * Returns the results in call order; throws the first failed checkpoint.
  */
 export async function runToolBatch(uses: ToolUseBlock[], message: PendingMessage["message"], deps: TurnDeps, st: BatchState, reportChild: (id: string) => void): Promise<ToolResultBlock[]> {
@@ -67,18 +70,25 @@ export async function runToolBatch(uses: ToolUseBlock[], message: PendingMessage
       if (open) memory[k] = v;
     },
   };
-  let saving: Promise<void> = Promise.resolve();
   let failed: { error: unknown } | undefined;
-  const record = (block: ToolResultBlock, effects: ToolEffects | undefined) => {
-    apply(st, block, effects, { ...memory }, deps);
-    saving = saving.then(async () => {
-      if (failed) return;
+  // A result not yet in a checkpoint that started after it was applied.
+  let unsaved = false;
+  let saving: Promise<void> | undefined;
+  const save = async () => {
+    while (unsaved && !failed) {
+      unsaved = false;
       try {
         await deps.checkpoint(st.get());
       } catch (error) {
         failed = { error };
       }
-    });
+    }
+    saving = undefined;
+  };
+  const record = (block: ToolResultBlock, effects: ToolEffects | undefined) => {
+    apply(st, block, effects, { ...memory }, deps);
+    unsaved = true;
+    saving ??= save();
   };
   const done = start.turn!.toolResults ?? {};
   await Promise.all(uses.filter((u) => !done[u.id]).map(async (use) => {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { AgentConfig, AgentConfigInput, AgentId, ToolContext, ToolDefinition, ToolOutput, TurnResult, WorkerProfile } from "@colony/actors";
-import { ColonyError, addUsage, agentId, defineTool, errorMessage, parseAgentKey, parseAgentType, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
+import type { AgentConfig, AgentConfigInput, AgentId, AgentState, ToolContext, ToolDefinition, ToolOutput, TurnResult, WorkerProfile } from "@colony/actors";
+import { ColonyError, addUsage, agentId, defineTool, errorMessage, messageTiming, parseAgentKey, parseAgentType, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
 
 /** Workers are agents of the assistant type, each with its profile's config. */
 const WORKER_TYPE = parseAgentType("assistant");
@@ -64,7 +64,8 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
       const key = `${worker}-${createHash("sha256").update(ctx.idempotencyKey).digest("hex").slice(0, 24)}`;
       const child = agentId(WORKER_TYPE, parseAgentKey(key, "worker key"));
       // Only live workers count: a finished one frees its place, a deleted one leaves `children`.
-      const activity = await host.childActivity(sup.children.filter((c) => c !== child));
+      const activity = new Map(await activityOnce(host, sup));
+      activity.delete(child);
       const gone = [...activity].filter(([, a]) => a === "gone").map(([id]) => id);
       const busy = [...activity.values()].filter((a) => a === "busy").length;
       // Parallel calls of one response count too: they all start from the same state.
@@ -75,10 +76,32 @@ export function delegateTool(host: DelegationHost): ToolDefinition<z.infer<typeo
         return { isError: true, content, ...(gone.length ? { effects: { removedChildren: gone } } : {}) };
       }
       await host.spawnChild({ type: "assistant", key, parent: sup.id, depth: sup.depth + 1, config: workerConfig(profile, sup.config) });
+      // COLONY_MESSAGE_TIMING=1: the supervisor's message shows when each worker was ready and when it answered.
+      messageTiming.mark(ctx.messageId, "delegate.spawned");
       ctx.reportChild?.(child);
       return runWorker(host, ctx, { worker, child, task, waitMs: timeoutMs ?? DEFAULT_DELEGATE_TIMEOUT_MS, retries: limits.retries, gone });
     },
   });
+}
+
+/**
+ * The parallel delegate calls of one model response all see the same
+ * supervisor state (ctx.agent is one object for the batch): they share one
+ * look at its workers instead of each reading every worker's state again,
+ * which for a supervisor with a history of N workers and a fan-out of k
+ * was k·N reads.
+ */
+const sharedActivity = new WeakMap<Readonly<AgentState>, Promise<Map<string, ChildActivity>>>();
+
+function activityOnce(host: DelegationHost, sup: Readonly<AgentState>): Promise<Map<string, ChildActivity>> {
+  let pending = sharedActivity.get(sup);
+  if (!pending) {
+    pending = host.childActivity(sup.children);
+    sharedActivity.set(sup, pending);
+    // A failed look is not shared: the next call of the batch asks again.
+    pending.catch(() => sharedActivity.delete(sup));
+  }
+  return pending;
 }
 
 /** A worker's config: its profile's, held to its supervisor's tiers, argument policies and delegation bounds. */
@@ -132,6 +155,7 @@ async function runWorker(
       why = `could not be reached: ${errorMessage(e)}`;
       continue;
     }
+    messageTiming.mark(ctx.messageId, "delegate.answered");
     if (!result) {
       // Still running: retrying would queue the task twice. The model may wait or replan.
       return { isError: true, content: `worker ${worker} (${child}) timed out after ${waitMs} ms; the task is still running`, effects: { children: [child], removedChildren: gone } };

@@ -1,0 +1,84 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { connect } from "nats";
+import { http } from "../test/harness/colony-process.ts";
+import type { ProcessCluster } from "../test/harness/cluster.ts";
+import type { Row } from "./stats.ts";
+import { fmt, latency, timeUs } from "./stats.ts";
+
+/** Fan-outs one active supervisor makes before a new one takes over: its list of workers (read at each delegation) stays ≤ 100. */
+const FANOUTS_PER_SUPERVISOR = 10;
+
+const supervisorConfig = { tools: ["delegate"], workers: { w: {} } };
+
+async function fanout(url: string, key: string, content: string): Promise<void> {
+  const res = await http(url, "POST", `/v1/agents/assistant/${key}/messages`, { content });
+  if (res.status !== 200 || res.body.status !== "completed") throw new Error(`bench fan-out failed: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/**
+ * Fan-out figures on a running cluster, through `host` (scripted model): a
+ * supervisor's turn delegating 10 subtasks in parallel. Every delegate call
+ * creates its own worker (its id derives from the call), so the workers are
+ * always new: each is created, placed, activated from Redis, and runs one
+ * durable turn. Measured three ways, interleaved so that all see the same
+ * machine: from a new supervisor (placed and activated by this message too),
+ * from an active one, and, for the floor without creation, 10 messages in
+ * parallel to 10 active agents on that host. The baseline is 10 raw NATS
+ * requests in parallel to another process.
+ */
+export async function fanoutRows(c: ProcessCluster, host: string, samples: number): Promise<Row[]> {
+  const url = c.url(host);
+  const echo = await natsEcho(c.nats.url);
+  const plain = Array.from({ length: 10 }, (_, i) => `fanplain${i}`);
+  for (const key of plain) {
+    await http(url, "POST", "/v1/agents", { type: "assistant", key });
+    await http(url, "POST", `/v1/agents/assistant/${key}/messages`, { content: "warm up" });
+  }
+  await http(url, "POST", "/v1/agents", { type: "assistant", key: "fanlead-warm", config: supervisorConfig });
+  await fanout(url, "fanlead-warm", "fanout 10 w warm up");
+  for (let i = 0; i < 20; i++) await echo.batch();
+  const fresh: number[] = [], active: number[] = [], floor: number[] = [], raw: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      await http(url, "POST", "/v1/agents", { type: "assistant", key: `fanlead${i}`, config: supervisorConfig });
+      fresh.push(await timeUs(() => fanout(url, `fanlead${i}`, "fanout 10 w subtask")));
+      const lead = `fanactive${Math.floor(i / FANOUTS_PER_SUPERVISOR)}`;
+      if (i % FANOUTS_PER_SUPERVISOR === 0) {
+        await http(url, "POST", "/v1/agents", { type: "assistant", key: lead, config: supervisorConfig });
+        await fanout(url, lead, "fanout 10 w warm up");
+      }
+      active.push(await timeUs(() => fanout(url, lead, `fanout 10 w subtask ${i}`)));
+      floor.push(await timeUs(() => Promise.all(plain.map((key) => http(url, "POST", `/v1/agents/assistant/${key}/messages`, { content: `m${i}` })))));
+      raw.push(await timeUs(echo.batch));
+    }
+  } finally {
+    await echo.close();
+  }
+  const base = latency(raw).p50;
+  const row = (what: string, us: number[]): Row => {
+    const p50 = latency(us).p50;
+    return { what, colony: `${fmt(p50 / 1000, 1)} ms`, baseline: `${fmt(base / 1000, 2)} ms 10 NATS req`, ratio: `${fmt(p50 / base, 1)}×` };
+  };
+  return [
+    row("fan-out: a turn delegating 10 subtasks in parallel (new supervisor, 10 new workers), p50", fresh),
+    row(`fan-out: the same from an active supervisor with 10–${10 * (FANOUTS_PER_SUPERVISOR - 1)} earlier workers (workers are new: one per call), p50`, active),
+    row("fan-out floor without creation: 10 messages in parallel to 10 active agents (HTTP), p50", floor),
+  ];
+}
+
+/** 10 raw NATS requests in parallel to an echo process, as one timed batch. */
+async function natsEcho(natsUrl: string): Promise<{ batch: () => Promise<unknown>; close: () => Promise<void> }> {
+  const subject = "bench.echo.fan";
+  const bytes = new Uint8Array(180);
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./nats-echo.mjs", import.meta.url)), natsUrl, subject], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
+  return {
+    batch: () => Promise.all(Array.from({ length: 10 }, () => nc.request(subject, bytes, { timeout: 5_000 }))),
+    close: async () => {
+      await nc.close();
+      child.kill("SIGTERM");
+    },
+  };
+}
