@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { AgentConfig, AgentConfigInput, AgentId, AgentState, ToolContext, ToolDefinition, ToolOutput, TurnResult, WorkerProfile } from "@colony/actors";
-import { ColonyError, addUsage, agentId, defineTool, errorMessage, messageTiming, parseAgentKey, parseAgentType, toolCallTraceparent, workerProfileNameSchema } from "@colony/actors";
+import { ColonyError, addUsage, agentId, defineTool, errorMessage, messageTiming, parseAgentKey, parseAgentType, toolCallTraceparent, untilAborted, workerProfileNameSchema } from "@colony/actors";
 
 /** Workers are agents of the assistant type, each with its profile's config. */
 const WORKER_TYPE = parseAgentType("assistant");
@@ -166,14 +166,4 @@ async function runWorker(
   }
   const reason = `worker ${worker} (${child}) ${why} (${o.retries + 1} attempts)`;
   return { isError: true, content: reason, effects: { children: [child], removedChildren: gone, escalation: { code: "worker_failed", reason }, ...(spent ? { usage: spent } : {}) } };
-}
-
-/** `pending`, or a rejection with the signal's reason as soon as it aborts. */
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    pending.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
