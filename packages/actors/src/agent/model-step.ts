@@ -4,6 +4,7 @@ import { errorMessage } from "../errors.ts";
 import type { ContentBlock, ToolUseBlock } from "../model/messages.ts";
 import { addUsage, textOf } from "../model/messages.ts";
 import type { ModelEvent, ModelResponse } from "../model/provider.ts";
+import { appendMessages } from "./conversation.ts";
 import type { AgentEvent } from "./events.ts";
 import { preview } from "./events.ts";
 import { responseTokens, turnTokensPassed } from "./limits.ts";
@@ -82,7 +83,7 @@ async function modelAnswered(run: TurnRun, response: ModelResponse): Promise<Tur
   const { failures: _f, firstFailedAt: _ff, ...ok } = turn;
   run.update({
     ...state,
-    messages: [...state.messages, { role: "assistant", content }],
+    messages: appendMessages(state.messages, [{ role: "assistant", content }], deps.ownsConversation),
     usage: addUsage(state.usage, usage),
     turn: { ...ok, iterations: turn.iterations + 1, usage: addUsage(turn.usage, usage) },
   });

@@ -8,6 +8,7 @@ import { nextStep } from "./next-step.ts";
 import type { ApprovalRequest, AgentState, PendingMessage } from "./state.ts";
 import { callTier, runToolBatch } from "./tool-batch.ts";
 import type { TurnDeps, TurnOutcome } from "./turn-deps.ts";
+import { appendMessages } from "./conversation.ts";
 import { deadLetter, finish } from "./turn-end.ts";
 import { TurnRun } from "./turn-run.ts";
 
@@ -66,7 +67,7 @@ async function startTurn(run: TurnRun): Promise<void> {
   run.update({
     ...state,
     status: "running",
-    messages: [...state.messages, { role: "user", content: [{ type: "text", text: pending.message.content }] }],
+    messages: appendMessages(state.messages, [{ role: "user", content: [{ type: "text", text: pending.message.content }] }], deps.ownsConversation),
     turn: {
       messageId: pending.message.messageId,
       seq: pending.seq,
@@ -129,7 +130,7 @@ async function runTools(run: TurnRun, uses: Extract<NextStep, { kind: "run_tools
   };
   const results = await runToolBatch(uses, run.pending.message, deps, { get: () => run.state, update }, reportChild);
   const { toolResults: _done, ...rest } = run.state.turn!;
-  update({ ...run.state, status: "running", messages: [...run.state.messages, { role: "user", content: results }], turn: { ...rest, awaiting: [] } });
+  update({ ...run.state, status: "running", messages: appendMessages(run.state.messages, [{ role: "user", content: results }], deps.ownsConversation), turn: { ...rest, awaiting: [] } });
   // A worker's spend counts against the turn too.
   const over = turnTokensPassed(run.state);
   if (over) return finish(run.state, deps, { status: "failed", reply: `Turn stopped: ${over.message}`, code: over.code });

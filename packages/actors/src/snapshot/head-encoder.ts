@@ -28,11 +28,13 @@ export function headEncoder(packr: Packr, version: number): (s: AgentState) => U
     const header = mapHeaderBytes(count + 1);
     const config = packedConfig(s.config);
     const out = new Uint8Array(prefix.length + header.length + body.length - size + configKey.length + config.length);
-    let at = 0;
-    for (const part of [prefix, header, body.subarray(size), configKey, config]) {
-      out.set(part, at);
-      at += part.length;
-    }
+    out.set(prefix, 0);
+    out.set(header, prefix.length);
+    let at = prefix.length + header.length;
+    out.set(body.subarray(size), at);
+    at += body.length - size;
+    out.set(configKey, at);
+    out.set(config, at + configKey.length);
     return out;
   };
 }
@@ -63,8 +65,10 @@ function headFields(s: AgentState): Omit<AgentState, "messages" | "config"> & { 
     updatedAt: s.updatedAt,
     messageCount: s.messages.length,
   };
-  // A state built without a defaulted field stores no key for it, as a packed object rest did.
-  for (const k in f) if (f[k as keyof typeof f] === undefined) delete f[k as keyof typeof f];
+  // A state built without a defaulted field (one zod fills in on reading) stores no key for it, as a packed object rest did.
+  if (f.depth === undefined || f.suspension === undefined || f.lastError === undefined || f.escalations === undefined) {
+    for (const k in f) if (f[k as keyof typeof f] === undefined) delete f[k as keyof typeof f];
+  }
   return f;
 }
 
