@@ -27,7 +27,8 @@ export function headEncoder(packr: Packr, version: number): (s: AgentState) => U
     const { count, size } = mapHeader(body);
     const header = mapHeaderBytes(count + 1);
     const config = packedConfig(s.config);
-    const out = new Uint8Array(prefix.length + header.length + body.length - size + configKey.length + config.length);
+    // From Node's buffer pool, as msgpackr's own output: a typed array of its own costs more than the packing.
+    const out = Buffer.allocUnsafe(prefix.length + header.length + body.length - size + configKey.length + config.length);
     out.set(prefix, 0);
     out.set(header, prefix.length);
     let at = prefix.length + header.length;
