@@ -62,7 +62,8 @@ async function startTurn(run: TurnRun): Promise<void> {
   const { deps, pending } = run;
   run.emit({ kind: "turn_started", content: preview(pending.message.content) });
   run.emit({ kind: "status", status: "running" });
-  await compactIfLarge(run);
+  // Checked before the call: the common turn has nothing to compact and need not wait a tick for it.
+  if (estimateTokens(run.state.messages) > compactionPolicy(run.state).atTokens) await compactIfLarge(run);
   const state = run.state;
   run.update({
     ...state,
@@ -81,11 +82,13 @@ async function startTurn(run: TurnRun): Promise<void> {
   });
 }
 
+const compactionPolicy = (state: AgentState) => state.config.compaction ?? DEFAULT_COMPACTION;
+
+/** Compacts a context past its policy's size (the caller checked). */
 async function compactIfLarge(run: TurnRun): Promise<void> {
   const { deps } = run;
   const state = run.state;
-  const policy = state.config.compaction ?? DEFAULT_COMPACTION;
-  if (estimateTokens(state.messages) <= policy.atTokens) return;
+  const policy = compactionPolicy(state);
   try {
     const out = await compact(state.messages, { keepTurns: policy.keepTurns, model: deps.model, modelName: state.config.model, ...(deps.signal ? { signal: deps.signal } : {}) });
     if (!out) return;
