@@ -136,7 +136,7 @@ export class AgentStore {
       } catch (e) {
         if (!(e instanceof LogMismatchError)) throw e;
         // The log is not what this activation thought (nothing was written): write it whole.
-        const all = codec.encodeState(state).log;
+        const all = codec.encodeState({ ...state, messages: state.messages.slice(0, written.count) }).log;
         bytes = encoded.head.byteLength + all.reduce((n, x) => n + x.byteLength, 0);
         await write({ base: 0, entries: all, replace: true });
       }
