@@ -19,9 +19,17 @@ export function traceOf(message: InboxMessage): TraceIds {
   return { traceId: parts?.[1], spanId: parts?.[2], parentSpanId: message.parentSpanId };
 }
 
-function traceFields(t: TraceIds | undefined): { traceId?: string; spanId?: string; parentSpanId?: string } {
-  if (!t?.traceId) return {};
-  return { traceId: t.traceId, ...(t.spanId ? { spanId: t.spanId } : {}), ...(t.parentSpanId ? { parentSpanId: t.parentSpanId } : {}) };
+/** A record of `event`, its fields in the order the trace has always shown them; built field by field (a turn emits several events, each once). */
+function recordOf(agent: AgentId, at: number, turn: number, host: HostId, event: AgentEvent, messageId: string | undefined, t: TraceIds | undefined): AgentEventRecord {
+  const rec: Omit<AgentEventRecord, "event"> & { event?: AgentEvent } = { agent, at, turn, host };
+  if (messageId) rec.messageId = messageId;
+  if (t?.traceId) {
+    rec.traceId = t.traceId;
+    if (t.spanId) rec.spanId = t.spanId;
+    if (t.parentSpanId) rec.parentSpanId = t.parentSpanId;
+  }
+  rec.event = event;
+  return rec as AgentEventRecord;
 }
 
 /** Hands an agent's events to its listener (live stream, execution trace); a failing listener is logged, never thrown. */
@@ -37,7 +45,7 @@ export class EventSink {
     const sink = this.deps.onEvent;
     if (!sink) return;
     try {
-      sink({ agent: this.agent, at: this.deps.clock.now(), turn, host: this.deps.hostId, ...(messageId ? { messageId } : {}), ...traceFields(trace), event });
+      sink(recordOf(this.agent, this.deps.clock.now(), turn, this.deps.hostId, event, messageId, trace));
     } catch (e) {
       this.log.warn({ err: errorMessage(e) }, "an event listener failed");
     }

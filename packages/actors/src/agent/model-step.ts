@@ -4,11 +4,12 @@ import { errorMessage } from "../errors.ts";
 import type { ContentBlock, ToolUseBlock } from "../model/messages.ts";
 import { addUsage, textOf } from "../model/messages.ts";
 import type { ModelEvent, ModelResponse } from "../model/provider.ts";
+import { appendMessages } from "./conversation.ts";
 import type { AgentEvent } from "./events.ts";
 import { preview } from "./events.ts";
 import { responseTokens, turnTokensPassed } from "./limits.ts";
 import { repeatedCall } from "./loop-detection.ts";
-import type { AgentState } from "./state.ts";
+import type { AgentState, InFlightTurn } from "./state.ts";
 import type { TurnDeps, TurnOutcome } from "./turn-deps.ts";
 import { deadLetter, finish, suspend, withNotRun } from "./turn-end.ts";
 import type { TurnRun } from "./turn-run.ts";
@@ -79,10 +80,10 @@ async function modelAnswered(run: TurnRun, response: ModelResponse): Promise<Tur
   const content: ContentBlock[] = response.content.length > 0 ? response.content : [{ type: "text", text: "" }];
   const usage = response.usage;
   // A model call that succeeds ends the run of failures ("in a row").
-  const { failures: _f, firstFailedAt: _ff, ...ok } = turn;
+  const ok = "failures" in turn || "firstFailedAt" in turn ? withoutFailures(turn) : turn;
   run.update({
     ...state,
-    messages: [...state.messages, { role: "assistant", content }],
+    messages: appendMessages(state.messages, [{ role: "assistant", content }], deps.ownsConversation),
     usage: addUsage(state.usage, usage),
     turn: { ...ok, iterations: turn.iterations + 1, usage: addUsage(turn.usage, usage) },
   });
@@ -122,6 +123,12 @@ async function callModel(state: AgentState, deps: TurnDeps, emit: (e: AgentEvent
     if (deps.signal?.aborted) throw e;
     return { ok: false, error: errorMessage(e) };
   }
+}
+
+/** The turn without its run of failures (an object rest, only when there is a run to drop). */
+function withoutFailures(turn: InFlightTurn): InFlightTurn {
+  const { failures: _f, firstFailedAt: _ff, ...ok } = turn;
+  return ok;
 }
 
 function deadLetterPolicy(state: AgentState): { afterFailures: number; retryDelayMs: number } {

@@ -18,6 +18,13 @@ export interface TurnDeps {
   /** Receives every step of the turn (the live stream and the execution trace). */
   emit?: (event: AgentEvent) => void;
   signal?: AbortSignal;
+  /**
+   * The state's message list belongs to the caller alone: nobody keeps an
+   * older state and expects its messages unchanged (an activation's hot
+   * state). New messages are then pushed onto that list rather than onto a
+   * copy of it (see appendMessages).
+   */
+  ownsConversation?: boolean;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ChatMessage, ToolResultBlock, ToolUseBlock } from "../model/messages.ts";
+import { appendMessages } from "./conversation.ts";
 import { preview } from "./events.ts";
 import type { AgentState, DeadLetter, PendingMessage, TurnResult } from "./state.ts";
 import { MAX_ESCALATIONS } from "./tool-batch.ts";
@@ -82,7 +83,7 @@ export function finish(state: AgentState, deps: TurnDeps, end: { status: TurnRes
   const turn = state.turn!;
   const now = deps.clock.now();
   const messages: ChatMessage[] =
-    end.status === "completed" ? state.messages : [...state.messages, { role: "assistant", content: [{ type: "text", text: end.reply }] }];
+    end.status === "completed" ? state.messages : appendMessages(state.messages, [{ role: "assistant", content: [{ type: "text", text: end.reply }] }], deps.ownsConversation);
   const next: AgentState = {
     ...state,
     messages,

@@ -112,6 +112,8 @@ export class TurnLoop {
         checkpoint: (s) => this.p.hot.commit(s),
         metrics: this.p.deps.metrics,
         emit: (event) => this.p.events.emit(event, turnNo, messageId, trace),
+        // The hot state is the only holder of its message list: appends go in place.
+        ownsConversation: true,
       });
       // Fenced while the last step ran: this activation must not write again.
       if (this.p.lifecycle.ended) return false;

@@ -8,6 +8,7 @@ import { nextStep } from "./next-step.ts";
 import type { ApprovalRequest, AgentState, PendingMessage } from "./state.ts";
 import { callTier, runToolBatch } from "./tool-batch.ts";
 import type { TurnDeps, TurnOutcome } from "./turn-deps.ts";
+import { appendMessages } from "./conversation.ts";
 import { deadLetter, finish } from "./turn-end.ts";
 import { TurnRun } from "./turn-run.ts";
 
@@ -61,12 +62,13 @@ async function startTurn(run: TurnRun): Promise<void> {
   const { deps, pending } = run;
   run.emit({ kind: "turn_started", content: preview(pending.message.content) });
   run.emit({ kind: "status", status: "running" });
-  await compactIfLarge(run);
+  // Checked before the call: the common turn has nothing to compact and need not wait a tick for it.
+  if (estimateTokens(run.state.messages) > compactionPolicy(run.state).atTokens) await compactIfLarge(run);
   const state = run.state;
   run.update({
     ...state,
     status: "running",
-    messages: [...state.messages, { role: "user", content: [{ type: "text", text: pending.message.content }] }],
+    messages: appendMessages(state.messages, [{ role: "user", content: [{ type: "text", text: pending.message.content }] }], deps.ownsConversation),
     turn: {
       messageId: pending.message.messageId,
       seq: pending.seq,
@@ -80,11 +82,13 @@ async function startTurn(run: TurnRun): Promise<void> {
   });
 }
 
+const compactionPolicy = (state: AgentState) => state.config.compaction ?? DEFAULT_COMPACTION;
+
+/** Compacts a context past its policy's size (the caller checked). */
 async function compactIfLarge(run: TurnRun): Promise<void> {
   const { deps } = run;
   const state = run.state;
-  const policy = state.config.compaction ?? DEFAULT_COMPACTION;
-  if (estimateTokens(state.messages) <= policy.atTokens) return;
+  const policy = compactionPolicy(state);
   try {
     const out = await compact(state.messages, { keepTurns: policy.keepTurns, model: deps.model, modelName: state.config.model, ...(deps.signal ? { signal: deps.signal } : {}) });
     if (!out) return;
@@ -129,7 +133,7 @@ async function runTools(run: TurnRun, uses: Extract<NextStep, { kind: "run_tools
   };
   const results = await runToolBatch(uses, run.pending.message, deps, { get: () => run.state, update }, reportChild);
   const { toolResults: _done, ...rest } = run.state.turn!;
-  update({ ...run.state, status: "running", messages: [...run.state.messages, { role: "user", content: results }], turn: { ...rest, awaiting: [] } });
+  update({ ...run.state, status: "running", messages: appendMessages(run.state.messages, [{ role: "user", content: results }], deps.ownsConversation), turn: { ...rest, awaiting: [] } });
   // A worker's spend counts against the turn too.
   const over = turnTokensPassed(run.state);
   if (over) return finish(run.state, deps, { status: "failed", reply: `Turn stopped: ${over.message}`, code: over.code });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { CorruptSnapshotError } from "../errors.ts";
 import type { AgentState, DeadLetter, InboxMessage, TurnResult } from "../agent/state.ts";
 import { agentStateSchema, deadLetterSchema, inboxMessageSchema, turnResultSchema } from "../agent/state.ts";
+import { headEncoder } from "./head-encoder.ts";
 
 /** Bumped on every incompatible change of the snapshot shape. */
 export const SNAPSHOT_VERSION = 2;
@@ -16,6 +17,7 @@ const WHOLE_SNAPSHOT_VERSION = 1;
 // Plain maps, no records extension: the bytes stay readable by any msgpack
 // decoder and do not depend on structure state shared between processes.
 const packr = new Packr({ useRecords: false, moreTypes: false });
+const encodeHead = headEncoder(packr, SNAPSHOT_VERSION);
 
 type Kind = "snapshot" | "inbox message" | "turn result" | "dead letter" | "message";
 
@@ -104,8 +106,9 @@ function decodeHead(head: Uint8Array): AgentHead {
 export const codec = {
   /** The head of a state and log entries for its messages from `from` on (the ones not stored yet). */
   encodeState: (s: AgentState, from = 0): EncodedState => {
-    const { messages, ...rest } = s;
-    return { head: encode("snapshot", { ...rest, messageCount: messages.length }), log: messages.slice(from).map((m) => encode("message", m)) };
+    const log: Uint8Array[] = [];
+    for (let i = from; i < s.messages.length; i++) log.push(encode("message", s.messages[i]));
+    return { head: encodeHead(s), log };
   },
   /** `whole`: a version 1 snapshot, its conversation not yet in a log. */
   decodeStored,

@@ -11,7 +11,9 @@ import { LogMismatchError } from "./driver.ts";
  * What of an agent's conversation its log holds, as its activation last
  * wrote or read it: the first `count` messages of `stored`. Messages are
  * never changed in place, so a conversation that starts with these very
- * objects extends the stored one (a pointer comparison each, no encoding).
+ * objects extends the stored one (a pointer comparison each, no encoding;
+ * one comparison when it is `stored` itself, extended in place by its
+ * activation's turns).
  * `count` -1: unknown (a commit's outcome was lost), the next commit
  * rewrites the log.
  */
@@ -119,6 +121,8 @@ export class AgentStore {
     const started = performance.now();
     const cursor = opts.log;
     const base = cursor && extends_(state.messages, cursor) ? cursor.count : undefined;
+    // What this commit writes: a list its owner extends in place may grow while the write is under way.
+    const written: LogCursor = { count: state.messages.length, stored: state.messages };
     const encoded = codec.encodeState(state, base ?? 0);
     const req: Parameters<StoreDriver["commit"]>[1] = { epoch, snapshot: encoded.head };
     if (opts.processedSeq !== undefined) req.processedSeq = opts.processedSeq;
@@ -132,7 +136,7 @@ export class AgentStore {
       } catch (e) {
         if (!(e instanceof LogMismatchError)) throw e;
         // The log is not what this activation thought (nothing was written): write it whole.
-        const all = codec.encodeState(state).log;
+        const all = codec.encodeState({ ...state, messages: state.messages.slice(0, written.count) }).log;
         bytes = encoded.head.byteLength + all.reduce((n, x) => n + x.byteLength, 0);
         await write({ base: 0, entries: all, replace: true });
       }
@@ -141,7 +145,7 @@ export class AgentStore {
       if (cursor) cursor.count = -1;
       throw e;
     }
-    if (cursor) Object.assign(cursor, cursorOf(state.messages));
+    if (cursor) Object.assign(cursor, written);
     this.metrics.snapshotWritten((performance.now() - started) / 1000, bytes);
   }
 

@@ -30,11 +30,14 @@ const matches = (e: Pick<AgentEventRecord, "turn" | "at">, q: TraceQuery) => (q.
 
 /** An entry as the memory store keeps it: what a query filters on, and the record as JSON (as in Redis). */
 interface StoredEntry {
-  id: string;
+  /** The entry's id as a number: formatted (zero-padded, so ids sort as strings) only when read. */
+  seq: number;
   turn: number;
   at: number;
   json: string;
 }
+
+const entryId = (seq: number): string => String(seq).padStart(16, "0");
 
 /**
  * The traces in process memory (`colony dev`, tests). Records are kept as
@@ -53,15 +56,15 @@ export class MemoryTraceStore implements TraceStore {
     for (const record of records) {
       let list = this.traces.get(record.agent);
       if (!list) this.traces.set(record.agent, (list = []));
-      list.push({ id: String(++this.seq).padStart(16, "0"), turn: record.turn, at: record.at, json: JSON.stringify(record) });
+      list.push({ seq: ++this.seq, turn: record.turn, at: record.at, json: JSON.stringify(record) });
       if (list.length > this.cap + (this.cap >> 2)) list.splice(0, list.length - this.cap);
     }
   }
 
   async read(agent: string, q: TraceQuery) {
     const list = this.traces.get(agent) ?? [];
-    const all = list.slice(Math.max(0, list.length - this.cap)).filter((e) => (q.after === undefined || e.id > q.after) && matches(e, q));
-    const entries: TraceEntry[] = all.slice(0, q.limit).map((e) => ({ ...(JSON.parse(e.json) as AgentEventRecord), id: e.id }));
+    const all = list.slice(Math.max(0, list.length - this.cap)).filter((e) => (q.after === undefined || entryId(e.seq) > q.after) && matches(e, q));
+    const entries: TraceEntry[] = all.slice(0, q.limit).map((e) => ({ ...(JSON.parse(e.json) as AgentEventRecord), id: entryId(e.seq) }));
     return { entries, nextCursor: all.length > q.limit ? entries[entries.length - 1]!.id : null };
   }
 }
