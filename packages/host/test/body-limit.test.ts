@@ -19,6 +19,8 @@ async function start(): Promise<string> {
   app.post("/json", async (c) => c.json({ got: await c.req.json(), again: await c.req.text() }));
   app.post("/raw", async (c) => c.text(await c.req.raw.text()));
   app.get("/get", (c) => c.text("ok"));
+  // Read by limitBody itself (not Hono's bodyLimit, which leaves the body to the route): the text is cached before the route runs.
+  app.post("/cached", (c) => c.text(String("text" in c.req.bodyCache)));
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve()) as Server;
   });
@@ -47,6 +49,7 @@ describe("limitBody on a Node server", () => {
     expect(await res.json()).toEqual({ got: { content: "héllo", n: 1 }, again: body });
     const raw = await fetch(`${url}/raw`, { method: "POST", body: "plain" });
     expect(await raw.text()).toBe("plain");
+    expect(await (await fetch(`${url}/cached`, { method: "POST", body: "{}" })).text()).toBe("true");
   });
 
   it("reads a chunked body up to the limit", async () => {

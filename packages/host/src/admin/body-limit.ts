@@ -51,7 +51,8 @@ export function limitBody(options: { maxSize: number; onError: (c: Context) => R
   const fallback = bodyLimit(options);
   return async (c, next) => {
     const incoming = incomingOf(c.env);
-    if (!incoming) return fallback(c, next);
+    // Not served by Node, or its body already read elsewhere (it would never end again): Hono's way.
+    if (!incoming || incoming.readableEnded || incoming.readableFlowing) return fallback(c, next);
     // No body to read (as Hono's: a GET or HEAD request has none).
     if (incoming.method === "GET" || incoming.method === "HEAD") return next();
     const declared = incoming.headers["content-length"];
