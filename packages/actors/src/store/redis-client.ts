@@ -31,9 +31,17 @@ const COMMAND_TIMEOUT_MS = 5_000;
  * connection is back by the first attempt, else rejected: either way its
  * outcome is unknown to the caller, which is why every script must be safe
  * to run twice and why a 503 means "not acknowledged, retry".
+ *
+ * `enableAutoPipelining`: commands issued in the same event-loop tick (the
+ * appends, commits and trace batches of concurrent messages) leave in one
+ * socket write instead of one each; each command still gets its own reply,
+ * in order, so nothing is acknowledged before Redis answered it. A socket
+ * write is most of a command's CPU on this path (measured: 40% of a host's
+ * writeBuffer time under 64 messages in flight was Redis).
  */
 export function redisOptions(): RedisOptions {
   return {
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(50 * attempt, RECONNECT_MAX_MS),
     commandTimeout: COMMAND_TIMEOUT_MS,
@@ -53,6 +61,8 @@ export function clusterOptions(target: Extract<RedisTarget, { kind: "cluster" }>
   const creds = { ...(target.username !== undefined && { username: target.username }), ...(target.password !== undefined && { password: target.password }) };
   return {
     enableOfflineQueue: false,
+    // Per node: commands of one tick bound for the same master share a write (see redisOptions()).
+    enableAutoPipelining: true,
     clusterRetryStrategy: retryStrategy,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,

@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from "../logger.ts";
 import { fromNatsError } from "./nats-errors.ts";
 import { DEFAULT_PING_INTERVAL_MS, DEFAULT_RECONNECT_TIME_WAIT_MS, type NatsTransportOptions } from "./nats-options.ts";
 import { onNatsStatus } from "./nats-status.ts";
+import { Outbox } from "./outbox.ts";
 
 export { DEFAULT_PING_INTERVAL_MS, DEFAULT_RECONNECT_TIME_WAIT_MS, fromNatsError };
 export type { NatsTransportOptions };
@@ -51,6 +52,8 @@ import type { ConnectionStatus, Handler, Subscription, Transport } from "./trans
  *   move is logged with the server left and the one reached.
  * - `waitOnFirstConnect: true` (overridable): start order does not matter.
  * - `pingInterval: 10 s`: a half-open connection is noticed in ~20–30 s.
+ * - Publishes, requests and replies reach nats.js through an Outbox: those
+ *   of one event-loop round share a socket write (see outbox.ts).
  *
  * While disconnected, request() and flush() reject at once with
  * UnavailableError (retryable) rather than waiting out their timeout;
@@ -69,6 +72,7 @@ export class NatsTransport implements Transport {
   private readonly subs = new Set<NatsSubscription>();
   private readonly pending = new PendingRequests();
   private readonly inflight = new InFlight();
+  private readonly outbox = new Outbox();
   private readonly statusEvents: AsyncIterable<Status>;
   private readonly statusLoop: Promise<void>;
   private closing = false;
@@ -171,12 +175,17 @@ export class NatsTransport implements Transport {
     subjectTokens(subject, { wildcards: false });
     if (this.closing || this.nc.isClosed()) throw this.unavailable();
     const bytes = encodeEnvelope(envelope);
+    this.outbox.add(() => this.send(subject, bytes));
+    this.count("out");
+  }
+
+  /** Hands a publish or reply to nats.js; at most once, as every publish (a connection closed meanwhile drops it). */
+  private send(subject: string, bytes: Uint8Array): void {
     try {
       this.nc.publish(subject, bytes);
     } catch (e) {
-      throw fromNatsError(e, subject);
+      this.logger.warn({ subject, err: errorMessage(fromNatsError(e, subject)) }, "could not send a message");
     }
-    this.count("out");
   }
 
   async request(subject: string, envelope: Envelope, timeoutMs: number): Promise<unknown> {
@@ -188,7 +197,18 @@ export class NatsTransport implements Transport {
     this.count("out");
     let msg: Msg;
     try {
-      msg = await this.pending.track(this.nc.request(subject, bytes, { timeout: timeoutMs }));
+      const sent = new Promise<Msg>((resolve, reject) =>
+        this.outbox.add(() => {
+          // close() already refused it (its caller retries elsewhere): never sent.
+          if (this.closing) return reject(this.unavailable());
+          try {
+            this.nc.request(subject, bytes, { timeout: timeoutMs }).then(resolve, reject);
+          } catch (e) {
+            reject(e);
+          }
+        }),
+      );
+      msg = await this.pending.track(sent);
     } catch (e) {
       throw fromNatsError(e, subject, timeoutMs);
     }
@@ -229,18 +249,16 @@ export class NatsTransport implements Transport {
     const reply = msg.reply;
     const work = handleInbound(msg.data, handler, Boolean(reply), { subject: msg.subject, from: this.name, logger: this.logger }).then((out) => {
       if (!out || !reply) return;
-      try {
-        this.nc.publish(reply, out);
-        this.count("out");
-      } catch (e) {
-        this.logger.warn({ subject: msg.subject, err: errorMessage(e) }, "could not send a reply");
-      }
+      this.outbox.add(() => this.send(reply, out));
+      this.count("out");
     });
     this.inflight.add(work);
   }
 
   async flush(): Promise<void> {
     if (this.closing || this.nc.isClosed() || this.cell.get() !== "connected") throw this.unavailable();
+    // What was published before this call goes out before the flush's PING.
+    this.outbox.flush();
     try {
       await this.nc.flush();
     } catch (e) {
@@ -277,6 +295,8 @@ export class NatsTransport implements Transport {
       if (!(await this.inflight.settle(left()))) {
         this.logger.warn({ handlers: this.inflight.size, drainTimeoutMs: this.drainTimeoutMs }, "closing with handlers still running");
       }
+      // Replies and publishes still queued reach nats.js before its drain or close.
+      this.outbox.flush();
       // drain() flushes what handlers published; it needs the server, so it is bounded.
       if (connected && this.cell.get() === "connected") {
         const drained = await withTimeout(

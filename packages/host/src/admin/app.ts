@@ -1,7 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono } from "hono";
 import type { BlankEnv } from "hono/types";
-import { bodyLimit } from "hono/body-limit";
 import type { Registry } from "prom-client";
 import type { Logger } from "@colony/actors";
 import { messageTiming } from "@colony/actors";
@@ -11,6 +10,7 @@ import type { HttpTools } from "../tools/http-tools.ts";
 import { registerAgentRoutes } from "./agent-routes.ts";
 import { allowedMethods } from "./allowed-methods.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
+import { limitBody } from "./body-limit.ts";
 import { registerClusterRoutes } from "./cluster-routes.ts";
 import { registerConsoleRoutes } from "./console-routes.ts";
 import { registerDeadLetterRoutes } from "./dead-letter-routes.ts";
@@ -104,7 +104,7 @@ function guardV1(app: OpenAPIHono, opts: AdminApiOptions): WeakMap<Request, numb
   }
   app.use(
     "/v1/*",
-    bodyLimit({
+    limitBody({
       maxSize: MAX_BODY_BYTES,
       onError: (c) => {
         // The rest of the body is never read, so this connection cannot carry another request: say so.

@@ -82,20 +82,14 @@ export class RedisTraceStore implements TraceStore {
 
   async append(records: readonly AgentEventRecord[]): Promise<void> {
     if (records.length === 0) return;
-    // One pipeline per agent (a Cluster pipeline must stay in one slot), all sent at once; order is kept within each agent.
-    const byAgent = new Map<string, { record: AgentEventRecord; i: number }[]>();
-    records.forEach((record, i) => byAgent.set(record.agent, [...(byAgent.get(record.agent) ?? []), { record, i }]));
+    // Every XADD issued in this tick: with auto-pipelining (redisOptions()) they
+    // leave in one socket write per Redis node, together with whatever else
+    // this tick sends (a commit, another agent's batch), rather than one
+    // explicit pipeline, and one write, per agent. One connection answers in
+    // order, so each agent's entries keep theirs.
     const batch = randomUUID();
-    const sent = [...byAgent].map(([agent, list]) => {
-      const p = this.redis.pipeline();
-      const key = agentKeys(agent).trace;
-      for (const { record, i } of list) p.xadd(key, "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(record), "u", `${batch}:${i}`);
-      return p.exec();
-    });
-    for (const results of await Promise.all(sent)) {
-      const failed = results?.find(([err]) => err);
-      if (failed) throw failed[0];
-    }
+    const key = (agent: string) => agentKeys(agent).trace;
+    await Promise.all(records.map((record, i) => this.redis.xadd(key(record.agent), "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(record), "u", `${batch}:${i}`)));
   }
 
   async read(agent: string, q: TraceQuery) {
