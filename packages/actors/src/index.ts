@@ -49,6 +49,7 @@ export type { RecordStore } from "./store/record-store.ts";
 export type { LoadedState, CommitOptions, DeadLetterPage } from "./store/agent-store.ts";
 export type { ActorRef, ActorRuntime } from "./runtime/actor-runtime.ts";
 export { NactRuntime } from "./runtime/nact-runtime.ts";
+export { MailboxRuntime } from "./runtime/mailbox-runtime.ts";
 export { AnthropicModel } from "./model/anthropic.ts";
 export type { AnthropicModelOptions } from "./model/anthropic.ts";
 export { DEFAULT_PRICES, costOf, priceOf } from "./model/pricing.ts";

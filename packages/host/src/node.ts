@@ -8,7 +8,7 @@ import {
   AgentStore,
   AgentTypeRegistry,
   MemoryTypeStore,
-  NactRuntime,
+  MailboxRuntime,
   ToolRegistry,
   errorMessage,
   randomToken,
@@ -69,7 +69,7 @@ export class HostNode {
   /** The tools of the declared MCP servers, as this host sees them. */
   readonly mcp: McpToolSource;
   private readonly local: LocalAgents;
-  private readonly runtime = new NactRuntime();
+  private readonly runtime = new MailboxRuntime();
   private readonly heartbeat: HeartbeatLoop;
   private readonly inbound: Subscription;
   /** The directory's announcements of hosts gone: cached routes to them are dropped at once. */
