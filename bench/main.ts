@@ -4,7 +4,8 @@
  * redis-server and nats-server unless REDIS_URL / NATS_URL are set.
  * BENCH_QUICK=1 runs a short version; BENCH_ONLY=<section> runs one section (e.g. detection,
  * cluster); BENCH_TRACE=1 only the wall-clock breakdown of
- * one cross-host message.
+ * one cross-host message. BENCH_AGENTS=100000 sets the memory section's agent count
+ * (default 10,000; 2,000 quick); BENCH_HEAP_SNAPSHOTS=<dir> writes its heap snapshots there.
  */
 import { startNats, startRedis } from "../test/harness/servers.ts";
 import { cliBench } from "./cli.ts";
@@ -27,6 +28,13 @@ if (process.env.BENCH_TRACE === "1") {
   printTable("One cross-host message, stage by stage (p50 of each stage; % of the end-to-end p50)", await messageTrace({ messages: quick ? 200 : 1_000 }));
   process.exit(0);
 }
+function memoryOptions(): { agents: number; snapshotDir?: string } {
+  const agents = Number(process.env.BENCH_AGENTS ?? (quick ? 2_000 : 10_000));
+  if (!Number.isInteger(agents) || agents <= 0) throw new Error(`BENCH_AGENTS=${process.env.BENCH_AGENTS}: a positive integer`);
+  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOTS;
+  return snapshotDir ? { agents, snapshotDir } : { agents };
+}
+
 /** BENCH_ONLY=host|snapshot|transport|placement|cluster|detection|cli|memory runs that section alone. */
 const only = process.env.BENCH_ONLY;
 const sections: [string, () => Promise<void>][] = [
@@ -49,7 +57,7 @@ const sections: [string, () => Promise<void>][] = [
   ["cluster", async () => printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 6_000, agents: 150, fanouts: 100 }))],
   ["detection", detection],
   ["cli", async () => printTable("CLI calls against a running host (wall time, a new process each; target 300 ms)", await cliBench({ calls: quick ? 10 : 20 }))],
-  ["memory", async () => printTable("Memory per idle active agent (one host process, Redis store)", await memoryPerAgent({ agents: quick ? 2_000 : 10_000 }))],
+  ["memory", async () => printTable("Memory per idle active agent (one host process, Redis store)", await memoryPerAgent(memoryOptions()))],
 ];
 if (only && !sections.some(([name]) => name === only)) throw new Error(`BENCH_ONLY=${only}: one of ${sections.map(([n]) => n).join(", ")}`);
 for (const [name, run] of sections) if (!only || only === name) await run();

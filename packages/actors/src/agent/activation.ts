@@ -18,6 +18,9 @@ import { OpenRequests, ResultWaiters } from "./waiters.ts";
 import { ApprovalWatch } from "./approval-watch.ts";
 import { HotState } from "./hot-state.ts";
 import { EventSink } from "./event-sink.ts";
+import { BoundLogger } from "./bound-logger.ts";
+import { TurnAbort } from "./turn-abort.ts";
+import { LoopParts } from "./loop-parts.ts";
 import type { Decision } from "./turn-loop.ts";
 import { COMMIT_RETRY_MS, TurnLoop } from "./turn-loop.ts";
 
@@ -74,11 +77,11 @@ export class Activation {
   private readonly loop: TurnLoop;
   private readonly actor: ActorRef<ActorMessage>;
   /** Aborted by a fence or a passed drain deadline: the running turn stops at its last checkpoint. */
-  private readonly abort = new AbortController();
+  private readonly abort = new TurnAbort();
   private readonly log: Logger;
   private inflightAccepts = 0;
   private acceptsSettled: (() => void) | undefined;
-  private lastActive: number;
+  private readonly parts: LoopParts;
   private stopped: Promise<void> | undefined;
 
   private constructor(
@@ -91,27 +94,17 @@ export class Activation {
     // The inbox holds exactly the entries not processed yet (commits delete
     // each processed one atomically with the snapshot that records it).
     this.queue = new InboxQueue(loaded.pending);
-    this.lastActive = deps.clock.now();
-    this.log = deps.logger.child({ agent: id, activation: this.activationId, epoch });
-    const { hot, queue, waiters, log, lifecycle } = this;
-    this.approvals = new ApprovalWatch({
-      ...deps,
-      agent: id,
-      log,
-      retryMs: COMMIT_RETRY_MS,
-      awaiting: () => hot.current.turn?.awaiting ?? [],
-      deny: (callId, reason) => this.decide(callId, false, reason, "timeout"),
-      ended: () => lifecycle.ended,
-    });
-    const wake = () => this.actor.tell({ kind: "turn" });
-    const touch = () => (this.lastActive = deps.clock.now());
-    const fence = (error: Error) => this.fence(error);
+    this.log = new BoundLogger(deps.logger, this);
+    const { hot, queue, waiters, log, lifecycle, abort } = this;
+    this.approvals = new ApprovalWatch({ agent: id, deps, log, retryMs: COMMIT_RETRY_MS, hot, lifecycle, decider: this });
     const events = new EventSink(id, deps, log);
-    this.loop = new TurnLoop({ id, deps, hot, queue, waiters, approvals: this.approvals, events, log, lifecycle, signal: this.abort.signal, wake, fence, touch });
+    this.parts = new LoopParts({ id, deps, hot, queue, waiters, approvals: this.approvals, events, log, lifecycle }, abort, this);
+    this.loop = new TurnLoop(this.parts);
     // nact names allow URL-safe characters only; "." never occurs in an id.
     this.actor = deps.runtime.spawn<ActorMessage>(`${id.replace("/", ".")}.${this.activationId}`, (m) => this.handle(m), (e) => {
       this.log.error({ err: errorMessage(e) }, "agent actor crashed; resuming");
     });
+    this.parts.actor = this.actor;
   }
 
   /**
@@ -153,7 +146,7 @@ export class Activation {
     // An agent waiting for a person stays active: it owns the approval's timeout.
     if (this.hot.current.turn?.awaiting.length) return null;
     if (this.loop.running || this.queue.length > 0 || this.inflightAccepts > 0) return null;
-    return this.lastActive;
+    return this.parts.lastActive;
   }
 
   /**
@@ -180,7 +173,7 @@ export class Activation {
       return outcome;
     } finally {
       if (--this.inflightAccepts === 0) this.acceptsSettled?.();
-      this.lastActive = this.deps.clock.now();
+      this.parts.touch();
     }
   }
 
@@ -273,9 +266,13 @@ export class Activation {
 
   private async handle(m: ActorMessage): Promise<void> {
     if (m.kind === "stop") return this.onStop(m.done);
-    if (m.kind === "decide") return this.loop.decide(m);
-    if (m.kind === "resume") return this.loop.resume(m.done);
-    return this.loop.drain();
+    try {
+      if (m.kind === "decide") return await this.loop.decide(m);
+      if (m.kind === "resume") return await this.loop.resume(m.done);
+      return await this.loop.drain();
+    } finally {
+      if (!this.loop.running) this.abort.idle();
+    }
   }
 
   /** The actor's last message: the final checkpoint (unless fenced meanwhile), then the end. */

@@ -5,22 +5,21 @@ import type { Logger } from "../logger.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { ApprovalIndex } from "../store/approval-index.ts";
 import { forgetApprovalsIfDeleted } from "../store/approval-index.ts";
-import type { ApprovalRequest } from "./state.ts";
+import type { AgentState, ApprovalRequest } from "./state.ts";
 
 export interface ApprovalWatchDeps {
   agent: AgentId;
-  approvals: ApprovalIndex;
-  store: AgentStore;
-  clock: Clock;
+  /** The activation's shared dependencies (one object for all of them: nothing is copied per agent). */
+  deps: { approvals: ApprovalIndex; store: AgentStore; clock: Clock };
   log: Logger;
   /** Back-off before arming the deadline again when a denial could not be stored. */
   retryMs: number;
-  /** The tool calls the agent's turn waits on now. */
-  awaiting(): readonly ApprovalRequest[];
-  /** Denies a call (the activation's own decision path); rejects if it was not stored. */
-  deny(callId: string, reason: string): Promise<void>;
+  /** The context: its turn's waiting calls are the ones watched. */
+  hot: { readonly current: AgentState };
   /** Whether the activation has ended: nothing is armed then. */
-  ended(): boolean;
+  lifecycle: { readonly ended: boolean };
+  /** Denies a call through the activation's own decision path; rejects if it was not stored. */
+  decider: { decide(callId: string, approve: boolean, reason: string, by: string): Promise<void> };
 }
 
 /**
@@ -31,31 +30,41 @@ export interface ApprovalWatchDeps {
 export class ApprovalWatch {
   private timer: TimerHandle | undefined;
 
-  constructor(private readonly deps: ApprovalWatchDeps) {}
+  constructor(private readonly parts: ApprovalWatchDeps) {}
+
+  private awaiting(): readonly ApprovalRequest[] {
+    return this.parts.hot.current.turn?.awaiting ?? [];
+  }
+
+  private ended(): boolean {
+    return this.parts.lifecycle.ended;
+  }
 
   /** Lists the waiting calls in the index and arms the timer of the earliest deadline. */
   sync(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    const awaiting = this.deps.awaiting();
-    if (awaiting.length === 0 || this.deps.ended()) return;
+    const { deps, agent, log, retryMs } = this.parts;
+    const awaiting = this.awaiting();
+    if (awaiting.length === 0 || this.ended()) return;
     for (const a of awaiting) {
-      this.deps.approvals.add({ ...a, agent: this.deps.agent }).catch((e) => this.deps.log.warn({ err: errorMessage(e) }, "approval index not updated"));
+      deps.approvals.add({ ...a, agent }).catch((e) => log.warn({ err: errorMessage(e) }, "approval index not updated"));
     }
     const next = awaiting.reduce((x, y) => (y.deadline < x.deadline ? y : x));
-    this.timer = this.deps.clock.setTimeout(() => {
+    this.timer = deps.clock.setTimeout(() => {
       this.timer = undefined;
-      this.deps.deny(next.callId, "no decision before the approval deadline").catch(() => {
+      this.parts.decider.decide(next.callId, false, "no decision before the approval deadline", "timeout").catch(() => {
         // Not stored (Redis refused it?): the call still waits; try again shortly.
-        if (this.deps.ended() || this.timer) return;
-        this.timer = this.deps.clock.setTimeout(() => this.sync(), this.deps.retryMs);
+        if (this.ended() || this.timer) return;
+        this.timer = deps.clock.setTimeout(() => this.sync(), retryMs);
       });
-    }, Math.max(0, next.deadline - this.deps.clock.now()));
+    }, Math.max(0, next.deadline - deps.clock.now()));
   }
 
   /** Takes a decided call out of the index; a failure is logged, not thrown (the snapshot is the truth). */
   async decided(callId: string): Promise<void> {
-    await this.deps.approvals.remove(this.deps.agent, callId).catch((e) => this.deps.log.warn({ err: errorMessage(e) }, "approval index not updated"));
+    const { deps, agent, log } = this.parts;
+    await deps.approvals.remove(agent, callId).catch((e) => log.warn({ err: errorMessage(e) }, "approval index not updated"));
   }
 
   /** Disarms the deadline timer (the activation ended). */
@@ -65,7 +74,8 @@ export class ApprovalWatch {
 
   /** After a fence: if the agent was deleted, its waiting calls leave the index (see forgetApprovalsIfDeleted). */
   forgetIfDeleted(): void {
-    if (this.deps.awaiting().length === 0) return;
-    forgetApprovalsIfDeleted(this.deps.agent, this.deps).catch((e) => this.deps.log.warn({ err: errorMessage(e) }, "approval index not cleaned"));
+    if (this.awaiting().length === 0) return;
+    const { deps, agent, log } = this.parts;
+    forgetApprovalsIfDeleted(agent, deps).catch((e) => log.warn({ err: errorMessage(e) }, "approval index not cleaned"));
   }
 }

@@ -2,6 +2,7 @@ import type { AgentId } from "../ids.ts";
 import { messageTiming } from "../message-timing.ts";
 import type { AgentStore, LogCursor } from "../store/agent-store.ts";
 import type { AgentState, DeadLetter, TurnResult } from "./state.ts";
+import { sharedConfig } from "./shared-config.ts";
 
 /** A finished turn whose commit has not succeeded yet: retried as a commit, never run again. */
 export interface FinishedTurn {
@@ -34,7 +35,11 @@ export class HotState {
     private readonly store: AgentStore,
     private readonly onCompleted: (finished: FinishedTurn) => void,
   ) {
-    this.current = loaded.state;
+    // The activation's own id and the process's shared config: the decoded
+    // ones hold slices of the whole encoded snapshot (msgpackr reads strings
+    // out of one big string), which they would keep alive as long as the
+    // agent stays here.
+    this.current = { ...loaded.state, id, config: sharedConfig(loaded.state.config) };
     this.storedLog = loaded.log;
   }
 

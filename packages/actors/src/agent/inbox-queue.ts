@@ -8,8 +8,8 @@ import type { InboxMessage, PendingMessage } from "./state.ts";
  */
 export class InboxQueue {
   private readonly items: PendingMessage[];
-  /** Seqs whose turns completed in this activation (the latest ones). */
-  private readonly done = new Set<number>();
+  /** Seqs whose turns completed in this activation (the latest ones, oldest first): an array costs an idle agent less than a set. */
+  private done: number[] = [];
 
   constructor(initial: readonly PendingMessage[]) {
     this.items = [...initial].sort((a, b) => a.seq - b.seq);
@@ -21,7 +21,7 @@ export class InboxQueue {
 
   /** Whether the entry is queued or already done here. */
   knows(seq: number): boolean {
-    return this.done.has(seq) || this.items.some((p) => p.seq === seq);
+    return this.done.includes(seq) || this.items.some((p) => p.seq === seq);
   }
 
   hasMessage(messageId: string): boolean {
@@ -49,7 +49,9 @@ export class InboxQueue {
   complete(seq: number): void {
     const i = this.items.findIndex((p) => p.seq === seq);
     if (i >= 0) this.items.splice(i, 1);
-    this.done.add(seq);
-    if (this.done.size > DEDUP_WINDOW) this.done.delete(this.done.values().next().value!);
+    // The first one in an exact-size array: most agents go idle after one turn.
+    if (this.done.length === 0) this.done = [seq];
+    else if (!this.done.includes(seq)) this.done.push(seq);
+    if (this.done.length > DEDUP_WINDOW) this.done.shift();
   }
 }

@@ -28,12 +28,15 @@ export class Catalog {
   private readonly releasing = new Map<AgentId, number>();
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** What every activation here gets: one object, not a copy per agent. */
+  private readonly deps: ActivationDeps;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
 
   constructor(private readonly opts: CatalogOptions) {
     this.clock = opts.clock;
     this.log = opts.logger;
+    this.deps = { ...opts, onStopped: (a, how) => this.stopped(a, how) };
   }
 
   /** The live activation here, if any; never starts one. */
@@ -79,15 +82,14 @@ export class Catalog {
   }
 
   private async start(id: AgentId, epoch: number, reason: ActivationReason): Promise<Activation | null> {
-    const activation = await Activation.start(id, epoch, reason, {
-      ...this.opts,
-      onStopped: (a, how) => {
-        if (this.active.get(id) === a) this.active.delete(id);
-        if (!how.fenced) this.released(id, a.epoch, how.pending);
-      },
-    });
+    const activation = await Activation.start(id, epoch, reason, this.deps);
     if (activation) this.active.set(id, activation);
     return activation;
+  }
+
+  private stopped(a: Activation, how: { fenced: boolean; pending: number }): void {
+    if (this.active.get(a.id) === a) this.active.delete(a.id);
+    if (!how.fenced) this.released(a.id, a.epoch, how.pending);
   }
 
   /** Ends the agent's activation here without writing (deleted, or owned elsewhere now). */
