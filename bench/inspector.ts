@@ -1,14 +1,4 @@
-import { createRequire } from "node:module";
-
-/** The part of the `ws` client used here (the package ships no types; it comes with puppeteer-core). */
-interface Socket {
-  on(event: "message", listener: (data: Buffer) => void): void;
-  once(event: "open", listener: () => void): void;
-  once(event: "error", listener: (e: Error) => void): void;
-  send(data: string): void;
-  close(): void;
-}
-type SocketClass = new (url: string, opts: { maxPayload: number }) => Socket;
+import WebSocket from "ws";
 
 /**
  * A DevTools-protocol client for a process started with
@@ -20,7 +10,7 @@ export class Inspector implements Disposable {
   private readonly pending = new Map<number, { resolve(v: any): void; reject(e: Error): void }>();
   private readonly listeners = new Map<string, (params: any) => void>();
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(private readonly socket: WebSocket) {
     socket.on("message", (data) => {
       const msg = JSON.parse(data.toString("utf8")) as { id?: number; method?: string; params?: unknown; result?: unknown; error?: { message: string } };
       if (msg.id === undefined) return void (msg.method && this.listeners.get(msg.method)?.(msg.params));
@@ -35,7 +25,6 @@ export class Inspector implements Disposable {
   static async connect(stderr: string): Promise<Inspector> {
     const url = /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1];
     if (!url) throw new Error(`no inspector URL in stderr: ${stderr}`);
-    const WebSocket = createRequire(import.meta.url)("ws") as SocketClass;
     const socket = new WebSocket(url, { maxPayload: 2 ** 31 });
     await new Promise<void>((resolve, reject) => {
       socket.once("open", resolve);
