@@ -37,7 +37,8 @@ const COMMAND_TIMEOUT_MS = 5_000;
  * socket write instead of one each; each command still gets its own reply,
  * in order, so nothing is acknowledged before Redis answered it. A socket
  * write is most of a command's CPU on this path (measured: 40% of a host's
- * writeBuffer time under 64 messages in flight was Redis).
+ * writeBuffer time under 64 messages in flight was Redis). One server or
+ * Sentinel only; not on a cluster (see clusterOptions()).
  */
 export function redisOptions(): RedisOptions {
   return {
@@ -61,13 +62,17 @@ export function clusterOptions(target: Extract<RedisTarget, { kind: "cluster" }>
   const creds = { ...(target.username !== undefined && { username: target.username }), ...(target.password !== undefined && { password: target.password }) };
   return {
     enableOfflineQueue: false,
-    // Per node: commands of one tick bound for the same master share a write (see redisOptions()).
-    enableAutoPipelining: true,
+    // Not on a cluster: ioredis batches auto-pipelined commands per node and
+    // handles a MOVED reply for the whole batch, so after a failover or a slot
+    // move the moved slot's commands keep failing (redis/ioredis#2075; our
+    // harness test saw MOVED for 20 s after a promotion). Each command goes
+    // alone and follows its own redirection.
+    enableAutoPipelining: false,
     clusterRetryStrategy: retryStrategy,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
     slotsRefreshTimeout: 2_000,
-    redisOptions: { ...node, ...creds, connectionName: name, ...(target.tls && { tls: {} }) },
+    redisOptions: { ...node, enableAutoPipelining: false, ...creds, connectionName: name, ...(target.tls && { tls: {} }) },
   };
 }
 

@@ -85,7 +85,8 @@ export class RedisTraceStore implements TraceStore {
     // Every XADD issued in this tick: with auto-pipelining (redisOptions()) they
     // leave in one socket write per Redis node, together with whatever else
     // this tick sends (a commit, another agent's batch), rather than one
-    // explicit pipeline, and one write, per agent. One connection answers in
+    // explicit pipeline, and one write, per agent (on a Redis Cluster, with no
+    // auto-pipelining, each goes alone). One connection per node answers in
     // order, so each agent's entries keep theirs.
     const batch = randomUUID();
     const key = (agent: string) => agentKeys(agent).trace;
