@@ -5,7 +5,7 @@ import { redactUrls } from "@colony/actors/redact";
  * bad environment. Kept apart from config.ts, and checked without zod, so a
  * client command (`colony agents ls`) loads neither zod nor the server's
  * settings: importing zod costs about as much CPU as the whole rest of a CLI
- * call (issue 14, point 8: a CLI call within 300 ms).
+ * call, and a CLI call must answer within 300 ms.
  */
 
 /** Thrown for a bad environment; its message names the variable and the value. */

@@ -3,7 +3,7 @@ import type { IncomingMessage, RequestOptions } from "node:http";
 /**
  * The CLI's HTTP over node:http (node:https for https URLs), not fetch: the
  * first fetch of a process loads and compiles undici, which measured several
- * times the cost of the rest of a CLI call (issue 14, point 8).
+ * times the cost of the rest of a CLI call.
  */
 
 /** A URL scheme the CLI cannot speak; the message fetch gave for it. */

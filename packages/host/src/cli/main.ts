@@ -3,9 +3,9 @@ import { Command } from "commander";
 /**
  * The `colony` CLI's entry. A call that names a client command group
  * (`colony agents ls`) loads that group's modules alone: no server code, no
- * zod, no other group, so it starts fast (issue 14, point 8: a CLI call
- * within 300 ms). Anything else (`colony --help`, `colony dev`, a typo that
- * wants "did you mean") builds the whole program.
+ * zod, no other group, so it starts fast (a CLI call that talks to a
+ * host must answer within 300 ms). Anything else (`colony --help`,
+ * `colony dev`, a typo that wants "did you mean") builds the whole program.
  */
 
 type Register = (program: Command) => unknown;
