@@ -90,12 +90,16 @@ export async function clusterBench(opts: { rtt: number; messages: number; agents
       });
       if (i >= 100) samples.push(us);
     }
+    // The HTTP floor through the same client: what any HTTP round trip to A costs before Colony does anything.
+    const floor: number[] = [];
+    for (let i = 0; i < opts.rtt; i++) floor.push(await timeUs(() => client.send("GET", "/healthz")));
     client.close();
     const colony = latency(samples);
     const raw = await rawNatsRtt(c.nats.url, opts.rtt, new Uint8Array(180));
     // Fan-out: a supervisor's turn delegating 10 subtasks in parallel (scripted model), against 10 raw NATS requests in parallel.
     rows.push(...(await fanoutRows(c, a, opts.fanouts)));
     rows.push({ what: "cross-host message RTT p50 (HTTP on A → agent on B → reply)", colony: `${fmt(colony.p50)} µs`, baseline: `${fmt(raw.p50)} µs NATS req`, ratio: `${fmt(colony.p50 / raw.p50, 1)}×` });
+    rows.push({ what: "HTTP floor: GET /healthz on A p50 (same client)", colony: `${fmt(latency(floor).p50)} µs`, baseline: `${fmt(raw.p50)} µs NATS req`, ratio: `${fmt(latency(floor).p50 / raw.p50, 1)}×` });
     rows.push({ what: "cross-host message RTT p99", colony: `${fmt(colony.p99)} µs`, baseline: `${fmt(raw.p99)} µs NATS req`, ratio: `${fmt(colony.p99 / raw.p99, 1)}×` });
   }
   {
