@@ -40,8 +40,9 @@ export async function messageTrace(opts: { messages: number }): Promise<Row[]> {
   const outside: number[] = [];
   const fetchTotals: number[] = [];
   for (let i = 0; i < opts.messages + 50; i++) {
-    const key = `trace${Math.floor(i / 50)}`;
-    if (i % 50 === 0) {
+    // Two messages per round (one per client): a fresh agent every 25 rounds keeps contexts at 0–100 messages, as before.
+    const key = `trace${Math.floor(i / 25)}`;
+    if (i % 25 === 0) {
       await http(c.url(a), "POST", "/v1/agents", { type: "assistant", key });
       await http(c.url(b), "POST", `/v1/agents/assistant/${key}/messages`, { content: "placed on B" });
     }
