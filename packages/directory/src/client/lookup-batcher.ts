@@ -3,13 +3,6 @@ import type { Placement } from "../registry/registry.ts";
 import type { LookupManyResult } from "../service/protocol.ts";
 import { MAX_LOOKUP_BATCH, directoryRpcs } from "../service/protocol.ts";
 
-/**
- * Batches sent at once. One: lookups made while a batch is out wait for it
- * and go together in the next, so a burst costs two requests, not one per
- * agent. The price: a lookup may wait behind a slow batch (at most the
- * request timeout, after which the next batch goes).
- */
-export const MAX_BATCHES_IN_FLIGHT = 1;
 /** After a directory answered that it does not know `lookupMany` (an older replica), single lookups only for this long. */
 export const BATCH_FALLBACK_MS = 30_000;
 
@@ -28,15 +21,17 @@ interface Waiting {
 }
 
 /**
- * Coalesces a host's directory lookups: those made in one event-loop turn,
- * or while a batch is in flight, go as one `lookupMany` (one per agent, however
- * many callers ask for it). A failed batch fails each of its callers with
- * its error; a directory without `lookupMany` gets single lookups instead.
+ * Coalesces a host's directory lookups: those made in one event-loop turn
+ * (a supervisor's delegations, a failover's re-routes) go as one
+ * `lookupMany` (one per agent, however many callers ask for it). A failed
+ * batch fails each of its callers with its error; a directory without
+ * `lookupMany` gets single lookups instead. Batches do not wait for each
+ * other: a batch stuck on a frozen directory replica holds only its own
+ * lookups, as a single lookup did, and the next turn's go to any replica.
  */
 export class LookupBatcher {
   private waiting = new Map<string, Waiting>();
   private scheduled = false;
-  private inFlight = 0;
   private singlesUntil = 0;
 
   constructor(private readonly o: LookupBatcherOptions) {}
@@ -57,24 +52,19 @@ export class LookupBatcher {
 
   /** Sends what waits after the current turn's lookups are all in (setImmediate: after the turn's I/O callbacks too). */
   private schedule(): void {
-    if (this.scheduled || this.inFlight >= MAX_BATCHES_IN_FLIGHT) return;
+    if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      this.flush();
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.waiting.size === 0 || this.inFlight >= MAX_BATCHES_IN_FLIGHT) return;
-    const batch = [...this.waiting].slice(0, MAX_LOOKUP_BATCH);
-    for (const [agent] of batch) this.waiting.delete(agent);
-    this.inFlight++;
-    try {
-      await this.send(batch);
-    } finally {
-      this.inFlight--;
-      if (this.waiting.size > 0) this.schedule();
+  private flush(): void {
+    while (this.waiting.size > 0) {
+      const batch = [...this.waiting].slice(0, MAX_LOOKUP_BATCH);
+      for (const [agent] of batch) this.waiting.delete(agent);
+      void this.send(batch);
     }
   }
 
