@@ -3,6 +3,7 @@ import { call, subjects } from "@colony/actors";
 import type { Placement } from "../registry/registry.ts";
 import type { HostsReply } from "../service/protocol.ts";
 import { MEMBERSHIP_SUBJECT, directoryRpcs, membershipEventSchema } from "../service/protocol.ts";
+import { LookupBatcher } from "./lookup-batcher.ts";
 
 /** How long one directory request may take before it is retried. */
 export const DIRECTORY_REQUEST_TIMEOUT_MS = 2_000;
@@ -29,9 +30,16 @@ export class DirectoryClient {
   private readonly cacheSize: number;
   /** Who waits on a request in flight to a host, to give up on it the moment the host is declared gone. */
   private readonly downListeners = new Map<string, Set<() => void>>();
+  /** Cache misses of one event-loop turn go to the directory as one request. */
+  private readonly batcher: LookupBatcher;
 
   constructor(private readonly o: DirectoryClientOptions) {
     this.cacheSize = o.cacheSize ?? DEFAULT_CACHE_SIZE;
+    this.batcher = new LookupBatcher({
+      single: async (agent, place) => (await this.request(directoryRpcs.lookup, { agent, place, requester: o.hostId }, agent)).placement,
+      many: async (lookups) => (await this.request(directoryRpcs.lookupMany, { lookups, requester: o.hostId })).results,
+      now: () => o.clock.now(),
+    });
   }
 
   /** Where the agent lives; with `place`, places it if it lives nowhere. Null: it exists nowhere (not placed, or not at all). */
@@ -41,16 +49,16 @@ export class DirectoryClient {
       this.o.onLookup?.("hit");
       return cached;
     }
-    let reply;
+    let placement;
     try {
-      reply = await this.request(directoryRpcs.lookup, { agent, place, requester: this.o.hostId }, agent);
+      placement = await this.batcher.lookup(agent, place);
     } catch (e) {
       this.o.onLookup?.("error");
       throw e;
     }
     this.o.onLookup?.("miss");
-    if (reply.placement) this.remember(reply.placement);
-    return reply.placement;
+    if (placement) this.remember(placement);
+    return placement;
   }
 
   /** Drops a cached placement, if it is (still) this one. */

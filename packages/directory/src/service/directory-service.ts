@@ -8,8 +8,9 @@ import { Failover } from "./failover.ts";
 import type { PlacerOptions } from "./placer.ts";
 import { activateAgent, placeAgent } from "./placer.ts";
 import { Prober } from "./prober.ts";
-import type { HostsReply } from "./protocol.ts";
+import type { HostsReply, LookupManyResult } from "./protocol.ts";
 import { MEMBERSHIP_EVENT, MEMBERSHIP_SUBJECT, directoryRpcs } from "./protocol.ts";
+import { lookupErrorOf } from "./lookup-error.ts";
 import { StoreCut } from "./store-cut.ts";
 
 export { ACTIVATE_TIMEOUT_MS } from "./placer.ts";
@@ -139,6 +140,7 @@ export class DirectoryService {
   private routes(): RpcRoute[] {
     return [
       handle(directoryRpcs.lookup, async (req) => ({ placement: await this.lookup(req.agent, req.place, req.requester) })),
+      handle(directoryRpcs.lookupMany, async (req) => ({ results: await this.lookupMany(req.lookups, req.requester) })),
       handle(directoryRpcs.release, (req) => this.release(req.agent, req.host, req.epoch, req.reactivate)),
       handle(directoryRpcs.drain, ({ host }) => {
         const member = this.o.membership.get(host);
@@ -163,7 +165,23 @@ export class DirectoryService {
 
   /** The agent's live placement; with `place`, a new one if it has none or its host is dead. */
   async lookup(agent: string, place: boolean, requester?: string): Promise<Placement | null> {
-    const current = await this.o.registry.get(agent);
+    return this.resolve(agent, place, requester, await this.o.registry.get(agent));
+  }
+
+  /**
+   * Lookups answered together: the placements read in one round of
+   * commands, the agents to place placed concurrently, each by its own
+   * compare-and-set (one agent's keys per script, as Redis Cluster needs;
+   * the scripts go out together). Each lookup fails or succeeds alone.
+   */
+  async lookupMany(lookups: readonly { agent: string; place: boolean }[], requester?: string): Promise<LookupManyResult[]> {
+    const currents = await this.o.registry.getMany(lookups.map((l) => l.agent));
+    const settled = await Promise.allSettled(lookups.map((l, i) => this.resolve(l.agent, l.place, requester, currents[i] ?? null)));
+    return settled.map((s) => (s.status === "fulfilled" ? { placement: s.value } : { error: lookupErrorOf(s.reason) }));
+  }
+
+  /** `lookup` given the agent's registered placement, just read. */
+  private async resolve(agent: string, place: boolean, requester: string | undefined, current: Placement | null): Promise<Placement | null> {
     if (current && this.alive(current.host)) return current;
     if (!place) return current;
     const placed = await placeAgent(this.o, agent, current, requester, current ? "failover" : "new");

@@ -11,6 +11,29 @@ export const placementSchema = z.object({ agent: z.string(), host: z.string(), e
 export const lookupRequestSchema = z.object({ agent: agentSchema, place: z.boolean(), requester: hostSchema.optional() });
 export const lookupReplySchema = z.object({ placement: placementSchema.nullable() });
 
+/** Most lookups one `lookupMany` carries; a host sends more as several batches. */
+export const MAX_LOOKUP_BATCH = 256;
+
+/** Why one lookup of a batch failed: the fields of a wire error a caller branches on. */
+export const lookupErrorSchema = z.object({
+  code: z.string(),
+  action: z.enum(["terminal", "retryable", "reroute"]),
+  message: z.string().max(1_000),
+  retryAfterMs: z.number().optional(),
+});
+
+/** Several lookups from one host, answered together, in order (see directoryRpcs.lookupMany). */
+export const lookupManyRequestSchema = z.object({
+  lookups: z.array(z.object({ agent: agentSchema, place: z.boolean() })).min(1).max(MAX_LOOKUP_BATCH),
+  requester: hostSchema.optional(),
+});
+/** One result per lookup, in the request's order: its placement, or why it failed. */
+export const lookupManyReplySchema = z.object({
+  results: z.array(z.union([z.object({ placement: placementSchema.nullable() }), z.object({ error: lookupErrorSchema })])),
+});
+export type LookupManyResult = z.infer<typeof lookupManyReplySchema>["results"][number];
+export type LookupError = z.infer<typeof lookupErrorSchema>;
+
 /**
  * An activation ended on `host` at `epoch` (passivated, drained). With
  * `reactivate` (messages still wait in its inbox) it is placed again at once
@@ -56,6 +79,12 @@ export const activateRequestSchema = z.object({ epoch: z.number().int(), reason:
 export const directoryRpcs = {
   /** Where is `agent`? With `place`, an unplaced (or orphaned) agent is placed now. */
   lookup: defineRpc("dir.lookup", lookupRequestSchema, lookupReplySchema),
+  /**
+   * Many lookups at once (a host's lookups of one event-loop turn): one
+   * request instead of one each. A directory older than this RPC answers
+   * "unknown directory request"; the client then falls back to `lookup`.
+   */
+  lookupMany: defineRpc("dir.lookupMany", lookupManyRequestSchema, lookupManyReplySchema),
   release: defineRpc("dir.release", releaseRequestSchema, releaseReplySchema),
   /** The host stops taking new placements (SIGTERM). */
   drain: defineRpc("dir.drain", hostRequestSchema, okReplySchema),
