@@ -162,6 +162,22 @@ function transportContract(label: string, factory: Factory, settle: Settle = asy
       expect(all.bodies()).toEqual([1, 2, 3, 4, 5, 7, 99]);
     });
 
+    it("one publisher's messages arrive in the order sent, whether sent in one tick or across many", async () => {
+      const [pub, sub] = await open(2);
+      const p = prefix();
+      const got = recorder();
+      sub!.subscribe(`${p}.seq`, got.handler);
+      await settled(sub!);
+      for (let i = 0; i < 120; i++) {
+        pub!.publish(`${p}.seq`, env(i));
+        // Some in the same tick, some after a microtask, some after an I/O round: sends queued for later must not overtake.
+        if (i % 7 === 3) await Promise.resolve();
+        if (i % 11 === 5) await new Promise<void>((r) => setImmediate(r));
+      }
+      await waitFor(() => got.got.length === 120, { message: "all 120 messages" });
+      expect(got.bodies()).toEqual(Array.from({ length: 120 }, (_, i) => i));
+    });
+
     it("a publisher's own subscriptions receive its messages too", async () => {
       const [a, b] = await open(2);
       const p = prefix();
