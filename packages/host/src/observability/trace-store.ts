@@ -70,27 +70,51 @@ export class MemoryTraceStore implements TraceStore {
 }
 
 /**
+ * KEYS: trace. ARGV: cap token json1..jsonN. One agent's entries of one
+ * flush, in order, each its own stream entry (`e` the record, `u` the
+ * token, `<token>:<i>`), the stream trimmed to about `cap`: one command
+ * from the host for the lot, in one slot (the key is under the agent's tag).
+ */
+const TRACE_APPEND = `
+for i = 3, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i], 'u', ARGV[2] .. ':' .. (i - 3))
+end
+`;
+
+type TraceClient = RedisClient & { colonyTraceAppend(key: string, cap: number, token: string, ...entries: string[]): Promise<unknown> };
+
+/**
  * A Redis stream per agent (`colony:{type/key}:trace`), trimmed to the cap,
  * entries as JSON. Each entry carries a token (`u`): a batch resent after a
  * lost reply (ioredis does) lands twice in the stream, and readers skip the copy.
  */
 export class RedisTraceStore implements TraceStore {
+  private readonly redis: TraceClient;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly cap = DEFAULT_TRACE_CAP,
-  ) {}
+  ) {
+    redis.defineCommand("colonyTraceAppend", { numberOfKeys: 1, lua: TRACE_APPEND });
+    this.redis = redis as TraceClient;
+  }
 
   async append(records: readonly AgentEventRecord[]): Promise<void> {
     if (records.length === 0) return;
-    // Every XADD issued in this tick: with auto-pipelining (redisOptions()) they
-    // leave in one socket write per Redis node, together with whatever else
-    // this tick sends (a commit, another agent's batch), rather than one
-    // explicit pipeline, and one write, per agent (on a Redis Cluster, with no
-    // auto-pipelining, each goes alone). One connection per node answers in
-    // order, so each agent's entries keep theirs.
+    // One script per agent (its entries in order), all sent at once: a
+    // turn's handful of events costs one command rather than one XADD
+    // each. With auto-pipelining (redisOptions()) the scripts of one tick
+    // leave in one socket write per node; one connection per node answers
+    // in order, so each agent's batches keep theirs.
+    const byAgent = new Map<string, string[]>();
+    for (const record of records) {
+      const list = byAgent.get(record.agent);
+      const json = JSON.stringify(record);
+      if (list) list.push(json);
+      else byAgent.set(record.agent, [json]);
+    }
     const batch = randomUUID();
-    const key = (agent: string) => agentKeys(agent).trace;
-    await Promise.all(records.map((record, i) => this.redis.xadd(key(record.agent), "MAXLEN", "~", this.cap, "*", "e", JSON.stringify(record), "u", `${batch}:${i}`)));
+    await Promise.all([...byAgent].map(([agent, entries]) => this.redis.colonyTraceAppend(agentKeys(agent).trace, this.cap, batch, ...entries)));
   }
 
   async read(agent: string, q: TraceQuery) {
