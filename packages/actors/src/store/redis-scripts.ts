@@ -41,7 +41,7 @@ return {'accepted', seq}
  */
 export const COMMIT = `
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-if current ~= tonumber(ARGV[1]) or redis.call('EXISTS', KEYS[1]) == 0 then return {'stale', current} end
+if current ~= tonumber(ARGV[1]) then return {'stale', current} end
 local mode, n = ARGV[8], tonumber(ARGV[10])
 local appendFrom = 11
 if mode == 'a' then
@@ -53,11 +53,16 @@ if mode == 'a' then
       local tail = redis.call('LRANGE', KEYS[10], base, base + n - 1)
       for i = 1, n do if tail[i] ~= ARGV[10 + i] then there = false break end end
     end
-    if not there then return {'log', len} end
+    if not there then
+      -- A missing agent is stale whatever its log holds.
+      if redis.call('EXISTS', KEYS[1]) == 0 then return {'stale', current} end
+      return {'log', len}
+    end
     appendFrom = 11 + n
   end
 end
-redis.call('SET', KEYS[1], ARGV[2])
+-- XX checks that the agent exists: nothing has been written yet.
+if not redis.call('SET', KEYS[1], ARGV[2], 'XX') then return {'stale', current} end
 if mode == 'r' then redis.call('DEL', KEYS[10]) end
 for i = appendFrom, 10 + n, 200 do
   redis.call('RPUSH', KEYS[10], unpack(ARGV, i, math.min(i + 199, 10 + n)))
@@ -72,17 +77,17 @@ if ARGV[5] ~= '' and redis.call('HSETNX', KEYS[7], ARGV[5], ARGV[6]) == 1 then
     redis.call('HINCRBY', KEYS[9], 'dropped', over)
   end
 end
+-- Only a push can take the window past its size: RPUSH answers the length.
+local size = 0
 for i = 11 + n, #ARGV, 2 do
-  if redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then redis.call('RPUSH', KEYS[6], ARGV[i]) end
+  if redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then size = redis.call('RPUSH', KEYS[6], ARGV[i]) end
 end
-local window = tonumber(ARGV[4])
-local excess = redis.call('LLEN', KEYS[6]) - window
-for _ = 1, excess do
+for _ = 1, size - tonumber(ARGV[4]) do
   local old = redis.call('LPOP', KEYS[6])
   redis.call('HDEL', KEYS[5], old)
   local key = redis.call('HGET', KEYS[4], 'r:' .. old)
-  if key then redis.call('HDEL', KEYS[4], 'k:' .. key, 'r:' .. old) end
-  redis.call('HDEL', KEYS[4], 'm:' .. old)
+  if key then redis.call('HDEL', KEYS[4], 'm:' .. old, 'k:' .. key, 'r:' .. old)
+  else redis.call('HDEL', KEYS[4], 'm:' .. old) end
 end
 return {'ok', current}
 `;
