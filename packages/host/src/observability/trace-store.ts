@@ -72,13 +72,17 @@ export class MemoryTraceStore implements TraceStore {
 /**
  * KEYS: trace. ARGV: cap token json1..jsonN. One agent's entries of one
  * flush, in order, each its own stream entry (`e` the record, `u` the
- * token, `<token>:<i>`), the stream trimmed to about `cap`: one command
- * from the host for the lot, in one slot (the key is under the agent's tag).
+ * token, `<token>:<i>`): one command from the host for the lot, in one
+ * slot (the key is under the agent's tag). The last entry trims the stream
+ * to about `cap`: `~` drops whole nodes only (100 entries), so trimming
+ * once per batch keeps about as many as trimming on each entry did.
  */
 const TRACE_APPEND = `
-for i = 3, #ARGV do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i], 'u', ARGV[2] .. ':' .. (i - 3))
+local n = #ARGV
+for i = 3, n - 1 do
+  redis.call('XADD', KEYS[1], '*', 'e', ARGV[i], 'u', ARGV[2] .. ':' .. (i - 3))
 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[n], 'u', ARGV[2] .. ':' .. (n - 3))
 `;
 
 type TraceClient = RedisClient & { colonyTraceAppend(key: string, cap: number, token: string, ...entries: string[]): Promise<unknown> };
