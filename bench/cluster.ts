@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "nats";
 import { http } from "../test/harness/colony-process.ts";
 import { startProcessCluster } from "../test/harness/cluster.ts";
+import { devHttpRows } from "./dev-http.ts";
 import { fanoutRows } from "./fanout.ts";
 import { KeepAliveClient } from "./http-client.ts";
 import type { Row } from "./stats.ts";
@@ -63,10 +64,12 @@ async function clusterCpuSeconds(urls: string[]): Promise<number> {
  * Cluster figures with real processes (directory + 3 hosts over NATS and
  * Redis, scripted model): the cross-host message round trip next to a raw
  * NATS round trip between two processes, durable messages/s across the
- * hosts, and the failover time after a SIGKILL.
+ * hosts, and the failover time after a SIGKILL; and `colony dev` (one
+ * process) answering a send over HTTP, next to its own /healthz.
  */
 export async function clusterBench(opts: { rtt: number; messages: number; agents: number; fanouts: number }): Promise<Row[]> {
   const rows: Row[] = [];
+  rows.push(...(await devHttpRows({ messages: opts.rtt * 2 })));
   {
     // prefer-local: an agent first messaged through host B lives on B.
     await using c = await startProcessCluster({ hosts: 3, env: { COLONY_PLACEMENT: "prefer-local" } });

@@ -13,6 +13,7 @@ import { fromNatsError } from "./nats-errors.ts";
 import { DEFAULT_PING_INTERVAL_MS, DEFAULT_RECONNECT_TIME_WAIT_MS, type NatsTransportOptions } from "./nats-options.ts";
 import { onNatsStatus } from "./nats-status.ts";
 import { Outbox } from "./outbox.ts";
+import { ReplyInbox } from "./nats-replies.ts";
 
 export { DEFAULT_PING_INTERVAL_MS, DEFAULT_RECONNECT_TIME_WAIT_MS, fromNatsError };
 export type { NatsTransportOptions };
@@ -24,7 +25,6 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   InFlight,
   type MessageDirection,
-  PendingRequests,
   StatusCell,
   checkName,
   checkTimeout,
@@ -52,6 +52,7 @@ import type { ConnectionStatus, Handler, Subscription, Transport } from "./trans
  *   move is logged with the server left and the one reached.
  * - `waitOnFirstConnect: true` (overridable): start order does not matter.
  * - `pingInterval: 10 s`: a half-open connection is noticed in ~20–30 s.
+ * - Requests wait for their replies on one inbox subscription (nats-replies.ts).
  * - Publishes, requests and replies reach nats.js through an Outbox: those
  *   of one event-loop round share a socket write (see outbox.ts).
  *
@@ -70,7 +71,7 @@ export class NatsTransport implements Transport {
   private readonly drainTimeoutMs: number;
   private readonly cell: StatusCell;
   private readonly subs = new Set<NatsSubscription>();
-  private readonly pending = new PendingRequests();
+  private readonly replies: ReplyInbox;
   private readonly inflight = new InFlight();
   private readonly outbox = new Outbox();
   private readonly statusEvents: AsyncIterable<Status>;
@@ -90,11 +91,12 @@ export class NatsTransport implements Transport {
     this.drainTimeoutMs = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.cell = new StatusCell(this.logger);
     this.lastServer = nc.getServer();
+    this.replies = new ReplyInbox(nc, this.logger);
     this.statusEvents = nc.status();
     this.statusLoop = this.watchStatus();
     void nc.closed().then((err) => {
       if (err) this.logger.error({ err: redactUrls(errorMessage(err)) }, "NATS connection closed with an error");
-      this.pending.rejectAll(new UnavailableError(`transport ${this.name} is closed`));
+      this.replies.rejectAll(new UnavailableError(`transport ${this.name} is closed`));
       this.cell.set("closed");
       // nats.js 2.29 does not end status() iterators when the connection closes: end ours.
       (this.statusEvents as Partial<{ stop(): void }>).stop?.();
@@ -197,18 +199,18 @@ export class NatsTransport implements Transport {
     this.count("out");
     let msg: Msg;
     try {
-      const sent = new Promise<Msg>((resolve, reject) =>
+      msg = await new Promise<Msg>((resolve, reject) => {
+        const token = this.replies.expect(subject, timeoutMs, resolve, reject);
         this.outbox.add(() => {
           // close() already refused it (its caller retries elsewhere): never sent.
-          if (this.closing) return reject(this.unavailable());
+          if (this.closing) return this.replies.fail(token, this.unavailable());
           try {
-            this.nc.request(subject, bytes, { timeout: timeoutMs }).then(resolve, reject);
+            this.nc.publish(subject, bytes, { reply: this.replies.subject(token) });
           } catch (e) {
-            reject(e);
+            this.replies.fail(token, e);
           }
-        }),
-      );
-      msg = await this.pending.track(sent);
+        });
+      });
     } catch (e) {
       throw fromNatsError(e, subject, timeoutMs);
     }
@@ -280,7 +282,7 @@ export class NatsTransport implements Transport {
 
   private async shutdown(): Promise<void> {
     this.closing = true;
-    this.pending.rejectAll(this.unavailable());
+    this.replies.rejectAll(this.unavailable());
     const deadline = performance.now() + this.drainTimeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
     if (!this.nc.isClosed()) {

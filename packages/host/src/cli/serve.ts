@@ -101,8 +101,8 @@ export async function runHost(): Promise<void> {
   const spans = await startSpanExport(config.otel, { hostId: config.hostId, logger });
   const host = await starting("host", config, async () => {
     const transport = await connectNats(config, logger, { name: `colony-host-${config.hostId}`, onMessage: (direction) => metrics.transportMessages.inc({ direction }) });
-    const [store, registry, approvals, traces, types, mcp] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "traces"), redisFor(config, logger, "types"), redisFor(config, logger, "mcp")];
-    const redis = [store, registry, approvals, traces, types, mcp];
+    const [store, registry, approvals, types, mcp] = [redisFor(config, logger, "store"), redisFor(config, logger, "registry"), redisFor(config, logger, "approvals"), redisFor(config, logger, "types"), redisFor(config, logger, "mcp")];
+    const redis = [store, registry, approvals, types, mcp];
     // Every connection: a Redis Cluster client refuses commands until it has read the slots.
     await Promise.all(redis.map((r) => awaitRedis(r, config, logger)));
     return HostNode.start({
@@ -110,7 +110,9 @@ export async function runHost(): Promise<void> {
       driver: new RedisStoreDriver(store, true, config.redisWait),
       registry: new RedisPlacementRegistry(registry),
       approvals: new RedisApprovalIndex(approvals),
-      traces: new RedisTraceStore(traces),
+      // The store's connection: a turn's trace entries leave in the same socket write as its
+      // commit (auto-pipelining), not in a second write to Redis right behind it.
+      traces: new RedisTraceStore(store),
       typeStore: new RedisTypeStore(types),
       toolStore: new RedisToolDeclarationStore(types),
       secrets: secretResolver(config),
