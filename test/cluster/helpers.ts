@@ -183,7 +183,15 @@ export async function failoverUnderLoad(c: ProcessCluster, o: { redisUrl: string
     // Every agent answers a wait:true send again.
     const answered = await Promise.all(
       ids.map(async (id) => {
-        await waitFor(async () => (await trySend(c.url(), id, `${id} ping`, true)).status === 200, { timeoutMs: 30_000, intervalMs: 100, message: `${id} to answer after the kill` });
+        let last = "";
+        const answers = async () => {
+          const res = await trySend(c.url(), id, `${id} ping`, true);
+          last = `${res.status} ${JSON.stringify(res.body)?.slice(0, 300)}`;
+          return res.status === 200;
+        };
+        await waitFor(answers, { timeoutMs: 30_000, intervalMs: 100, message: `${id} to answer after the kill` }).catch((e: unknown) => {
+          throw new Error(`${String(e)}; its last answer: ${last}`);
+        });
         return performance.now() - killedAt;
       }),
     );
@@ -205,7 +213,8 @@ export async function failoverUnderLoad(c: ProcessCluster, o: { redisUrl: string
     if (o.strict) await expectContexts(c, expected, 30_000);
     return { sent: s.sent(), firstAckMs: firstAck === undefined ? undefined : Math.round(firstAck - killedAt), allAnsweringMs: Math.round(Math.max(...answered)), lost };
   } catch (e) {
-    for (const [id, p] of c.hosts) for (const l of p.logs.filter((l) => Number(l.level) >= 40).slice(-10)) console.log(id, JSON.stringify(l).slice(0, 300));
+    // Log levels are names ("warn"), as the hosts write them.
+    for (const [id, p] of c.hosts) for (const l of p.logs.filter((l) => ["warn", "error", "fatal"].includes(String(l.level))).slice(-15)) console.log(id, JSON.stringify(l).slice(0, 400));
     throw e;
   } finally {
     await s.stop();
