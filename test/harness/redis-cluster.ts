@@ -1,6 +1,6 @@
 /**
  * A real Redis Cluster (3 masters, 3 replicas) and a real Sentinel set (1
- * master, 1 replica, 3 sentinels) on free loopback ports, for tests that
+ * master, 1 or more replicas, 3 sentinels) on free loopback ports, for tests that
  * hold Colony to the same guarantees there as on one redis-server.
  *
  * Every node is a redis-server of ours (servers.ts startRedisProcess): it
@@ -188,16 +188,40 @@ export interface RedisSentinelSet extends AsyncDisposable {
   /** `redis+sentinel://127.0.0.1:s1,...?name=<name>` for REDIS_URL. */
   readonly url: string;
   readonly name: string;
+  /** The master the set started with (the sentinels may have promoted another since). */
   readonly master: RedisServer;
+  /** The first replica the set started with. */
   readonly replica: RedisServer;
+  /** Every replica the set started with. */
+  readonly replicas: readonly RedisServer[];
   readonly sentinels: readonly RedisServer[];
   /** The port the sentinels name as master now. */
   masterPort(): Promise<number>;
+  /**
+   * Waits until the sentinels name a master other than port `oldPort`, it
+   * says role:master, and (with `replicasInSync`) that many live replicas
+   * follow it with their link up (their sync from it done); returns it.
+   */
+  waitForPromotion(oldPort: number, opts?: { timeoutMs?: number; replicasInSync?: number }): Promise<RedisServer>;
   stop(): Promise<void>;
 }
 
-/** One master, one replica, three sentinels (quorum 2, down-after CLUSTER_NODE_TIMEOUT_MS); resolves once every sentinel knows the replica. */
-export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {}): Promise<RedisSentinelSet> {
+/** How long sentinels wait on a failover before trying again (the redis default is 3 minutes). */
+const SENTINEL_FAILOVER_TIMEOUT_MS = 5_000;
+
+/** The lines of one sentinel's config: watch `masterPort`, quorum 2, down after CLUSTER_NODE_TIMEOUT_MS. */
+const sentinelConf = (name: string, masterPort: number) => (port: number, dir: string) => [
+  `port ${port}`,
+  `bind ${LOOPBACK}`,
+  `dir ${dir}`,
+  `sentinel monitor ${name} ${LOOPBACK} ${masterPort} 2`,
+  `sentinel down-after-milliseconds ${name} ${CLUSTER_NODE_TIMEOUT_MS}`,
+  `sentinel failover-timeout ${name} ${SENTINEL_FAILOVER_TIMEOUT_MS}`,
+  "",
+];
+
+/** One master, `replicas` replicas (default 1), three sentinels (quorum 2, down-after CLUSTER_NODE_TIMEOUT_MS); resolves once every sentinel knows every replica. */
+export async function startRedisSentinel(opts: { startTimeoutMs?: number; replicas?: number } = {}): Promise<RedisSentinelSet> {
   const name = "colony";
   const started: RedisServer[] = [];
   const stop = async () => {
@@ -207,38 +231,50 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {})
   try {
     const master = await startRedisProcess(base, opts);
     started.push(master);
-    const replica = await startRedisProcess((p, d) => [...base(p, d), "--replicaof", LOOPBACK, String(master.port)], opts);
-    started.push(replica);
+    const replicas: RedisServer[] = [];
+    for (let i = 0; i < (opts.replicas ?? 1); i++) {
+      const replica = await startRedisProcess((p, d) => [...base(p, d), "--replicaof", LOOPBACK, String(master.port)], opts);
+      started.push(replica);
+      replicas.push(replica);
+    }
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i++) {
       const s = await startRedisProcess((port, dir) => {
         const conf = path.join(dir, "sentinel.conf");
-        writeFileSync(
-          conf,
-          [
-            `port ${port}`,
-            `bind ${LOOPBACK}`,
-            `dir ${dir}`,
-            `sentinel monitor ${name} ${LOOPBACK} ${master.port} 2`,
-            `sentinel down-after-milliseconds ${name} ${CLUSTER_NODE_TIMEOUT_MS}`,
-            `sentinel failover-timeout ${name} 5000`,
-            "",
-          ].join("\n"),
-        );
+        writeFileSync(conf, sentinelConf(name, master.port)(port, dir).join("\n"));
         return [conf, "--sentinel"];
       }, opts);
       started.push(s);
       sentinels.push(s);
     }
+    const servers = [master, ...replicas];
     const set: RedisSentinelSet = {
       url: `redis+sentinel://${sentinels.map((s) => `${LOOPBACK}:${s.port}`).join(",")}/?name=${name}`,
       name,
       master,
-      replica,
+      replica: replicas[0]!,
+      replicas,
       sentinels,
       async masterPort() {
         const live = sentinels.find((s) => s.running)!;
         return onNode(live, async (r) => Number(((await r.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as string[])[1]));
+      },
+      async waitForPromotion(oldPort, { timeoutMs = 30_000, replicasInSync = 0 } = {}) {
+        let promoted: RedisServer | undefined;
+        await waitFor(
+          async () => {
+            const port = await set.masterPort();
+            const now = servers.find((n) => n.port === port && n.port !== oldPort && n.running);
+            if (!now || !(await onNode(now, (r) => r.info("replication"))).includes("role:master")) return false;
+            const following = await Promise.all(
+              servers.filter((n) => n !== now && n.running).map((n) => onNode(n, (r) => r.info("replication")).catch(() => "")),
+            );
+            promoted = now;
+            return following.filter((s) => s.includes(`master_port:${now.port}`) && s.includes("master_link_status:up")).length >= replicasInSync;
+          },
+          { timeoutMs, intervalMs: 50, message: `the sentinels to promote a replica of port ${oldPort} (with ${replicasInSync} replicas in sync)` },
+        );
+        return promoted!;
       },
       stop,
       [Symbol.asyncDispose]: stop,
@@ -246,9 +282,9 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {})
     await waitFor(
       async () => {
         const counts = await Promise.all(sentinels.map((s) => onNode(s, async (r) => ((await r.call("SENTINEL", "REPLICAS", name)) as unknown[]).length)));
-        return counts.every((c) => c === 1);
+        return counts.every((c) => c === replicas.length);
       },
-      { timeoutMs: opts.startTimeoutMs ?? 30_000, intervalMs: 100, message: "every sentinel to know the replica" },
+      { timeoutMs: opts.startTimeoutMs ?? 30_000, intervalMs: 100, message: "every sentinel to know every replica" },
     );
     return set;
   } catch (e) {

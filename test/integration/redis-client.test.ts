@@ -37,4 +37,21 @@ describe("Colony's Redis connection settings", () => {
       redis.disconnect();
     }
   });
+
+  it("classifies a pipelined command aborted by a closed connection (its outcome unknown) as unavailable", async () => {
+    await using server = await startRedis({ useEnv: false });
+    const redis = new Redis(server.url, redisOptions());
+    redis.on("error", () => undefined);
+    try {
+      const id = await redis.client("ID");
+      // The connection closes after the CLIENT KILL reply: ioredis aborts the rest of the pipeline (as when a master dies under load).
+      const results = await redis.pipeline().ping().call("CLIENT", "KILL", "ID", String(id), "SKIPME", "no").get("k").exec();
+      const err = results?.[2]?.[0];
+      expect(String(err)).toMatch(/Command aborted due to connection close/);
+      expect(isRedisUnreachable(err), String(err)).toBe(true);
+      expect(asRedisUnavailable(err)).toBeInstanceOf(UnavailableError);
+    } finally {
+      redis.disconnect();
+    }
+  });
 });

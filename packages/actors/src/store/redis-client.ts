@@ -90,8 +90,15 @@ function clientFor(target: RedisTarget, name: string): RedisClient {
         ...rest,
         sentinels,
         connectionName: name,
-        // Reconnect to the new master as soon as the sentinels announce it.
-        failoverDetector: true,
+        // Not ioredis's failoverDetector: a +switch-master that arrives while a
+        // reconnection is asking the sentinels ends the client for good
+        // ("Connection is closed." on every command; seen when a master was
+        // SIGKILLed under load). A dead master's connection drops and is
+        // re-resolved through the sentinels by retryStrategy; a demoted one
+        // that stays up answers READONLY, which reconnects (that command gets
+        // a 503 and is retried by its caller).
+        failoverDetector: false,
+        reconnectOnError: (err: Error) => (/^READONLY\b/.test(err.message) ? 1 : false),
         sentinelRetryStrategy: redisOptions().retryStrategy!,
         ...(tls && { tls: {}, enableTLSForSentinelMode: true }),
       });
@@ -163,6 +170,8 @@ const UNREACHABLE_MESSAGES = [
   /^Stream isn't writeable/,
   /^Command timed out/,
   /^Reached the max retries per request limit/,
+  // The connection closed after part of an auto-pipelined batch was answered: ioredis does not resend the rest (a master killed under load).
+  /^Command aborted due to connection close/,
   // A Redis Cluster while a master is lost, before its replica is promoted and the slots re-read:
   /^Too many Cluster redirections/,
   /^Cluster isn't ready/,
