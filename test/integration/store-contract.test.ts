@@ -325,30 +325,6 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         expect(await driver.readInbox(id, seqs[1]!)).toBeNull();
       });
 
-      it("reads the head with the highest seq still in the inbox, in one call: 0 when empty, null for a missing agent", async () => {
-        const id = freshId();
-        expect(await driver.readActivity(id)).toBeNull();
-        await driver.create(id, bytes("v0"));
-        const fresh = (await driver.readActivity(id))!;
-        expect([hex(fresh.snapshot), fresh.lastInboxSeq]).toEqual([hex(bytes("v0")), 0]);
-        const epoch = await claim(driver, id);
-        const ids = [newMessageId(), newMessageId()];
-        const seqs: number[] = [];
-        for (const m of ids) {
-          const out = await append(driver, id, { messageId: m, payload: bytes(m) });
-          if (out.kind === "accepted") seqs.push(out.seq);
-        }
-        expect(seqs).toHaveLength(2);
-        expect((await driver.readActivity(id))!.lastInboxSeq).toBe(seqs[1]);
-        // The later entry run first (the earlier one's append reply was lost): the earlier one is the highest left.
-        await driver.commit(id, { epoch, snapshot: bytes("v1"), processedSeq: seqs[1]! });
-        const after = (await driver.readActivity(id))!;
-        expect(Buffer.from(after.snapshot).toString()).toBe("v1");
-        expect(after.lastInboxSeq).toBe(seqs[0]);
-        await driver.commit(id, { epoch, snapshot: bytes("v2"), processedSeq: seqs[0]! });
-        expect((await driver.readActivity(id))!.lastInboxSeq).toBe(0);
-      });
-
       it("answers a duplicate with the original entry's seq, by message id and by idempotency key", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));

@@ -67,11 +67,10 @@ export async function spawnChild(deps: HostServiceDeps, req: { type: string; key
 export async function childActivity(deps: HostServiceDeps, ids: readonly string[]): Promise<Map<string, ChildActivity>> {
   const rows = await Promise.all(
     ids.map(async (id): Promise<[string, ChildActivity]> => {
-      // The head and the inbox in one round trip, not two in a row.
-      const activity = await deps.store.readActivity(id as AgentId);
-      if (!activity) return [id, "gone"];
-      const { head, queued } = activity;
-      if (head.turn !== null || head.status === "running" || head.status === "awaiting_approval") return [id, "busy"];
+      const state = await deps.store.readHead(id as AgentId);
+      if (!state) return [id, "gone"];
+      if (state.turn !== null || state.status === "running" || state.status === "awaiting_approval") return [id, "busy"];
+      const queued = await deps.store.inboxMessage(state.id, state.lastSeq + 1);
       return [id, queued ? "busy" : "finished"];
     }),
   );

@@ -88,18 +88,6 @@ export class AgentStore {
     return bytes ? codec.decodeHead(bytes) : null;
   }
 
-  /**
-   * The agent's head and whether its inbox holds a message not yet run, in
-   * one round trip. Seqs are given out in order and `lastSeq` is the
-   * highest one run, so an entry above it is one still to run.
-   */
-  async readActivity(id: AgentId): Promise<{ head: AgentHead; queued: boolean } | null> {
-    const stored = await this.driver.readActivity(id);
-    if (!stored) return null;
-    const head = codec.decodeHead(stored.snapshot);
-    return { head, queued: stored.lastInboxSeq > head.lastSeq };
-  }
-
   /** Whether the agent exists (reads its head alone). */
   async exists(id: AgentId): Promise<boolean> {
     return (await this.driver.readSnapshot(id)) !== null;

@@ -104,11 +104,6 @@ export interface StoreDriver {
   load(agent: string): Promise<StoredAgent | null>;
   /** The head snapshot alone (cheap: existence, status, children). */
   readSnapshot(agent: string): Promise<Uint8Array | null>;
-  /**
-   * The head and the highest seq in the inbox (0 when it is empty), read
-   * together in one round trip: whether the agent has a message not yet run.
-   */
-  readActivity(agent: string): Promise<{ snapshot: Uint8Array; lastInboxSeq: number } | null>;
   /** The head and the log, read together (one consistent view). */
   readAgent(agent: string): Promise<{ snapshot: Uint8Array; log: Uint8Array[] } | null>;
   /**

@@ -86,11 +86,6 @@ export class MemoryStoreDriver implements StoreDriver {
     return e ? copy(e.snapshot) : null;
   }
 
-  async readActivity(agent: string): Promise<{ snapshot: Uint8Array; lastInboxSeq: number } | null> {
-    const e = this.agents.get(agent);
-    return e ? { snapshot: copy(e.snapshot), lastInboxSeq: e.inbox.reduce((max, r) => Math.max(max, r.seq), 0) } : null;
-  }
-
   async readAgent(agent: string): Promise<{ snapshot: Uint8Array; log: Uint8Array[] } | null> {
     const e = this.agents.get(agent);
     return e ? { snapshot: copy(e.snapshot), log: e.log.map(copy) } : null;

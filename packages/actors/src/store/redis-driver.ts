@@ -137,17 +137,6 @@ export class RedisStoreDriver implements StoreDriver {
     return this.redis.getBuffer(agentKeys(agent).snap);
   }
 
-  async readActivity(agent: string): Promise<{ snapshot: Uint8Array; lastInboxSeq: number } | null> {
-    const k = agentKeys(agent);
-    // One MULTI on one agent's keys (one slot): a consistent view, in one round trip.
-    const res = await this.redis.multi().getBuffer(k.snap).xrevrangeBuffer(k.inbox, "+", "-", "COUNT", 1).exec();
-    if (!res) throw new Error("redis MULTI for activity was aborted");
-    for (const [err] of res) if (err) throw err;
-    const snapshot = res[0]![1] as Buffer | null;
-    const last = (res[1]![1] as [Buffer, Buffer[]][])[0];
-    return snapshot ? { snapshot, lastInboxSeq: last ? Number(last[0].toString().split("-")[1]) : 0 } : null;
-  }
-
   async readAgent(agent: string): Promise<{ snapshot: Uint8Array; log: Uint8Array[] } | null> {
     const k = agentKeys(agent);
     const res = await this.redis.multi().getBuffer(k.snap).lrangeBuffer(k.log, 0, -1).exec();
