@@ -175,6 +175,22 @@ describe("snapshot codec: bad bytes", () => {
     corrupt(() => codec.decodeState(bytes, [paddedEntry, ...log.slice(1)]));
   });
 
+  it("names the bad log entry: garbage, truncated, padded, empty or not a message, wherever it is in the log", () => {
+    const { head, log } = codec.encodeState(realisticState());
+    const at = (i: number, entry: Uint8Array) => corrupt(() => codec.decodeState(head, log.map((e, j) => (j === i ? entry : e)))).message;
+    const e3 = log[3]!;
+    expect(at(3, e3.subarray(0, e3.length - 4))).toMatch(/message log entry 3 \(\d+ bytes\)/);
+    expect(at(3, Uint8Array.of(...e3, 0x01))).toMatch(/message log entry 3 .*is not one msgpack value/);
+    expect(at(3, new Uint8Array(0))).toMatch(/message log entry 3 \(0 bytes\)/);
+    expect(at(6, new Uint8Array(0))).toMatch(/message log entry 6 \(0 bytes\) is not valid msgpack/);
+    expect(at(0, Uint8Array.of(0xc1))).toMatch(/message log entry 0 \(1 bytes\) is not (valid msgpack|a log entry)/);
+    expect(at(0, Uint8Array.of(0xd9, 0x05, 0x61))).toMatch(/message log entry 0 \(3 bytes\) is not/);
+    expect(at(5, packr.pack({ v: SNAPSHOT_VERSION, k: "turn result", b: {} }))).toMatch(/message log entry 5 .*do not hold a Colony message/);
+    expect(at(2, packr.pack({ v: SNAPSHOT_VERSION + 1, k: "message", b: {} }))).toMatch(/message log entry 2 .*schema version/);
+    // A message body of the wrong shape: the state's zod pass names it.
+    expect(at(4, packr.pack({ v: SNAPSHOT_VERSION, k: "message", b: { role: "robot", content: [] } }))).toMatch(/snapshot failed validation at messages\.4\.role/);
+  });
+
   it("rejects msgpack that is not a Colony envelope", () => {
     for (const value of [null, 42, "snapshot", [1, 2], { hello: "world" }]) {
       const err = corrupt(() => codec.decodeState(packr.pack(value), []));
