@@ -106,7 +106,7 @@ export class TurnLoop {
     const { messageId } = head.message;
     const trace = traceOf(head.message);
     messageTiming.mark(messageId, "turn");
-    this.p.log.debug({ messageId, traceId: trace.traceId, turn: turnNo }, "turn starts");
+    if (this.p.log.isDebugEnabled?.() !== false) this.p.log.debug({ messageId, traceId: trace.traceId, turn: turnNo }, "turn starts");
     try {
       const outcome = await runTurn(this.state, head, new ActivationTurnDeps(this.p, turnNo, messageId, trace));
       // Fenced while the last step ran: this activation must not write again.
