@@ -675,6 +675,34 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         expect(Buffer.from((await driver.readSnapshot(id))!).toString()).toBe("next");
         expect(Buffer.from((await driver.result(id, m))!).toString()).toBe("result");
       });
+
+      it("does not alias log entries or dead letters on the way in or out", async () => {
+        const id = freshId();
+        const first = bytes("first");
+        await driver.create(id, bytes("h"), [first]);
+        first.fill(0);
+        const epoch = await claim(driver, id);
+        // A Buffer (a view into Node's shared pool, as the codec's output) as well as a plain Uint8Array.
+        const second = Buffer.from("second");
+        const m = newMessageId();
+        const appended = await append(driver, id, { messageId: m, payload: bytes("p") });
+        expect(appended.kind).toBe("accepted");
+        const processedSeq = appended.kind === "accepted" ? appended.seq : 0;
+        const dead = bytes("dead");
+        await driver.commit(id, { epoch, snapshot: bytes("h2"), log: { base: 1, entries: [second] }, processedSeq, deadLetter: { id: m, payload: dead } });
+        second.fill(0);
+        dead.fill(0);
+        const log = (await driver.readAgent(id))!.log;
+        expect(log.map((e) => Buffer.from(e).toString())).toEqual(["first", "second"]);
+        for (const e of log) e.fill(3);
+        (await driver.load(id))!.log.forEach((e) => e.fill(4));
+        expect((await driver.readAgent(id))!.log.map((e) => Buffer.from(e).toString())).toEqual(["first", "second"]);
+        const letter = (await driver.deadLetter(id, m))!;
+        expect(Buffer.from(letter).toString()).toBe("dead");
+        letter.fill(5);
+        (await driver.deadLetters(id, { limit: 10 })).entries[0]!.payload.fill(6);
+        expect(Buffer.from((await driver.deadLetter(id, m))!).toString()).toBe("dead");
+      });
     });
 
     describe("the conversation log", () => {

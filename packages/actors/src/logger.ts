@@ -11,9 +11,12 @@ export interface Logger {
   warn(fields: LogFields, msg: string): void;
   error(fields: LogFields, msg: string): void;
   child(bindings: LogFields): Logger;
+  /** Whether debug lines are written now; absent: assume they are. Lets a hot path skip building fields nobody reads. */
+  isDebugEnabled?(): boolean;
 }
 
 export const silentLogger: Logger = {
+  isDebugEnabled: () => false,
   debug() {},
   info() {},
   warn() {},

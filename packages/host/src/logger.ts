@@ -23,5 +23,6 @@ function wrap(p: pino.Logger): Logger {
     warn: (f, m) => p.warn(f, m),
     error: (f, m) => p.error(f, m),
     child: (b) => wrap(p.child(b)),
+    isDebugEnabled: () => p.isLevelEnabled("debug"),
   };
 }

@@ -95,7 +95,7 @@ export class HostNode {
     tools.addSource(declared);
     tools.addSource(mcp);
     this.events = new AgentEventHub({ hostId: this.hostId, traces: opts.traces, transport, logger });
-    this.directory = new DirectoryClient({ hostId: this.hostId, transport, clock, onLookup: (result) => this.metrics.directoryLookups.inc({ result }) });
+    this.directory = new DirectoryClient({ hostId: this.hostId, transport, clock, onLookup: (result) => this.metrics.directoryLookup(result) });
     this.catalog = new Catalog({
       hostId: this.hostId,
       store: this.store,

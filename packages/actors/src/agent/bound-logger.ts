@@ -25,8 +25,12 @@ export class BoundLogger implements Logger {
     return { agent: id, activation: activationId, epoch, ...fields };
   }
 
+  isDebugEnabled(): boolean {
+    return this.parent.isDebugEnabled?.() ?? true;
+  }
+
   debug(fields: LogFields, msg: string): void {
-    this.parent.debug(this.fields(fields), msg);
+    if (this.isDebugEnabled()) this.parent.debug(this.fields(fields), msg);
   }
 
   info(fields: LogFields, msg: string): void {

@@ -1,6 +1,6 @@
 import type { AgentId } from "../ids.ts";
 import { messageTiming } from "../message-timing.ts";
-import type { AgentStore, LogCursor } from "../store/agent-store.ts";
+import type { AgentStore, CommitOptions, LogCursor } from "../store/agent-store.ts";
 import type { AgentState, DeadLetter, TurnResult } from "./state.ts";
 import { sharedConfig } from "./shared-config.ts";
 
@@ -61,8 +61,13 @@ export class HotState {
     const finished = this.unsaved;
     const messageId = state.turn?.messageId ?? finished?.result.messageId;
     if (messageId) messageTiming.mark(messageId, "commit");
-    const opts = finished ? { processedSeq: finished.seq, results: [finished.result], ...(finished.deadLetter ? { deadLetter: finished.deadLetter } : {}) } : {};
-    await this.store.commit(this.id, this.epoch, state, { ...opts, log: this.storedLog });
+    const opts: CommitOptions = { log: this.storedLog };
+    if (finished) {
+      opts.processedSeq = finished.seq;
+      opts.results = [finished.result];
+      if (finished.deadLetter) opts.deadLetter = finished.deadLetter;
+    }
+    await this.store.commit(this.id, this.epoch, state, opts);
     if (messageId) messageTiming.mark(messageId, "committed");
     if (state === this.current) this.dirty = false;
     if (finished && this.unsaved === finished) {

@@ -8,7 +8,12 @@ import type { InboxMessage, PendingMessage } from "./state.ts";
  */
 export class InboxQueue {
   private readonly items: PendingMessage[];
-  /** Seqs whose turns completed in this activation (the latest ones, oldest first): an array costs an idle agent less than a set. */
+  /**
+   * Seqs whose turns completed in this activation (the latest ones), in
+   * ascending order so a lookup is a binary search: an array costs an idle
+   * agent less than a set. Turns complete in seq order, so a new one is
+   * almost always appended at the end.
+   */
   private done: number[] = [];
 
   constructor(initial: readonly PendingMessage[]) {
@@ -21,7 +26,7 @@ export class InboxQueue {
 
   /** Whether the entry is queued or already done here. */
   knows(seq: number): boolean {
-    return this.done.includes(seq) || this.items.some((p) => p.seq === seq);
+    return this.isDone(seq) || this.items.some((p) => p.seq === seq);
   }
 
   hasMessage(messageId: string): boolean {
@@ -49,9 +54,29 @@ export class InboxQueue {
   complete(seq: number): void {
     const i = this.items.findIndex((p) => p.seq === seq);
     if (i >= 0) this.items.splice(i, 1);
+    const done = this.done;
     // The first one in an exact-size array: most agents go idle after one turn.
-    if (this.done.length === 0) this.done = [seq];
-    else if (!this.done.includes(seq)) this.done.push(seq);
+    if (done.length === 0) this.done = [seq];
+    else if (!this.isDone(seq)) {
+      let at = done.length;
+      while (at > 0 && done[at - 1]! > seq) at--;
+      done.splice(at, 0, seq);
+    }
+    // The lowest seq leaves the window (a forgotten one is found processed in the store: its inbox entry is gone).
     if (this.done.length > DEDUP_WINDOW) this.done.shift();
+  }
+
+  private isDone(seq: number): boolean {
+    const done = this.done;
+    let lo = 0;
+    let hi = done.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = done[mid]!;
+      if (v === seq) return true;
+      if (v < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
   }
 }

@@ -9,7 +9,7 @@ import type { TurnAbort } from "./turn-abort.ts";
 import type { TurnLoopParts } from "./turn-loop.ts";
 import type { ResultWaiters } from "./waiters.ts";
 
-type Fields = Omit<TurnLoopParts, "signal" | "wake" | "fence" | "touch">;
+type Fields = Omit<TurnLoopParts, "signal" | "aborted" | "wake" | "fence" | "touch">;
 
 /**
  * An activation's parts as its turn loop sees them. A class, not an object
@@ -43,6 +43,10 @@ export class LoopParts implements TurnLoopParts {
 
   get signal(): AbortSignal {
     return this.abort.signal;
+  }
+
+  get aborted(): boolean {
+    return this.abort.aborted;
   }
 
   wake(): void {

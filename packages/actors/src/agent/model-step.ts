@@ -112,7 +112,10 @@ async function callModel(state: AgentState, deps: TurnDeps, emit: (e: AgentEvent
         maxTokens: responseTokens(state, DEFAULT_MAX_RESPONSE_TOKENS),
       },
       {
-        ...(deps.signal ? { signal: deps.signal } : {}),
+        // Read when the model asks for it: the activation makes its signal only then.
+        get signal() {
+          return deps.signal;
+        },
         onEvent: (e: ModelEvent) => {
           if (e.kind === "text_delta") emit({ kind: "text_delta", text: e.text });
         },

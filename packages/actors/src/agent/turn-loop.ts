@@ -8,13 +8,16 @@ import type { ModelProvider } from "../model/provider.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import type { ApprovalWatch } from "./approval-watch.ts";
 import type { EventSink } from "./event-sink.ts";
+import type { TraceIds } from "./event-sink.ts";
 import { traceOf } from "./event-sink.ts";
+import type { AgentEvent } from "./events.ts";
 import type { FinishedTurn, HotState } from "./hot-state.ts";
 import type { InboxQueue } from "./inbox-queue.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { startsTurns } from "./lifecycle.ts";
 import type { AgentState, PendingMessage } from "./state.ts";
 import { runTurn } from "./turn.ts";
+import type { TurnDeps } from "./turn-deps.ts";
 import type { Answer, ResultWaiters } from "./waiters.ts";
 
 /** Back-off before retrying a turn whose checkpoint failed for a reason other than fencing. */
@@ -41,6 +44,8 @@ export interface TurnLoopParts {
   lifecycle: Lifecycle;
   /** Aborted when the activation is fenced or its drain deadline passes. */
   signal: AbortSignal;
+  /** Whether `signal` is aborted, without making a signal (an idle agent has none; most turns never need one). */
+  readonly aborted: boolean;
   /** Asks the actor to drain again (a "turn" message). */
   wake(): void;
   /** Ends the activation without writing: a newer one owns the agent. */
@@ -77,7 +82,7 @@ export class TurnLoop {
    * arrive while blocked may be no-ops, no message waits for a new one.
    */
   async drain(): Promise<void> {
-    while (startsTurns(this.p.lifecycle.phase) && !this.p.signal.aborted) {
+    while (startsTurns(this.p.lifecycle.phase) && !this.p.aborted) {
       if (this.p.hot.unsaved) {
         if (!(await this.tryCommit(this.state))) return;
         continue;
@@ -101,20 +106,9 @@ export class TurnLoop {
     const { messageId } = head.message;
     const trace = traceOf(head.message);
     messageTiming.mark(messageId, "turn");
-    this.p.log.debug({ messageId, traceId: trace.traceId, turn: turnNo }, "turn starts");
+    if (this.p.log.isDebugEnabled?.() !== false) this.p.log.debug({ messageId, traceId: trace.traceId, turn: turnNo }, "turn starts");
     try {
-      const outcome = await runTurn(this.state, head, {
-        model: this.p.deps.model,
-        tools: this.p.deps.tools,
-        clock: this.p.deps.clock,
-        signal: this.p.signal,
-        publish: (s) => this.p.hot.publish(s),
-        checkpoint: (s) => this.p.hot.commit(s),
-        metrics: this.p.deps.metrics,
-        emit: (event) => this.p.events.emit(event, turnNo, messageId, trace),
-        // The hot state is the only holder of its message list: appends go in place.
-        ownsConversation: true,
-      });
+      const outcome = await runTurn(this.state, head, new ActivationTurnDeps(this.p, turnNo, messageId, trace));
       // Fenced while the last step ran: this activation must not write again.
       if (this.p.lifecycle.ended) return false;
       this.p.hot.publish(outcome.state);
@@ -142,9 +136,9 @@ export class TurnLoop {
    * and tools ran); a failure leaves the last durable checkpoint standing.
    */
   async finalCheckpoint(): Promise<void> {
-    const { hot, lifecycle, signal } = this.p;
+    const { hot, lifecycle } = this.p;
     try {
-      if (!lifecycle.ended && ((hot.dirty && !signal.aborted) || hot.unsaved)) await hot.commit(hot.current);
+      if (!lifecycle.ended && ((hot.dirty && !this.p.aborted) || hot.unsaved)) await hot.commit(hot.current);
     } catch (e) {
       this.p.log.warn({ err: errorMessage(e) }, "final checkpoint failed; the last durable checkpoint stands");
     }
@@ -175,7 +169,7 @@ export class TurnLoop {
   }
 
   private onTurnError(e: unknown): void {
-    if (this.p.signal.aborted) return;
+    if (this.p.aborted) return;
     if (e instanceof StaleEpochError) {
       // A newer activation owns the agent: this one must never write again.
       this.p.log.warn({ err: e.message }, "fenced by a newer activation; dropping it");
@@ -232,4 +226,45 @@ export class TurnLoop {
       done(e);
     }
   }
+}
+
+/**
+ * What a turn of the activation gets: one object per turn, its methods
+ * shared (a literal with three closures cost four allocations a message).
+ * Its signal is made only when the turn asks for it (a model or tool that
+ * can be aborted): an AbortController costs more than a scripted turn.
+ */
+class ActivationTurnDeps implements TurnDeps {
+  // The hot state is the only holder of its message list: appends go in place.
+  readonly ownsConversation = true;
+
+  constructor(
+    private readonly p: TurnLoopParts,
+    private readonly turnNo: number,
+    private readonly messageId: string,
+    private readonly trace: TraceIds,
+  ) {}
+
+  get model(): ModelProvider {
+    return this.p.deps.model;
+  }
+  get tools(): ToolRegistry {
+    return this.p.deps.tools;
+  }
+  get clock(): Clock {
+    return this.p.deps.clock;
+  }
+  get metrics(): AgentMetrics {
+    return this.p.deps.metrics;
+  }
+  get signal(): AbortSignal {
+    return this.p.signal;
+  }
+  publish(s: AgentState): void {
+    this.p.hot.publish(s);
+  }
+  checkpoint(s: AgentState): Promise<void> {
+    return this.p.hot.commit(s);
+  }
+  readonly emit = (event: AgentEvent): void => this.p.events.emit(event, this.turnNo, this.messageId, this.trace);
 }

@@ -30,7 +30,11 @@ export const DEFAULT_APPROVAL_TIMEOUT_MS = 60 * 60 * 1000;
  */
 export async function runTurn(initial: AgentState, pending: PendingMessage, deps: TurnDeps): Promise<TurnOutcome> {
   const run = new TurnRun(initial, pending, deps);
-  if (run.state.turn?.messageId !== pending.message.messageId) await startTurn(run);
+  if (run.state.turn?.messageId !== pending.message.messageId) {
+    // Checked before a call: the common turn has nothing to compact and need not wait a tick for it.
+    const compacting = startTurn(run);
+    if (compacting) await compacting;
+  }
   for (;;) {
     const state = run.state;
     const step = nextStep(state, (use) => callTier(state, deps, use));
@@ -57,13 +61,22 @@ async function takeStep(run: TurnRun, step: NextStep): Promise<TurnOutcome | nul
   }
 }
 
-/** A new message: compacts a large context first, then adds the message and the turn's bookkeeping. */
-async function startTurn(run: TurnRun): Promise<void> {
-  const { deps, pending } = run;
+/**
+ * A new message: compacts a large context first, then adds the message and
+ * the turn's bookkeeping. A promise only when it compacts.
+ */
+function startTurn(run: TurnRun): Promise<void> | undefined {
+  const { pending } = run;
   run.emit({ kind: "turn_started", content: preview(pending.message.content) });
   run.emit({ kind: "status", status: "running" });
-  // Checked before the call: the common turn has nothing to compact and need not wait a tick for it.
-  if (estimateTokens(run.state.messages) > compactionPolicy(run.state).atTokens) await compactIfLarge(run);
+  if (estimateTokens(run.state.messages) > compactionPolicy(run.state).atTokens) return compactIfLarge(run).then(() => addMessage(run));
+  addMessage(run);
+  return undefined;
+}
+
+/** The turn's message joins the conversation, with the turn's bookkeeping. */
+function addMessage(run: TurnRun): void {
+  const { deps, pending } = run;
   const state = run.state;
   run.update({
     ...state,

@@ -4,7 +4,7 @@ import type { AgentMetrics } from "../metrics.ts";
 import { noopMetrics } from "../metrics.ts";
 import type { AgentHead } from "../snapshot/codec.ts";
 import { codec } from "../snapshot/codec.ts";
-import type { AppendOutcome, AppendRequest, ListOptions, LogWrite, StoreDriver } from "./driver.ts";
+import type { AppendOutcome, AppendRequest, CommitRequest, ListOptions, StoreDriver } from "./driver.ts";
 import { LogMismatchError } from "./driver.ts";
 
 /**
@@ -122,30 +122,37 @@ export class AgentStore {
     const cursor = opts.log;
     const base = cursor && extends_(state.messages, cursor) ? cursor.count : undefined;
     // What this commit writes: a list its owner extends in place may grow while the write is under way.
-    const written: LogCursor = { count: state.messages.length, stored: state.messages };
+    const count = state.messages.length;
+    const stored = state.messages;
     const encoded = codec.encodeState(state, base ?? 0);
-    const req: Parameters<StoreDriver["commit"]>[1] = { epoch, snapshot: encoded.head };
+    const req: CommitRequest = {
+      epoch,
+      snapshot: encoded.head,
+      log: base === undefined ? { base: 0, entries: encoded.log, replace: true } : { base, entries: encoded.log },
+    };
     if (opts.processedSeq !== undefined) req.processedSeq = opts.processedSeq;
     if (opts.results?.length) req.results = opts.results.map((r) => ({ messageId: r.messageId, payload: codec.encodeResult(r) }));
     if (opts.deadLetter) req.deadLetter = { id: opts.deadLetter.id, payload: codec.encodeDeadLetter(opts.deadLetter) };
-    const write = (log: LogWrite) => this.driver.commit(id, { ...req, log });
-    let bytes = encoded.head.byteLength + encoded.log.reduce((n, e) => n + e.byteLength, 0);
+    let bytes = encoded.head.byteLength + byteLength(encoded.log);
     try {
       try {
-        await write(base === undefined ? { base: 0, entries: encoded.log, replace: true } : { base, entries: encoded.log });
+        await this.driver.commit(id, req);
       } catch (e) {
         if (!(e instanceof LogMismatchError)) throw e;
         // The log is not what this activation thought (nothing was written): write it whole.
-        const all = codec.encodeState({ ...state, messages: state.messages.slice(0, written.count) }).log;
-        bytes = encoded.head.byteLength + all.reduce((n, x) => n + x.byteLength, 0);
-        await write({ base: 0, entries: all, replace: true });
+        const all = codec.encodeState({ ...state, messages: state.messages.slice(0, count) }).log;
+        bytes = encoded.head.byteLength + byteLength(all);
+        await this.driver.commit(id, { ...req, log: { base: 0, entries: all, replace: true } });
       }
     } catch (e) {
       // The outcome may be unknown (a lost reply): the next commit rewrites the log.
       if (cursor) cursor.count = -1;
       throw e;
     }
-    if (cursor) Object.assign(cursor, written);
+    if (cursor) {
+      cursor.count = count;
+      cursor.stored = stored;
+    }
     this.metrics.snapshotWritten((performance.now() - started) / 1000, bytes);
   }
 
@@ -181,6 +188,12 @@ export class AgentStore {
   close(): Promise<void> {
     return this.driver.close();
   }
+}
+
+function byteLength(entries: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const e of entries) n += e.byteLength;
+  return n;
 }
 
 function cursorOf(messages: readonly unknown[]): LogCursor {

@@ -2,30 +2,39 @@ import { StaleEpochError } from "../errors.ts";
 import type { AppendOutcome, AppendRequest, CommitRequest, DeadLetterRecords, InboxRecord, ListOptions, StoreDriver, StoredAgent } from "./driver.ts";
 import { DEAD_LETTER_LIMIT, DEDUP_WINDOW, LogMismatchError } from "./driver.ts";
 
+/** Stored bytes: a latin1 string, one byte a character (see MemoryStoreDriver). */
+type Bytes = string;
+
 interface Entry {
-  snapshot: Uint8Array;
-  log: Uint8Array[];
-  inbox: InboxRecord[];
+  snapshot: Bytes;
+  log: Bytes[];
+  inbox: { seq: number; payload: Bytes }[];
   seq: number;
   /** Message ids accepted and not yet evicted from the dedup window, with their seqs. */
   messageIds: Map<string, number>;
   idempotencyKeys: Map<string, string>;
   keyOfMessage: Map<string, string>;
-  results: Map<string, Uint8Array>;
+  results: Map<string, Bytes>;
   recent: string[];
   /** Dead letters by id, in the order they were added (Map order), each with that order. */
-  dead: Map<string, { order: number; payload: Uint8Array }>;
+  dead: Map<string, { order: number; payload: Bytes }>;
   deadSeq: number;
   deadDropped: number;
 }
 
-const copy = (b: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(b);
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+/** The bytes as stored: copied into an immutable string (the codec's output is already a Buffer: no view to make). */
+const store = (b: Uint8Array): Bytes => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString("latin1");
+/** A fresh copy of stored bytes, the caller's to change. */
+const read = (s: Bytes): Uint8Array => Buffer.from(s, "latin1");
 
 /**
  * The in-memory store driver, with the same semantics as the Redis one (the
  * contract suite holds both to it). Bytes are copied in and out so callers
- * can never alias stored state.
+ * can never alias stored state. They are kept as latin1 strings, as Redis
+ * keeps values: immutable, so nothing a caller holds can change them, and
+ * one heap object each, where a copied typed array is three (view, buffer,
+ * backing store) that every garbage collection tracks; a hot host commits a
+ * few of them per message and keeps them for the agent's life.
  */
 export class MemoryStoreDriver implements StoreDriver {
   private readonly agents = new Map<string, Entry>();
@@ -35,8 +44,8 @@ export class MemoryStoreDriver implements StoreDriver {
   async create(agent: string, snapshot: Uint8Array, log: Uint8Array[] = []): Promise<boolean> {
     if (this.agents.has(agent)) return false;
     this.agents.set(agent, {
-      snapshot: copy(snapshot),
-      log: log.map(copy),
+      snapshot: store(snapshot),
+      log: log.map(store),
       inbox: [],
       seq: 0,
       messageIds: new Map(),
@@ -74,21 +83,21 @@ export class MemoryStoreDriver implements StoreDriver {
     const e = this.agents.get(agent);
     if (!e) return null;
     return {
-      snapshot: copy(e.snapshot),
-      log: e.log.map(copy),
+      snapshot: read(e.snapshot),
+      log: e.log.map(read),
       epoch: this.epochs.get(agent) ?? 0,
-      inbox: e.inbox.map((r) => ({ seq: r.seq, payload: copy(r.payload) })),
+      inbox: e.inbox.map((r): InboxRecord => ({ seq: r.seq, payload: read(r.payload) })),
     };
   }
 
   async readSnapshot(agent: string): Promise<Uint8Array | null> {
     const e = this.agents.get(agent);
-    return e ? copy(e.snapshot) : null;
+    return e ? read(e.snapshot) : null;
   }
 
   async readAgent(agent: string): Promise<{ snapshot: Uint8Array; log: Uint8Array[] } | null> {
     const e = this.agents.get(agent);
-    return e ? { snapshot: copy(e.snapshot), log: e.log.map(copy) } : null;
+    return e ? { snapshot: read(e.snapshot), log: e.log.map(read) } : null;
   }
 
   async append(agent: string, entry: AppendRequest): Promise<AppendOutcome> {
@@ -108,7 +117,7 @@ export class MemoryStoreDriver implements StoreDriver {
       }
     }
     const seq = ++e.seq;
-    e.inbox.push({ seq, payload: copy(entry.payload) });
+    e.inbox.push({ seq, payload: store(entry.payload) });
     e.messageIds.set(entry.messageId, seq);
     if (idempotencyKey !== undefined) {
       e.idempotencyKeys.set(idempotencyKey, entry.messageId);
@@ -119,7 +128,7 @@ export class MemoryStoreDriver implements StoreDriver {
 
   async readInbox(agent: string, seq: number): Promise<Uint8Array | null> {
     const r = this.agents.get(agent)?.inbox.find((x) => x.seq === seq);
-    return r ? copy(r.payload) : null;
+    return r ? read(r.payload) : null;
   }
 
   async commit(agent: string, req: CommitRequest): Promise<void> {
@@ -131,21 +140,21 @@ export class MemoryStoreDriver implements StoreDriver {
     if (log && !log.replace) {
       // This very commit, resent after its reply was lost, finds its entries there already.
       if (e.log.length !== log.base) {
-        const there = add.length > 0 && e.log.length === log.base + add.length && add.every((x, i) => sameBytes(x, e.log[log.base + i]!));
+        const there = add.length > 0 && e.log.length === log.base + add.length && add.every((x, i) => store(x) === e.log[log.base + i]);
         if (!there) throw new LogMismatchError(agent, log.base, e.log.length);
         add = [];
       }
     }
-    e.snapshot = copy(req.snapshot);
+    e.snapshot = store(req.snapshot);
     if (log?.replace) e.log = [];
-    for (const entry of add) e.log.push(copy(entry));
+    for (const entry of add) e.log.push(store(entry));
     if (req.processedSeq !== undefined) {
       const done = req.processedSeq;
       e.inbox = e.inbox.filter((r) => r.seq !== done);
     }
     const dl = req.deadLetter;
     if (dl && !e.dead.has(dl.id)) {
-      e.dead.set(dl.id, { order: ++e.deadSeq, payload: copy(dl.payload) });
+      e.dead.set(dl.id, { order: ++e.deadSeq, payload: store(dl.payload) });
       while (e.dead.size > DEAD_LETTER_LIMIT) {
         e.dead.delete(e.dead.keys().next().value!);
         e.deadDropped++;
@@ -153,7 +162,7 @@ export class MemoryStoreDriver implements StoreDriver {
     }
     for (const r of req.results ?? []) {
       if (!e.results.has(r.messageId)) e.recent.push(r.messageId);
-      e.results.set(r.messageId, copy(r.payload));
+      e.results.set(r.messageId, store(r.payload));
     }
     while (e.recent.length > DEDUP_WINDOW) {
       const old = e.recent.shift()!;
@@ -167,7 +176,7 @@ export class MemoryStoreDriver implements StoreDriver {
 
   async result(agent: string, messageId: string): Promise<Uint8Array | null> {
     const r = this.agents.get(agent)?.results.get(messageId);
-    return r ? copy(r) : null;
+    return r !== undefined ? read(r) : null;
   }
 
   async deadLetters(agent: string, { after, limit }: { after?: string; limit: number }): Promise<DeadLetterRecords> {
@@ -176,7 +185,7 @@ export class MemoryStoreDriver implements StoreDriver {
     const floor = after === undefined ? 0 : Number(after);
     const page = [...e.dead].filter(([, d]) => d.order > floor).slice(0, limit);
     return {
-      entries: page.map(([id, d]) => ({ id, payload: copy(d.payload) })),
+      entries: page.map(([id, d]) => ({ id, payload: read(d.payload) })),
       nextCursor: page.length === limit ? String(page[page.length - 1]![1].order) : null,
       dropped: e.deadDropped,
     };
@@ -184,7 +193,7 @@ export class MemoryStoreDriver implements StoreDriver {
 
   async deadLetter(agent: string, id: string): Promise<Uint8Array | null> {
     const d = this.agents.get(agent)?.dead.get(id);
-    return d ? copy(d.payload) : null;
+    return d ? read(d.payload) : null;
   }
 
   async discardDeadLetter(agent: string, id: string): Promise<boolean> {

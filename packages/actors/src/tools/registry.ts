@@ -148,12 +148,17 @@ export class ToolRegistry {
 
   /** JSON-Schema specs for the model, limited to what the agent may call. */
   specsFor(allowed: readonly string[]): ToolSpec[] {
-    return allowed.flatMap((n) => {
+    // A loop, not flatMap: called for every model call, and flatMap made an array per tool.
+    const specs: ToolSpec[] = [];
+    for (const n of allowed) {
       const own = this.specs.get(n);
-      if (own) return [own];
-      const tool = this.lookup(n);
-      return tool ? [specOf(tool)] : [];
-    });
+      if (own) specs.push(own);
+      else {
+        const tool = this.lookup(n);
+        if (tool) specs.push(specOf(tool));
+      }
+    }
+    return specs;
   }
 
   /**

@@ -46,6 +46,17 @@ export class Catalog {
   }
 
   /**
+   * The live activation at `epoch` if it is running here now: `ensure`'s
+   * answer without a promise, for the message path (most messages find
+   * their agent active). Undefined: ask `ensure`.
+   */
+  running(id: AgentId, epoch: number): Activation | undefined {
+    const current = this.active.get(id);
+    if (!current || current.epoch !== epoch || !current.active || this.closed) return undefined;
+    return epoch <= (this.releasing.get(id) ?? -1) ? undefined : current;
+  }
+
+  /**
    * The live activation at `epoch`, started if needed; null if the agent does
    * not exist. An activation here at an older epoch is fenced and replaced;
    * asking for an older epoch than the one here means the caller's placement

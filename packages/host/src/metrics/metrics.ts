@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { DeferredCounts } from "./deferred-counts.ts";
 import type { ActivationReason, AgentMetrics, MessageOutcome, ModelMetrics, TokenKind, ToolOutcome } from "@colony/actors";
 
 /** Turns run from milliseconds (scripted model) to minutes (tool-heavy model turns). */
@@ -43,11 +44,14 @@ export class ColonyMetrics implements AgentMetrics, ModelMetrics {
     labelNames: ["type"] as const,
     registers: [this.registry],
   });
-  readonly messages = new Counter({
+  /** Counted per message (twice), added to `messages` when it is read. */
+  private readonly messageCounts = new DeferredCounts<"type" | "outcome">(["type", "outcome"]);
+  readonly messages: Counter<"type" | "outcome"> = new Counter({
     name: "colony_messages_total",
     help: "Messages handled by agents on this host, by outcome (accepted, duplicate, completed, failed, rejected).",
     labelNames: ["type", "outcome"] as const,
     registers: [this.registry],
+    collect: (): void => this.messageCounts.flushInto(this.messages),
   });
   readonly turnDuration = new Histogram({
     name: "colony_turn_duration_seconds",
@@ -75,11 +79,14 @@ export class ColonyMetrics implements AgentMetrics, ModelMetrics {
     labelNames: ["direction"] as const,
     registers: [this.registry],
   });
-  readonly directoryLookups = new Counter({
+  /** Counted per lookup (every message), added to `directoryLookups` when it is read. */
+  private readonly lookupCounts = new DeferredCounts<"result">(["result"]);
+  readonly directoryLookups: Counter<"result"> = new Counter({
     name: "colony_directory_lookups_total",
     help: "Placement lookups by this host: hit (cached), miss (asked the directory), error.",
     labelNames: ["result"] as const,
     registers: [this.registry],
+    collect: (): void => this.lookupCounts.flushInto(this.directoryLookups),
   });
 
   readonly llmRequests = new Counter({
@@ -149,7 +156,11 @@ export class ColonyMetrics implements AgentMetrics, ModelMetrics {
     this.passivations.inc({ type });
   }
   message(type: string, outcome: MessageOutcome): void {
-    this.messages.inc({ type, outcome });
+    this.messageCounts.add(type, outcome);
+  }
+  /** A placement lookup by this host (hit, miss or error). */
+  directoryLookup(result: string): void {
+    this.lookupCounts.add(result);
   }
   turnFinished(type: string, seconds: number): void {
     this.turnDuration.observe({ type }, seconds);

@@ -1,4 +1,4 @@
-import type { ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, ModelProvider, TurnResult } from "@colony/actors";
+import type { Activation, ActivationReason, AgentId, AgentMetrics, HostId, InboxMessage, ModelProvider, TurnResult } from "@colony/actors";
 import { NotFoundError, UnavailableError, WrongStateError, messageTiming, withTimeout } from "@colony/actors";
 import type { AgentView, MessagePage } from "../agent-view.ts";
 import { messagePage, toView } from "../agent-view.ts";
@@ -30,7 +30,7 @@ export class LocalAgents {
   async send(id: AgentId, epoch: number, message: InboxMessage, waitMs: number | null, untilPause = false): Promise<SendOutcome> {
     const model = this.model.availability?.();
     if (model && !model.available) throw new UnavailableError(`cannot take messages now: ${model.reason}`, { retryAfterMs: model.retryAfterMs });
-    const activation = await this.active(id, epoch);
+    const activation = this.catalog.running(id, epoch) ?? (await this.active(id, epoch));
     const suspension = activation.view().suspension;
     if (suspension) {
       throw new WrongStateError(`agent ${id} is suspended: ${suspension.reason}. Resume it with \`colony agents resume ${id}\` or POST /v1/agents/${id}/resume`, {
@@ -50,15 +50,20 @@ export class LocalAgents {
     const ownRetry = accepted.kind === "duplicate" && !duplicate;
     if (!ownRetry) this.metrics.message(activation.view().type, duplicate ? "duplicate" : "accepted");
     if (waitMs === null) return { kind: "accepted", messageId, duplicate };
+    const out = untilPause ? await this.resultOrPause(activation, messageId, waitMs) : await withTimeout(activation.result(messageId), waitMs, () => null);
+    messageTiming.mark(message.messageId, "result");
+    if (out && "awaiting" in out) return { kind: "awaiting_approval", messageId, duplicate, awaiting: out.awaiting };
+    return out ? { kind: "completed", messageId, duplicate, result: out } : { kind: "accepted", messageId, duplicate };
+  }
+
+  /** The turn's result, or the waiting call ids once it pauses for approval; null after `waitMs`. */
+  private async resultOrPause(activation: Activation, messageId: string, waitMs: number): Promise<TurnResult | { awaiting: string[] } | null> {
     let off = () => {};
     const paused = new Promise<{ awaiting: string[] }>((resolve) => {
-      if (untilPause) off = activation.onPause(messageId, (awaiting) => resolve({ awaiting }));
+      off = activation.onPause(messageId, (awaiting) => resolve({ awaiting }));
     });
     try {
-      const out = await withTimeout(Promise.race([activation.result(messageId), paused]), waitMs, () => null);
-      messageTiming.mark(message.messageId, "result");
-      if (out && "awaiting" in out) return { kind: "awaiting_approval", messageId, duplicate, awaiting: out.awaiting };
-      return out ? { kind: "completed", messageId, duplicate, result: out } : { kind: "accepted", messageId, duplicate };
+      return await withTimeout(Promise.race([activation.result(messageId), paused]), waitMs, () => null);
     } finally {
       off();
     }
