@@ -105,6 +105,8 @@ const nodeArgs = (busPort: number) => (port: number, dir: string) => [
   "--cluster-replica-validity-factor", "0",
   // The other masters' slots keep serving while one master is down.
   "--cluster-require-full-coverage", "no",
+  // A replica's first sync starts at once, not after Redis 7's default 5 s wait for more replicas to share it.
+  "--repl-diskless-sync-delay", "0",
   "--daemonize", "no",
   "--logfile", "",
 ];
@@ -227,7 +229,8 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number; replic
   const stop = async () => {
     await Promise.all(started.map((n) => n.stop()));
   };
-  const base = (port: number, dir: string) => ["--port", String(port), "--bind", LOOPBACK, "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""];
+  // No repl-diskless-sync-delay: a replica's first sync starts at once (Redis 7 waits 5 s by default, during which WAIT 1 times out).
+  const base = (port: number, dir: string) => ["--port", String(port), "--bind", LOOPBACK, "--dir", dir, "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0", "--daemonize", "no", "--logfile", ""];
   try {
     const master = await startRedisProcess(base, opts);
     started.push(master);
@@ -285,6 +288,11 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number; replic
         return counts.every((c) => c === replicas.length);
       },
       { timeoutMs: opts.startTimeoutMs ?? 30_000, intervalMs: 100, message: "every sentinel to know every replica" },
+    );
+    // Known is not synced: until a replica's link is up, WAIT counts it out.
+    await waitFor(
+      async () => (await Promise.all(replicas.map((n) => onNode(n, (r) => r.info("replication"))))).every((info) => info.includes("master_link_status:up")),
+      { timeoutMs: opts.startTimeoutMs ?? 30_000, intervalMs: 50, message: "every replica to finish its first sync with the master" },
     );
     return set;
   } catch (e) {
