@@ -372,6 +372,22 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         expect(Buffer.from((await driver.readSnapshot(id))!).toString()).toBe("v2 by new");
       });
 
+      it("to an agent that does not exist is refused as stale at any epoch, whatever its log mode, and writes nothing", async () => {
+        const id = freshId();
+        // An epoch claimed for an agent never created (or whose keys are gone): the fence matches, the agent does not.
+        const epoch = await claim(driver, id);
+        const m = newMessageId();
+        const attempts = [
+          { epoch, snapshot: bytes("ghost"), log: { base: 0, entries: [bytes("e0")] }, results: [{ messageId: m, payload: bytes("r") }] },
+          { epoch, snapshot: bytes("ghost"), log: { base: 0, entries: [bytes("e0")], replace: true } },
+          { epoch, snapshot: bytes("ghost") },
+        ];
+        for (const req of attempts) await expectStale(driver.commit(id, req), epoch, epoch);
+        expect(await driver.load(id)).toBeNull();
+        expect(await driver.readAgent(id)).toBeNull();
+        expect(await driver.result(id, m)).toBeNull();
+      });
+
       it("append with a stale epoch is refused: a zombie can never acknowledge a message", async () => {
         const id = freshId();
         await driver.create(id, bytes("v0"));
