@@ -6,7 +6,7 @@
  */
 import { claim } from "../../packages/actors/src/testing/claim.ts";
 import { afterAll, describe, expect, it } from "vitest";
-import { RedisStoreDriver, isRedisUnreachable, newMessageId } from "@colony/actors";
+import { RedisStoreDriver, UnavailableError, asRedisUnavailable, isRedisUnreachable, newMessageId } from "@colony/actors";
 import { redisBackends, stopRedisBackends } from "../harness/redis-backends.ts";
 
 afterAll(() => stopRedisBackends());
@@ -23,6 +23,10 @@ describe("RedisStoreDriver with waitReplicas", () => {
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe("NotReplicatedError");
     expect(isRedisUnreachable(err)).toBe(true);
+    // What the client reads names replication, not the network.
+    const answered = asRedisUnavailable(err);
+    expect(answered).toBeInstanceOf(UnavailableError);
+    expect((answered as Error).message).toBe("the store's (Redis) write reached 0 of 1 replicas in time (COLONY_REDIS_WAIT_REPLICAS=1); nothing was acknowledged, retry later");
   });
 
   it("acknowledges writes a replica confirmed, on a Redis Cluster", async () => {

@@ -200,5 +200,7 @@ export function isRedisUnreachable(e: unknown): boolean {
 /** `e` as an UnavailableError (503 with Retry-After) if Redis was unreachable; anything else unchanged. */
 export function asRedisUnavailable(e: unknown): unknown {
   if (!isRedisUnreachable(e)) return e;
-  return new UnavailableError("the store (Redis) is unreachable; nothing was acknowledged, retry later", { cause: e, retryAfterMs: REDIS_RETRY_AFTER_MS });
+  // Redis answered, but too few replicas confirmed in time: say so, an operator looks at replication rather than the network.
+  const what = e instanceof NotReplicatedError ? `the store's (Redis) ${e.message} (COLONY_REDIS_WAIT_REPLICAS=${e.wanted})` : "the store (Redis) is unreachable";
+  return new UnavailableError(`${what}; nothing was acknowledged, retry later`, { cause: e, retryAfterMs: REDIS_RETRY_AFTER_MS });
 }
