@@ -151,6 +151,18 @@ export async function checkAgents(url: string, ids: string[], expected: Map<stri
   return lost;
 }
 
+/**
+ * The Redis failover tests' variants: [name, host env, strict]. By default
+ * with COLONY_REDIS_WAIT_REPLICAS=1, where nothing acknowledged may be lost;
+ * COLONY_TEST_REDIS_NO_WAIT=1 adds a run on the master's word alone, whose
+ * losses are counted, not failed.
+ */
+export function redisFailoverVariants(): [string, Record<string, string>, boolean][] {
+  const variants: [string, Record<string, string>, boolean][] = [["COLONY_REDIS_WAIT_REPLICAS=1", { COLONY_REDIS_WAIT_REPLICAS: "1", COLONY_REDIS_WAIT_TIMEOUT_MS: "1000" }, true]];
+  if (process.env.COLONY_TEST_REDIS_NO_WAIT === "1") variants.push(["no WAIT (the master's word)", {}, false]);
+  return variants;
+}
+
 /** What a Redis failover under counter load measured (ms from the kill). */
 export interface FailoverFigures {
   sent: number;

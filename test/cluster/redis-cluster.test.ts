@@ -17,11 +17,10 @@
 import { describe, expect, it } from "vitest";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { startRedisCluster } from "../harness/redis-cluster.ts";
-import { failoverUnderLoad } from "./helpers.ts";
+import { failoverUnderLoad, redisFailoverVariants } from "./helpers.ts";
 
 const enabled = process.env.COLONY_TEST_REDIS_CLUSTER !== "0";
-const variants: [string, Record<string, string>, boolean][] = [["COLONY_REDIS_WAIT_REPLICAS=1", { COLONY_REDIS_WAIT_REPLICAS: "1", COLONY_REDIS_WAIT_TIMEOUT_MS: "1000" }, true]];
-if (process.env.COLONY_TEST_REDIS_NO_WAIT === "1") variants.push(["no WAIT (the master's word)", {}, false]);
+const variants = redisFailoverVariants();
 
 describe.runIf(enabled).each(variants)("Colony on a Redis Cluster, a master killed mid-stream (%s)", { timeout: 150_000 }, (name, env, strict) => {
   it("keeps every acknowledged message exactly once, runs none twice, and answers again within seconds", async () => {

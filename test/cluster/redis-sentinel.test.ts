@@ -19,11 +19,10 @@
 import { describe, expect, it } from "vitest";
 import { startProcessCluster } from "../harness/cluster.ts";
 import { startRedisSentinel } from "../harness/redis-cluster.ts";
-import { failoverUnderLoad } from "./helpers.ts";
+import { failoverUnderLoad, redisFailoverVariants } from "./helpers.ts";
 
 const enabled = process.env.COLONY_TEST_REDIS_SENTINEL !== "0";
-const variants: [string, Record<string, string>, boolean][] = [["COLONY_REDIS_WAIT_REPLICAS=1", { COLONY_REDIS_WAIT_REPLICAS: "1", COLONY_REDIS_WAIT_TIMEOUT_MS: "1000" }, true]];
-if (process.env.COLONY_TEST_REDIS_NO_WAIT === "1") variants.push(["no WAIT (the master's word)", {}, false]);
+const variants = redisFailoverVariants();
 /** Every agent answers again within this of the kill: down-after (1 s) plus a sentinel election, with room for a loaded machine. */
 const ANSWER_BOUND_MS = 20_000;
 

@@ -15,14 +15,8 @@ export interface TraceIds {
 
 /** The trace ids of a message's turn: `traceparent` is `version-traceId-spanId-flags`. */
 export function traceOf(message: InboxMessage): TraceIds {
-  const { traceparent: tp, parentSpanId } = message;
-  // The second and third fields, as `split("-")` gives them, without the array and the fields not kept.
-  const a = tp === undefined ? -1 : tp.indexOf("-");
-  if (tp === undefined || a < 0) return { traceId: undefined, spanId: undefined, parentSpanId };
-  const b = tp.indexOf("-", a + 1);
-  if (b < 0) return { traceId: tp.slice(a + 1), spanId: undefined, parentSpanId };
-  const c = tp.indexOf("-", b + 1);
-  return { traceId: tp.slice(a + 1, b), spanId: c < 0 ? tp.slice(b + 1) : tp.slice(b + 1, c), parentSpanId };
+  const parts = message.traceparent?.split("-");
+  return { traceId: parts?.[1], spanId: parts?.[2], parentSpanId: message.parentSpanId };
 }
 
 /** A record of `event`, its fields in the order the trace has always shown them; built field by field (a turn emits several events, each once). */
