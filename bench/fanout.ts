@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "nats";
 import { http } from "../test/harness/colony-process.ts";
 import type { ProcessCluster } from "../test/harness/cluster.ts";
+import { KeepAliveClient } from "./http-client.ts";
 import type { Row } from "./stats.ts";
 import { fmt, latency, timeUs } from "./stats.ts";
 
@@ -11,9 +12,10 @@ const FANOUTS_PER_SUPERVISOR = 10;
 
 const supervisorConfig = { tools: ["delegate"], workers: { w: {} } };
 
-async function fanout(url: string, key: string, content: string): Promise<void> {
-  const res = await http(url, "POST", `/v1/agents/assistant/${key}/messages`, { content });
-  if (res.status !== 200 || res.body.status !== "completed") throw new Error(`bench fan-out failed: ${res.status} ${JSON.stringify(res.body)}`);
+async function fanout(client: KeepAliveClient, key: string, content: string): Promise<void> {
+  const res = await client.send("POST", `/v1/agents/assistant/${key}/messages`, { content });
+  const status = res.status === 200 ? (JSON.parse(res.text) as { status?: string }).status : undefined;
+  if (status !== "completed") throw new Error(`bench fan-out failed: ${res.status} ${res.text}`);
 }
 
 /**
@@ -25,10 +27,13 @@ async function fanout(url: string, key: string, content: string): Promise<void> 
  * machine: from a new supervisor (placed and activated by this message too),
  * from an active one, and, for the floor without creation, 10 messages in
  * parallel to 10 active agents on that host. The baseline is 10 raw NATS
- * requests in parallel to another process.
+ * requests in parallel to another process. The timed requests go through
+ * keep-alive node:http clients (10 sockets for the floor): ten fetch calls
+ * in parallel cost ~6 ms of client CPU on the cores the cluster runs on.
  */
 export async function fanoutRows(c: ProcessCluster, host: string, samples: number): Promise<Row[]> {
   const url = c.url(host);
+  const client = new KeepAliveClient(url, 10);
   const echo = await natsEcho(c.nats.url);
   const plain = Array.from({ length: 10 }, (_, i) => `fanplain${i}`);
   for (const key of plain) {
@@ -36,23 +41,33 @@ export async function fanoutRows(c: ProcessCluster, host: string, samples: numbe
     await http(url, "POST", `/v1/agents/assistant/${key}/messages`, { content: "warm up" });
   }
   await http(url, "POST", "/v1/agents", { type: "assistant", key: "fanlead-warm", config: supervisorConfig });
-  await fanout(url, "fanlead-warm", "fanout 10 w warm up");
+  await fanout(client, "fanlead-warm", "fanout 10 w warm up");
   for (let i = 0; i < 20; i++) await echo.batch();
   const fresh: number[] = [], active: number[] = [], floor: number[] = [], raw: number[] = [];
   try {
     for (let i = 0; i < samples; i++) {
       await http(url, "POST", "/v1/agents", { type: "assistant", key: `fanlead${i}`, config: supervisorConfig });
-      fresh.push(await timeUs(() => fanout(url, `fanlead${i}`, "fanout 10 w subtask")));
+      fresh.push(await timeUs(() => fanout(client, `fanlead${i}`, "fanout 10 w subtask")));
       const lead = `fanactive${Math.floor(i / FANOUTS_PER_SUPERVISOR)}`;
       if (i % FANOUTS_PER_SUPERVISOR === 0) {
         await http(url, "POST", "/v1/agents", { type: "assistant", key: lead, config: supervisorConfig });
-        await fanout(url, lead, "fanout 10 w warm up");
+        await fanout(client, lead, "fanout 10 w warm up");
       }
-      active.push(await timeUs(() => fanout(url, lead, `fanout 10 w subtask ${i}`)));
-      floor.push(await timeUs(() => Promise.all(plain.map((key) => http(url, "POST", `/v1/agents/assistant/${key}/messages`, { content: `m${i}` })))));
+      active.push(await timeUs(() => fanout(client, lead, `fanout 10 w subtask ${i}`)));
+      floor.push(
+        await timeUs(() =>
+          Promise.all(
+            plain.map(async (key) => {
+              const res = await client.send("POST", `/v1/agents/assistant/${key}/messages`, { content: `m${i}` });
+              if (res.status !== 200) throw new Error(`bench floor message failed: ${res.status} ${res.text}`);
+            }),
+          ),
+        ),
+      );
       raw.push(await timeUs(echo.batch));
     }
   } finally {
+    client.close();
     await echo.close();
   }
   const base = latency(raw).p50;
