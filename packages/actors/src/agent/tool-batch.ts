@@ -50,12 +50,16 @@ export interface BatchState {
 /**
  * Runs one model response's tool calls in parallel. Each result is applied
  * to the state (memory, spend, children, escalations, the turn's
- * `toolResults`) and checkpointed the moment it completes, one checkpoint
- * after another: a host dying while a sibling still runs loses no finished
- * call, and the next activation runs only the calls without a result.
- * Results that complete while a checkpoint is being written go together in
- * the next one (it writes the latest state): ten parallel calls finishing at
- * once cost two writes, not ten in a row.
+ * `toolResults`) and checkpointed the moment it completes while a sibling
+ * still runs, one checkpoint after another: a host dying while a sibling
+ * still runs loses no finished call, and the next activation runs only the
+ * calls without a result. Results that complete while a checkpoint is being
+ * written go together in the next one (it writes the latest state): ten
+ * parallel calls finishing at once cost two writes, not ten in a row.
+ * Results that arrive once no sibling runs are left to the caller, whose
+ * checkpoint follows at once (a single call, or the last of a fan-out, cost
+ * a Redis round trip of their own before); if the batch was aborted they
+ * are written here, as the caller will not get to.
  * Returns the results in call order; throws the first failed checkpoint.
  */
 export async function runToolBatch(uses: ToolUseBlock[], message: PendingMessage["message"], deps: TurnDeps, st: BatchState, reportChild: (id: string) => void): Promise<ToolResultBlock[]> {
@@ -74,8 +78,11 @@ export async function runToolBatch(uses: ToolUseBlock[], message: PendingMessage
   // A result not yet in a checkpoint that started after it was applied.
   let unsaved = false;
   let saving: Promise<void> | undefined;
+  const done = start.turn!.toolResults ?? {};
+  const todo = uses.filter((u) => !done[u.id]);
+  let running = todo.length;
   const save = async () => {
-    while (unsaved && !failed) {
+    while (unsaved && !failed && running > 0) {
       unsaved = false;
       try {
         await deps.checkpoint(st.get());
@@ -90,9 +97,14 @@ export async function runToolBatch(uses: ToolUseBlock[], message: PendingMessage
     unsaved = true;
     saving ??= save();
   };
-  const done = start.turn!.toolResults ?? {};
-  await Promise.all(uses.filter((u) => !done[u.id]).map(async (use) => {
-    const out = await runOne(start, uses, use, message, deps, access, reportChild);
+  await Promise.all(todo.map(async (use) => {
+    let out: Awaited<ReturnType<typeof runOne>>;
+    try {
+      out = await runOne(start, uses, use, message, deps, access, reportChild);
+    } finally {
+      // Before the result is recorded: the last one starts no checkpoint of its own.
+      running--;
+    }
     // A call cut short by the activation's abort (drain, fence) is no result:
     // the resumed turn runs it again (a delegate re-attaches to its worker).
     if (!deps.signal?.aborted) record(out.block, out.effects);
@@ -100,7 +112,10 @@ export async function runToolBatch(uses: ToolUseBlock[], message: PendingMessage
   open = false;
   await saving;
   if (failed) throw failed.error;
-  deps.signal?.throwIfAborted();
+  if (deps.signal?.aborted) {
+    if (unsaved) await deps.checkpoint(st.get());
+    deps.signal.throwIfAborted();
+  }
   const results = st.get().turn!.toolResults ?? {};
   return uses.map((u) => results[u.id]!);
 }
