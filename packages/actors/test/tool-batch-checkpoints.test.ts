@@ -33,7 +33,7 @@ class BatchModel implements ModelProvider {
   readonly name = "batch";
   constructor(private readonly calls: number) {}
   async complete(req: ModelRequest): Promise<ModelResponse> {
-    const usage = { inputTokens: 1, outputTokens: 1 };
+    const usage = { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
     const last = req.messages.at(-1)!;
     if (last.content.some((b) => b.type === "tool_result")) return { content: [{ type: "text", text: "all done" }], stopReason: "end_turn", usage, model: this.name };
     const content = Array.from({ length: this.calls }, (_, i) => ({ type: "tool_use" as const, id: `toolu_${i}`, name: "work", input: { n: i } }));
