@@ -9,26 +9,30 @@ import { fmt } from "./stats.ts";
  * a full Colony message: durable append, a turn, a fenced snapshot commit,
  * the reply. Next to it, raw nact tell throughput in the same process.
  */
-export async function hostThroughput(opts: { agents: number; messages: number; concurrency: number }): Promise<Row[]> {
+export async function hostThroughput(opts: { agents: number; messages: number; warmup: number; concurrency: number }): Promise<Row[]> {
   const host = await startTestHost({ config: { idleMs: 600_000 } });
   try {
     const ids: AgentId[] = [];
     for (let i = 0; i < opts.agents; i++) ids.push((await host.service.spawn({ type: "assistant", key: `bench${i}` })).id as AgentId);
-    // Warm up: activate every agent and let the JIT settle.
+    const pump = async (count: number, tag: string) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: opts.concurrency }, async () => {
+          while (next < count) {
+            const i = next++;
+            const out = await host.service.send(ids[i % ids.length]!, { content: `${tag} ${i}` });
+            if (out.kind !== "completed") throw new Error("a bench message did not complete");
+          }
+        }),
+      );
+    };
+    // Activate every agent, then let V8 optimize the message path (see warm-up.ts).
     await Promise.all(ids.map((id) => host.service.send(id, { content: "warm up" })));
+    await pump(opts.warmup, "warm up");
 
-    let next = 0;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: opts.concurrency }, async () => {
-        while (next < opts.messages) {
-          const i = next++;
-          const out = await host.service.send(ids[i % ids.length]!, { content: `message ${i}` });
-          if (out.kind !== "completed") throw new Error("a bench message did not complete");
-        }
-      }),
-    );
+    await pump(opts.messages, "message");
     const colonyRate = opts.messages / ((performance.now() - t0) / 1000);
     const cpu = process.cpuUsage(cpu0);
     const cpuPerMessage = (cpu.user + cpu.system) / opts.messages;

@@ -38,7 +38,7 @@ function memoryOptions(): { agents: number; snapshotDir?: string } {
 /** BENCH_ONLY=host|snapshot|transport|placement|cluster|detection|cli|memory runs that section alone. */
 const only = process.env.BENCH_ONLY;
 const sections: [string, () => Promise<void>][] = [
-  ["host", async () => printTable("Host throughput (scripted model, memory store, in process)", await hostThroughput(quick ? { agents: 50, messages: 2_000, concurrency: 32 } : { agents: 200, messages: 20_000, concurrency: 64 }))],
+  ["host", async () => printTable("Host throughput (scripted model, memory store, in process)", await hostThroughput(quick ? { agents: 50, messages: 5_000, warmup: 5_000, concurrency: 32 } : { agents: 200, messages: 20_000, warmup: 20_000, concurrency: 64 }))],
   [
     "snapshot",
     async () => {
@@ -54,7 +54,7 @@ const sections: [string, () => Promise<void>][] = [
     },
   ],
   ["placement", async () => printTable("Placement decisions (pure, no network)", await placementBench())],
-  ["cluster", async () => printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 1_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 6_000, agents: 150, fanouts: 100 }))],
+  ["cluster", async () => printTable("Cluster (real processes: directory + 3 hosts, NATS, Redis)", await clusterBench(quick ? { rtt: 200, messages: 3_000, warmup: 6_000, agents: 60, fanouts: 20 } : { rtt: 1_000, messages: 10_000, warmup: 10_000, agents: 150, fanouts: 100 }))],
   ["detection", detection],
   ["cli", async () => printTable("CLI calls against a running host (wall time, a new process each; target 300 ms)", await cliBench({ calls: quick ? 10 : 20 }))],
   ["memory", async () => printTable("Memory per idle active agent (one host process, Redis store)", await memoryPerAgent(memoryOptions()))],
