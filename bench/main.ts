@@ -25,7 +25,7 @@ console.log(`# Colony bench (${quick ? "quick" : "full"}), node ${process.versio
 const detection = async () =>
   printTable("Failure detection (real processes: directory + 4 hosts, default timing)", await detectionBench({ agents: quick ? 10 : 30 }));
 if (process.env.BENCH_TRACE === "1") {
-  printTable("One cross-host message, stage by stage (p50 of each stage; % of the end-to-end p50)", await messageTrace({ messages: quick ? 200 : 1_000 }));
+  printTable("One cross-host message, stage by stage (p50 of each stage; % of the end-to-end p50)", await messageTrace({ messages: quick ? 200 : 1_000, warmup: quick ? 5_000 : 10_000 }));
   process.exit(0);
 }
 function memoryOptions(): { agents: number; snapshotDir?: string } {

@@ -1,6 +1,7 @@
 import { http } from "../test/harness/colony-process.ts";
 import { startProcessCluster } from "../test/harness/cluster.ts";
 import { KeepAliveClient } from "./http-client.ts";
+import { warmUp } from "./warm-up.ts";
 import type { Row } from "./stats.ts";
 import { fmt, latency } from "./stats.ts";
 
@@ -18,11 +19,20 @@ type Timed = (method: string, path: string, body?: unknown) => Promise<{ us: num
  * fetch (undici), whose end to end and /healthz are shown too: the
  * difference is client CPU, not Colony's.
  */
-export async function messageTrace(opts: { messages: number }): Promise<Row[]> {
+export async function messageTrace(opts: { messages: number; warmup: number }): Promise<Row[]> {
   await using c = await startProcessCluster({ hosts: 2, env: { COLONY_PLACEMENT: "prefer-local", COLONY_MESSAGE_TIMING: "1" },
     // BENCH_PROFILE_DIR: the hosts write CPU profiles there when they stop.
     ...(process.env.BENCH_PROFILE_DIR ? { hostNodeArgs: ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] } : {}) });
   const [a, b] = [...c.hosts.keys()] as [string, string];
+  // Agents on B messaged through A until both hosts' paths are optimized (see warm-up.ts).
+  const warm = Array.from({ length: 10 }, (_, i) => `assistant/tracewarm${i}`);
+  for (const id of warm) {
+    await http(c.url(a), "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
+    await http(c.url(b), "POST", `/v1/agents/${id}/messages`, { content: "placed on B" });
+  }
+  const warmer = new KeepAliveClient(c.url(a), 16);
+  await warmUp(warmer, warm, opts.warmup);
+  warmer.close();
   const client = new KeepAliveClient(c.url(a));
   const viaNode: Timed = async (method, path, body) => {
     const t0 = performance.now();
