@@ -19,7 +19,7 @@ import {
 import type { CommitRequest } from "../src/store/driver.ts";
 import { claim } from "../src/testing/claim.ts";
 
-/** A memory driver that counts commits and remembers which tool results each one held. */
+/** A memory driver that counts its commits. */
 class CountingDriver extends MemoryStoreDriver {
   readonly commits: CommitRequest[] = [];
   override async commit(agent: string, req: CommitRequest): Promise<void> {
