@@ -6,7 +6,7 @@ import { startProcessCluster } from "../test/harness/cluster.ts";
 import { devHttpRows } from "./dev-http.ts";
 import { fanoutRows } from "./fanout.ts";
 import { KeepAliveClient } from "./http-client.ts";
-import { warmUp } from "./warm-up.ts";
+import { warmUpCrossHost } from "./warm-up.ts";
 import type { Row } from "./stats.ts";
 import { fmt, latency, timeUs } from "./stats.ts";
 
@@ -76,15 +76,7 @@ export async function clusterBench(opts: { rtt: number; messages: number; warmup
     await using c = await startProcessCluster({ hosts: 3, env: { COLONY_PLACEMENT: "prefer-local" } });
     const [a, b] = [...c.hosts.keys()] as [string, string];
     const samples: number[] = [];
-    // Agents on B, messaged through A until both hosts' paths are optimized.
-    const warm = Array.from({ length: 10 }, (_, i) => `assistant/rttwarm${i}`);
-    for (const id of warm) {
-      await http(c.url(a), "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
-      await http(c.url(b), "POST", `/v1/agents/${id}/messages`, { content: "placed on B" });
-    }
-    const warmer = new KeepAliveClient(c.url(a), 16);
-    await warmUp(warmer, warm, opts.warmup);
-    warmer.close();
+    await warmUpCrossHost(c.url(a), c.url(b), opts.warmup);
     // A keep-alive node:http client: fetch (undici) adds ~0.5 ms of client CPU to a JSON POST, which is not Colony's.
     const client = new KeepAliveClient(c.url(a));
     // Snapshots grow with the conversation; a fresh agent every 50 turns keeps

@@ -1,7 +1,7 @@
 import { http } from "../test/harness/colony-process.ts";
 import { startProcessCluster } from "../test/harness/cluster.ts";
 import { KeepAliveClient } from "./http-client.ts";
-import { warmUp } from "./warm-up.ts";
+import { warmUpCrossHost } from "./warm-up.ts";
 import type { Row } from "./stats.ts";
 import { fmt, latency } from "./stats.ts";
 
@@ -24,15 +24,7 @@ export async function messageTrace(opts: { messages: number; warmup: number }): 
     // BENCH_PROFILE_DIR: the hosts write CPU profiles there when they stop.
     ...(process.env.BENCH_PROFILE_DIR ? { hostNodeArgs: ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] } : {}) });
   const [a, b] = [...c.hosts.keys()] as [string, string];
-  // Agents on B messaged through A until both hosts' paths are optimized (see warm-up.ts).
-  const warm = Array.from({ length: 10 }, (_, i) => `assistant/tracewarm${i}`);
-  for (const id of warm) {
-    await http(c.url(a), "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
-    await http(c.url(b), "POST", `/v1/agents/${id}/messages`, { content: "placed on B" });
-  }
-  const warmer = new KeepAliveClient(c.url(a), 16);
-  await warmUp(warmer, warm, opts.warmup);
-  warmer.close();
+  await warmUpCrossHost(c.url(a), c.url(b), opts.warmup);
   const client = new KeepAliveClient(c.url(a));
   const viaNode: Timed = async (method, path, body) => {
     const t0 = performance.now();

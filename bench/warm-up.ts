@@ -1,4 +1,5 @@
-import type { KeepAliveClient } from "./http-client.ts";
+import { http } from "../test/harness/colony-process.ts";
+import { KeepAliveClient } from "./http-client.ts";
 
 /**
  * Sends `count` messages, `inFlight` at a time, round-robin over the agents
@@ -18,4 +19,24 @@ export async function warmUp(client: KeepAliveClient, ids: readonly string[], co
       }
     }),
   );
+}
+
+/**
+ * Warms up the path of a message sent through host `entry` to an agent on
+ * host `owner` (a prefer-local cluster: an agent first messaged through a
+ * host lives there): 10 agents placed on `owner`, then `count` messages
+ * through `entry`.
+ */
+export async function warmUpCrossHost(entryUrl: string, ownerUrl: string, count: number): Promise<void> {
+  const ids = Array.from({ length: 10 }, (_, i) => `assistant/crosswarm${i}`);
+  for (const id of ids) {
+    await http(entryUrl, "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
+    await http(ownerUrl, "POST", `/v1/agents/${id}/messages`, { content: "placed here" });
+  }
+  const client = new KeepAliveClient(entryUrl, 16);
+  try {
+    await warmUp(client, ids, count);
+  } finally {
+    client.close();
+  }
 }
