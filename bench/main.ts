@@ -6,6 +6,8 @@
  * cluster); BENCH_TRACE=1 only the wall-clock breakdown of
  * one cross-host message. BENCH_AGENTS=100000 sets the memory section's agent count
  * (default 10,000; 2,000 quick); BENCH_HEAP_SNAPSHOTS=<dir> writes its heap snapshots there.
+ * BENCH_AGAINST=<another checkout's root> only compares the cross-host round trip of this
+ * tree with that one's, both clusters running at once (see side-by-side.ts).
  */
 import { startNats, startRedis } from "../test/harness/servers.ts";
 import { cliBench } from "./cli.ts";
@@ -16,6 +18,7 @@ import { memoryPerAgent } from "./memory.ts";
 import { messageTrace } from "./message-trace.ts";
 import { placementBench } from "./placement.ts";
 import { snapshotWrite } from "./snapshot-write.ts";
+import { sideBySide } from "./side-by-side.ts";
 import { printTable } from "./stats.ts";
 import { transportRtt } from "./transport-rtt.ts";
 
@@ -26,6 +29,11 @@ const detection = async () =>
   printTable("Failure detection (real processes: directory + 4 hosts, default timing)", await detectionBench({ agents: quick ? 10 : 30 }));
 if (process.env.BENCH_TRACE === "1") {
   printTable("One cross-host message, stage by stage (p50 of each stage; % of the end-to-end p50)", await messageTrace({ messages: quick ? 200 : 1_000, warmup: quick ? 5_000 : 10_000 }));
+  process.exit(0);
+}
+if (process.env.BENCH_AGAINST) {
+  const against = process.env.BENCH_AGAINST;
+  printTable(`This tree against ${against}, side by side (2 clusters at once, messages alternating)`, await sideBySide({ against, messages: quick ? 1_000 : 3_000, warmup: quick ? 5_000 : 10_000 }));
   process.exit(0);
 }
 function memoryOptions(): { agents: number; snapshotDir?: string } {

@@ -18,6 +18,8 @@ export interface ProcessClusterOptions {
   startTimeoutMs?: number;
   /** Node flags for the host processes (e.g. --cpu-prof for a bench). */
   hostNodeArgs?: string[];
+  /** Another checkout's colony bin for every process (a bench comparing two trees side by side). */
+  bin?: string;
   /**
    * Servers the test runs itself (a NATS cluster's comma-separated URLs, a
    * Redis Cluster URL): the processes get these instead of a redis-server /
@@ -80,6 +82,7 @@ function given(url: string, what: string): TestServer {
  */
 export async function startProcessCluster(o: ProcessClusterOptions): Promise<ProcessCluster> {
   const useEnv = !o.ownServers;
+  const launch = o.bin ? { bin: o.bin } : {};
   if (o.faultProxies && (o.backends?.redisUrl || o.backends?.natsUrl)) throw new Error("faultProxies need servers started here, not backends");
   const redis = o.backends?.redisUrl ? given(o.backends.redisUrl, "Redis") : await startRedis({ useEnv });
   const nats = o.backends?.natsUrl ? given(o.backends.natsUrl, "NATS") : await startNats({ useEnv });
@@ -114,7 +117,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
     },
     async addHost(id = `h${hosts.size}-${tag}`, extra = {}) {
       if (hosts.has(id)) throw new Error(`host ${id} exists`);
-      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id }, o.startTimeoutMs, o.hostNodeArgs);
+      const p = await startColony(["host"], { ...env(), ...extra, COLONY_HOST_ID: id }, o.startTimeoutMs, o.hostNodeArgs, launch);
       started.push(p);
       hosts.set(id, p);
       hostEnv.set(id, extra);
@@ -125,7 +128,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
       if (!old) throw new Error(`no host ${hostId}`);
       old.signal(signal);
       await old.exited;
-      const p = await startColony(["host"], { ...env(), ...hostEnv.get(hostId), COLONY_HOST_ID: hostId }, o.startTimeoutMs, o.hostNodeArgs);
+      const p = await startColony(["host"], { ...env(), ...hostEnv.get(hostId), COLONY_HOST_ID: hostId }, o.startTimeoutMs, o.hostNodeArgs, launch);
       started.push(p);
       hosts.set(hostId, p);
       return p;
@@ -135,7 +138,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
       if (!old) throw new Error(`no directory ${index}`);
       old.signal("SIGKILL");
       await old.exited;
-      const p = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[index]! }, o.startTimeoutMs);
+      const p = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[index]! }, o.startTimeoutMs, [], launch);
       started.push(p);
       directories[index] = p;
       return p;
@@ -168,7 +171,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
   try {
     for (let i = 0; i < (o.directories ?? 1); i++) {
       directoryIds.push(`dir${i}-${tag}`);
-      const d = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[i]! }, o.startTimeoutMs);
+      const d = await startColony(["directory"], { ...env(), COLONY_HOST_ID: directoryIds[i]! }, o.startTimeoutMs, [], launch);
       started.push(d);
       directories.push(d);
     }
