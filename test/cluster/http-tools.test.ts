@@ -50,7 +50,14 @@ describe("HTTP tools in a cluster of processes", { timeout: 120_000 }, () => {
     expect(JSON.parse(service.requests[1]!.body)).toEqual({ amount: 5, currency: "EUR" });
     expect((await conversationOf(c.url(), "assistant/payer")).at(-1).content[0].text).toContain('"charge":"ch_1"');
 
-    const trace = (await http(c.url(), "GET", "/v1/agents/assistant/payer/trace")).body;
+    // The owner writes trace entries a moment after the turn (TRACE_FLUSH_DELAY_MS); this read may go through another host.
+    const trace = await waitFor(
+      async () => {
+        const read = (await http(c.url(), "GET", "/v1/agents/assistant/payer/trace")).body;
+        return read.entries.some((e: any) => e.event.kind === "tool_result" && e.event.outcome === "ok") && read;
+      },
+      { timeoutMs: 10_000, message: "the tool result in the trace" },
+    );
     const results = trace.entries.filter((e: any) => e.event.kind === "tool_result");
     expect(results.at(-1).event).toMatchObject({ outcome: "ok", details: { status: 201, attempts: 1, idempotencyKey: key } });
     expect(trace.entries.filter((e: any) => e.event.kind === "tool_call").every((e: any) => e.event.idempotencyKey === key)).toBe(true);

@@ -41,8 +41,14 @@ describe("MCP servers across real host processes", { timeout: 180_000 }, () => {
     } finally {
       redis.disconnect();
     }
-    const trace = await http(c.url(first), "GET", "/v1/agents/assistant/calcy/trace");
-    expect(trace.body.entries.some((e: any) => e.event.kind === "tool_result" && e.event.tool === "calc__add" && e.event.content === "5")).toBe(true);
+    // The owner writes trace entries a moment after the turn (TRACE_FLUSH_DELAY_MS); this read may go through the other host.
+    const trace = await waitFor(
+      async () => {
+        const read = await http(c.url(first), "GET", "/v1/agents/assistant/calcy/trace");
+        return read.body.entries.some((e: any) => e.event.kind === "tool_result" && e.event.tool === "calc__add" && e.event.content === "5") && read;
+      },
+      { timeoutMs: 10_000, message: "the tool result in the trace" },
+    );
     for (const body of [put.body, (await http(c.url(second), "GET", "/v1/mcp")).body, trace.body]) expect(JSON.stringify(body)).not.toContain(SECRET);
     for (const host of c.hosts.values()) {
       expect(JSON.stringify(host.logs)).not.toContain(SECRET);

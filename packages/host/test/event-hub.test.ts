@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AgentEventRecord } from "@colony/actors";
 import { MemoryBus, silentLogger } from "@colony/actors";
 import { MemoryTraceStore } from "../src/observability/trace-store.ts";
+import type { TraceStore } from "../src/observability/trace-store.ts";
 import { AgentEventHub, WATCH_TTL_MS } from "../src/observability/events.ts";
 import { eventually } from "../src/testing/index.ts";
 
@@ -72,5 +73,47 @@ describe("AgentEventHub: live events only while someone follows", () => {
     owner.record(step("turn_finished"));
     await new Promise((r) => setImmediate(r));
     expect(seen).toEqual(["turn_started"]);
+  });
+});
+
+describe("AgentEventHub: trace entries", () => {
+  /** A hub whose trace store records each write (a batch of records) it is asked for. */
+  function hubWithWrites(flushDelayMs: number) {
+    const writes: AgentEventRecord[][] = [];
+    const traces: TraceStore = {
+      append: async (records) => void writes.push([...records]),
+      read: async () => ({ entries: [], nextCursor: null }),
+    };
+    const hub = new AgentEventHub({ hostId: "owner", traces, transport: new MemoryBus().connect("owner"), logger: silentLogger, flushDelayMs });
+    open.push(hub);
+    return { hub, writes };
+  }
+
+  it("are held, then written in one batch: the steps of several turns in one round trip", async () => {
+    const { hub, writes } = hubWithWrites(5);
+    hub.record(step("turn_started"));
+    hub.record(step("turn_finished"));
+    hub.record(step("turn_started"));
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([]); // not at the next tick, where a turn's commit is on its way to Redis
+    await eventually(() => expect(writes.map((w) => w.map((r) => r.event.kind))).toEqual([["turn_started", "turn_finished", "turn_started"]]));
+  });
+
+  it("are written at once by flush() (a trace read, a shutdown), and not again when the delay ends", async () => {
+    const { hub, writes } = hubWithWrites(60_000);
+    hub.record(step("turn_started"));
+    await hub.flush();
+    expect(writes).toHaveLength(1);
+    await hub.flush();
+    expect(writes).toHaveLength(1);
+  });
+
+  it("are written without waiting once 1,000 are held", async () => {
+    const { hub, writes } = hubWithWrites(60_000);
+    for (let i = 0; i < 999; i++) hub.record(step("turn_started"));
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([]);
+    hub.record(step("turn_finished"));
+    await eventually(() => expect(writes.map((w) => w.length)).toEqual([1_000]));
   });
 });

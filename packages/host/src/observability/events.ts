@@ -5,6 +5,18 @@ import { agentEventRecordSchema, errorMessage, newMessageId, subjects } from "@c
 
 /** How long a host's announcement that it follows an agent holds; it repeats it every third of that. */
 export const WATCH_TTL_MS = 3_000;
+/**
+ * How long trace entries wait before they are written. Written at the next
+ * tick, a turn's steps went to Redis just ahead of its commit, on the same
+ * connection: the commit's reply waited for them, and every turn cost one
+ * more script. Held this long, the steps of several turns (of any agents)
+ * leave in one write after the commits: a cross-host message round trip
+ * measured 4–8% faster. A trace read on the agent's own host writes what is
+ * held first; a reader elsewhere sees an entry at most this much later.
+ */
+export const TRACE_FLUSH_DELAY_MS = 20;
+/** Entries held at most: past this they are written at once, whatever the delay. */
+const TRACE_FLUSH_MAX = 1_000;
 
 const watchSchema = z.object({ agent: z.string(), host: z.string(), on: z.boolean(), ttlMs: z.number().int().positive() });
 
@@ -24,6 +36,7 @@ const watchSchema = z.object({ agent: z.string(), host: z.string(), on: z.boolea
 export class AgentEventHub {
   private batch: AgentEventRecord[] = [];
   private flushing: Promise<void> | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   /** Agents some host follows: agent → following host → until when. */
   private readonly watched = new Map<string, Map<string, number>>();
   /** Live listeners on this host, by agent. */
@@ -31,7 +44,8 @@ export class AgentEventHub {
   private readonly watchSub: Subscription;
   private readonly refresh: NodeJS.Timeout;
 
-  constructor(private readonly o: { hostId: string; traces: TraceStore; transport: Transport; logger: Logger; now?: () => number }) {
+  /** `flushDelayMs`: how long trace entries are held (default TRACE_FLUSH_DELAY_MS). */
+  constructor(private readonly o: { hostId: string; traces: TraceStore; transport: Transport; logger: Logger; now?: () => number; flushDelayMs?: number }) {
     this.watchSub = o.transport.subscribe(subjects.eventWatch, (env) => {
       const w = watchSchema.safeParse(env.body);
       if (w.success) this.onWatch(w.data.agent, w.data.host, w.data.on, w.data.ttlMs);
@@ -76,9 +90,10 @@ export class AgentEventHub {
 
   readonly record = (rec: AgentEventRecord): void => {
     if (rec.event.kind !== "text_delta") {
-      // Steps of one tick go to the trace store in one round trip, off the turn's path.
+      // Held for a moment, then written in one round trip, off the turns' path (see TRACE_FLUSH_DELAY_MS).
       this.batch.push(rec);
-      if (this.batch.length === 1) setImmediate(() => void this.flush());
+      if (this.batch.length >= TRACE_FLUSH_MAX) void this.flush();
+      else if (this.batch.length === 1) this.flushTimer = setTimeout(() => void this.flush(), this.o.flushDelayMs ?? TRACE_FLUSH_DELAY_MS);
     }
     if (!this.isWatched(rec.agent)) return;
     try {
@@ -90,6 +105,8 @@ export class AgentEventHub {
 
   /** Writes the pending trace entries; resolves when they are stored (or dropped with a warning). */
   flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     const records = this.batch;
     if (records.length === 0) return this.flushing ?? Promise.resolve();
     this.batch = [];
@@ -129,8 +146,9 @@ export class AgentEventHub {
     return { unsubscribe };
   }
 
-  /** Stops listening for announcements (shutdown). */
+  /** Stops listening for announcements (shutdown); trace entries still held are dropped: flush() first to keep them. */
   close(): void {
+    clearTimeout(this.flushTimer);
     clearInterval(this.refresh);
     this.watchSub.unsubscribe();
   }
