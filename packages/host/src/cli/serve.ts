@@ -110,8 +110,8 @@ export async function runHost(): Promise<void> {
       driver: new RedisStoreDriver(store, true, config.redisWait),
       registry: new RedisPlacementRegistry(registry),
       approvals: new RedisApprovalIndex(approvals),
-      // The store's connection: a turn's trace entries leave in the same socket write as its
-      // commit (auto-pipelining), not in a second write to Redis right behind it.
+      // The store's connection: trace entries are written in batches every 20 ms (TRACE_FLUSH_DELAY_MS),
+      // after the commits of the turns they describe rather than in the same write.
       traces: new RedisTraceStore(store),
       typeStore: new RedisTypeStore(types),
       toolStore: new RedisToolDeclarationStore(types),
