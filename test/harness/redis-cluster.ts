@@ -111,7 +111,7 @@ const nodeArgs = (busPort: number) => (port: number, dir: string) => [
   "--logfile", "",
 ];
 
-/** Starts six nodes and joins them as 3 masters with one replica each; resolves once every node says cluster_state:ok. */
+/** Starts six nodes and joins them as 3 masters with one replica each; resolves once every node says cluster_state:ok and the topology shows each master's replica. */
 export async function startRedisCluster(opts: { startTimeoutMs?: number } = {}): Promise<RedisClusterServer> {
   const cli = findBinary("redis-cli");
   if (!cli) throw new Error("redis-cli was not found (Debian/Ubuntu: apt-get install redis-tools); the Redis Cluster tests need it and do not skip");
@@ -178,7 +178,17 @@ export async function startRedisCluster(opts: { startTimeoutMs?: number } = {}):
     [Symbol.asyncDispose]: stop,
   };
   try {
-    await cluster.waitOk(opts.startTimeoutMs ?? 30_000);
+    const timeoutMs = opts.startTimeoutMs ?? 30_000;
+    await cluster.waitOk(timeoutMs);
+    // Each replica's own link is up, but the node `topology()` asks learns of its role by gossip, later on a loaded machine.
+    await waitFor(
+      async () => {
+        const t = await cluster.topology();
+        const masters = t.filter((n) => n.flags.includes("master") && n.slots.length > 0);
+        return masters.length === 3 && masters.every((m) => t.some((n) => n.masterId === m.id && !n.flags.includes("fail")));
+      },
+      { timeoutMs, intervalMs: 50, message: "the topology to show 3 masters with a replica each" },
+    );
   } catch (e) {
     await stop();
     throw e;
