@@ -5,9 +5,10 @@ import { http } from "../test/harness/colony-process.ts";
 import { startProcessCluster } from "../test/harness/cluster.ts";
 import { devHttpRows } from "./dev-http.ts";
 import { fanoutRows } from "./fanout.ts";
+import { timeCrossHostSend } from "./cross-host-send.ts";
 import { KeepAliveClient } from "./http-client.ts";
 import { withFsyncAlways } from "./redis-fsync.ts";
-import { warmUpCrossHost } from "./warm-up.ts";
+import { warmUpThrough } from "./warm-up.ts";
 import type { Row } from "./stats.ts";
 import { fmt, latency, timeUs } from "./stats.ts";
 
@@ -77,23 +78,12 @@ export async function clusterBench(opts: { rtt: number; messages: number; warmup
     await using c = await startProcessCluster({ hosts: 3, env: { COLONY_PLACEMENT: "prefer-local" } });
     const [a, b] = [...c.hosts.keys()] as [string, string];
     const samples: number[] = [];
-    await warmUpCrossHost(c.url(a), c.url(b), opts.warmup);
+    await warmUpThrough(c.url(a), opts.warmup, c.url(b));
     // A keep-alive node:http client: fetch (undici) adds ~0.5 ms of client CPU to a JSON POST, which is not Colony's.
     const client = new KeepAliveClient(c.url(a));
-    // Snapshots grow with the conversation; a fresh agent every 50 turns keeps
-    // the figure about routing (contexts of 0–100 messages, snapshots < 6 KB).
+    const route = { entryUrl: c.url(a), ownerUrl: c.url(b), ownerId: b, prefix: "rtt" };
     for (let i = 0; i < opts.rtt + 100; i++) {
-      const key = `rtt${Math.floor(i / 50)}`;
-      if (i % 50 === 0) {
-        await http(c.url(a), "POST", "/v1/agents", { type: "assistant", key });
-        await http(c.url(b), "POST", `/v1/agents/assistant/${key}/messages`, { content: "placed on B" });
-        const owner = (await http(c.url(a), "GET", `/v1/agents/assistant/${key}`)).body.host;
-        if (owner !== b) throw new Error(`bench agent landed on ${owner}, not ${b}`);
-      }
-      const us = await timeUs(async () => {
-        const res = await client.send("POST", `/v1/agents/assistant/${key}/messages`, { content: `ping ${i}` });
-        if (res.status !== 200) throw new Error(`bench message failed: ${res.status} ${res.text}`);
-      });
+      const us = await timeCrossHostSend(client, route, i);
       if (i >= 100) samples.push(us);
     }
     // The HTTP floor through the same client: what any HTTP round trip to A costs before Colony does anything.
@@ -135,7 +125,7 @@ export async function clusterBench(opts: { rtt: number; messages: number; warmup
       const rate = count / ((performance.now() - t0) / 1000);
       return { rate, cpuPerMessage: ((await clusterCpuSeconds(processes)) - cpuBefore) / count };
     };
-    // The first messages run on unoptimized code (see warmUp): shown apart; the figure is the steady state.
+    // The first messages run on unoptimized code (see warm-up.ts): shown apart; the figure is the steady state.
     const cold = await pump(opts.warmup, "w");
     const { rate, cpuPerMessage } = await pump(opts.messages, "m");
     // The same load with every Redis write fsynced before its reply: the durability of a runtime that fsyncs each call.

@@ -1,6 +1,6 @@
 import { http, startColony } from "../test/harness/colony-process.ts";
 import { KeepAliveClient } from "./http-client.ts";
-import { warmUp } from "./warm-up.ts";
+import { warmUpThrough } from "./warm-up.ts";
 import type { Row } from "./stats.ts";
 import { fmt, latency, timeUs } from "./stats.ts";
 
@@ -9,16 +9,12 @@ import { fmt, latency, timeUs } from "./stats.ts";
  * scripted model) over HTTP: sequential sends with wait (the turn's reply in
  * the answer) next to a bare GET /healthz through the same keep-alive
  * client, interleaved one for one so the machine's load weighs on both
- * alike, after `warmup` messages 16 at a time (see warmUp). `bin`: another
+ * alike, after `warmup` messages 16 at a time (see warmUpThrough). `bin`: another
  * checkout's colony bin (A/B against a base tree).
  */
 export async function devHttpRows(opts: { messages: number; warmup: number; bin?: string }): Promise<Row[]> {
   await using dev = await startColony(["dev"], {}, 60_000, [], opts.bin ? { bin: opts.bin } : {});
-  const warm = Array.from({ length: 10 }, (_, i) => `assistant/devwarm${i}`);
-  for (const id of warm) await http(dev.url, "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
-  const warmer = new KeepAliveClient(dev.url, 16);
-  await warmUp(warmer, warm, opts.warmup);
-  warmer.close();
+  await warmUpThrough(dev.url, opts.warmup);
   const client = new KeepAliveClient(dev.url);
   const sends: number[] = [];
   const floor: number[] = [];

@@ -1,7 +1,7 @@
 import { http } from "../test/harness/colony-process.ts";
 import { startProcessCluster } from "../test/harness/cluster.ts";
 import { KeepAliveClient } from "./http-client.ts";
-import { warmUpCrossHost } from "./warm-up.ts";
+import { warmUpThrough } from "./warm-up.ts";
 import type { Row } from "./stats.ts";
 import { fmt, latency } from "./stats.ts";
 
@@ -24,7 +24,7 @@ export async function messageTrace(opts: { messages: number; warmup: number }): 
     // BENCH_PROFILE_DIR: the hosts write CPU profiles there when they stop.
     ...(process.env.BENCH_PROFILE_DIR ? { hostNodeArgs: ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] } : {}) });
   const [a, b] = [...c.hosts.keys()] as [string, string];
-  await warmUpCrossHost(c.url(a), c.url(b), opts.warmup);
+  await warmUpThrough(c.url(a), opts.warmup, c.url(b));
   const client = new KeepAliveClient(c.url(a));
   const viaNode: Timed = async (method, path, body) => {
     const t0 = performance.now();

@@ -22,13 +22,14 @@ export async function warmUp(client: KeepAliveClient, ids: readonly string[], co
 }
 
 /**
- * Warms up the path of a message sent through host `entry` to an agent on
- * host `owner` (a prefer-local cluster: an agent first messaged through a
- * host lives there): 10 agents placed on `owner`, then `count` messages
- * through `entry`.
+ * Warms up the path of a message sent through the host at `entryUrl` to an
+ * agent on the host at `ownerUrl` (by default the same one; across hosts, a
+ * prefer-local cluster: an agent first messaged through a host lives
+ * there): 10 agents placed on the owner, then `count` messages through the
+ * entry, 16 at a time.
  */
-export async function warmUpCrossHost(entryUrl: string, ownerUrl: string, count: number): Promise<void> {
-  const ids = Array.from({ length: 10 }, (_, i) => `assistant/crosswarm${i}`);
+export async function warmUpThrough(entryUrl: string, count: number, ownerUrl = entryUrl): Promise<void> {
+  const ids = Array.from({ length: 10 }, (_, i) => `assistant/warm${i}`);
   for (const id of ids) {
     await http(entryUrl, "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
     await http(ownerUrl, "POST", `/v1/agents/${id}/messages`, { content: "placed here" });
