@@ -116,6 +116,8 @@ describe("HTTP tools through the admin API", () => {
     expect(service.requests[0]!.headers.authorization).toBe(`Bearer ${SECRET}`);
     expect(service.requests[0]!.url).toBe(`/weather/S%C3%A3o%20Paulo?key=${SECRET}`);
 
+    // The agent may run on either host, which holds its trace entries for a moment (TRACE_FLUSH_DELAY_MS): both write what they hold.
+    await Promise.all(cluster.hosts.map((h) => h.events.flush()));
     const trace = await call(a, "GET", "/v1/agents/assistant/w1/trace");
     const kinds = trace.body.entries.map((e: any) => e.event);
     expect(kinds.find((e: any) => e.kind === "tool_call")).toMatchObject({ tool: "weather", idempotencyKey: key });
@@ -126,7 +128,7 @@ describe("HTTP tools through the admin API", () => {
     expect(service.requests).toHaveLength(1);
 
     // The secret appears nowhere an operator or a log reader looks.
-    await cluster.hosts[0]!.events.flush();
+    await Promise.all(cluster.hosts.map((h) => h.events.flush()));
     const seen = {
       trace: JSON.stringify((await call(b, "GET", "/v1/agents/assistant/w1/trace")).body),
       conversation: JSON.stringify((await call(b, "GET", "/v1/agents/assistant/w1/messages")).body),
