@@ -20,7 +20,7 @@ import { type McpRoutesOptions, registerMcpRoutes } from "./mcp-routes.ts";
 import { registerMessageRoutes } from "./message-routes.ts";
 import { registerOpenApiRoute } from "./openapi.ts";
 import { registerProbeRoutes } from "./probe-routes.ts";
-import { requireJsonBodies, sameOriginOnly } from "./request-guards.ts";
+import { refuseCrossSite, refuseNonJsonBody } from "./request-guards.ts";
 import { fromValidator, validationHook } from "./route-kit.ts";
 import { MAX_BODY_BYTES } from "./schemas.ts";
 import { registerToolRoutes } from "./tool-routes.ts";
@@ -102,19 +102,25 @@ function guardV1(app: OpenAPIHono, opts: AdminApiOptions): WeakMap<Request, numb
       await next();
     });
   }
-  app.use(
-    "/v1/*",
-    limitBody({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => {
-        // The rest of the body is never read, so this connection cannot carry another request: say so.
-        c.header("Connection", "close");
-        return c.json(errorBody("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { limit: MAX_BODY_BYTES }), 413);
-      },
+  const limit = limitBody({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => {
+      // The rest of the body is never read, so this connection cannot carry another request: say so.
+      c.header("Connection", "close");
+      return c.json(errorBody("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { limit: MAX_BODY_BYTES }), 413);
+    },
+  });
+  const refusals = opts.adminToken ? [refuseNonJsonBody] : [refuseNonJsonBody, refuseCrossSite];
+  // One middleware for the body limit and the header checks after it: each layer of Hono's chain is two more promises per request.
+  app.use("/v1/*", (c, next) =>
+    limit(c, async () => {
+      for (const refuse of refusals) {
+        const refused = refuse(c);
+        if (refused) return void (c.res = refused);
+      }
+      await next();
     }),
   );
-  app.use("/v1/*", requireJsonBodies());
-  if (!opts.adminToken) app.use("/v1/*", sameOriginOnly());
   if (opts.adminToken) app.use("/v1/*", requireBearer(opts.adminToken));
   return receivedAt;
 }

@@ -1,12 +1,7 @@
-import { IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-
-/** The Node request behind a Hono request served by @hono/node-server (its `c.env.incoming`), if there is one. */
-function incomingOf(env: unknown): IncomingMessage | undefined {
-  if (typeof env !== "object" || env === null || !("incoming" in env)) return undefined;
-  return env.incoming instanceof IncomingMessage ? env.incoming : undefined;
-}
+import { incomingOf } from "./incoming.ts";
 
 /** The whole body, or null once it grows past `maxSize` (the rest is left unread). */
 function readUpTo(incoming: IncomingMessage, maxSize: number): Promise<Buffer | null> {

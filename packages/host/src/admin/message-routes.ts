@@ -3,7 +3,8 @@ import type { TraceQuery } from "../observability/trace-store.ts";
 import { messageTiming, serverTiming } from "@colony/actors";
 import type { HostService } from "../host.ts";
 import { MessagePage, SendAccepted, SendReply, SendRequest, Trace } from "./components.ts";
-import { BODY_ERRORS, E400, E404, V1_ERRORS, agentOf, agentPath, err, json, jsonRequest, readJsonBody } from "./route-kit.ts";
+import { headerOf } from "./incoming.ts";
+import { BODY_ERRORS, E400, E404, V1_ERRORS, agentOf, agentPath, err, json, jsonRequest, openapiHotRoute } from "./route-kit.ts";
 import { messagesQuerySchema, traceQuerySchema } from "./schemas.ts";
 
 const send = createRoute({
@@ -12,7 +13,6 @@ const send = createRoute({
   operationId: "sendMessage",
   summary: "Send a message; with wait (default) answers with the turn's reply.",
   tags: ["agents"],
-  middleware: [readJsonBody] as const,
   request: { params: agentPath, body: jsonRequest(SendRequest) },
   responses: {
     200: json(SendReply, "the turn finished (completed or failed), or paused for a person's approval (awaiting_approval, with the call ids)"),
@@ -51,11 +51,11 @@ const trace = createRoute({
  * each request reached the API (COLONY_MESSAGE_TIMING), for Server-Timing.
  */
 export function registerMessageRoutes(app: OpenAPIHono, service: HostService, receivedAt: WeakMap<Request, number>): void {
-  app.openapi(send, async (c) => {
+  openapiHotRoute(app, send, async (c, input) => {
     const handlerAt = messageTiming.enabled ? performance.now() : 0;
-    const id = agentOf(c.req.valid("param"));
-    const body = c.req.valid("json");
-    const traceparent = c.req.header("traceparent");
+    const id = agentOf(input.params);
+    const body = input.body;
+    const traceparent = headerOf(c, "traceparent");
     const parsedAt = messageTiming.enabled ? performance.now() : 0;
     const out = await service.send(id, { ...body, untilPause: true, ...(traceparent ? { traceparent } : {}) });
     if (messageTiming.enabled) {

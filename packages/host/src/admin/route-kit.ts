@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import type { Hook } from "@hono/zod-openapi";
-import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
+import type { Hook, OpenAPIHono } from "@hono/zod-openapi";
+import type { ResponseConfig, RouteConfig } from "@asteasolutions/zod-to-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AgentId, AgentKey, AgentType } from "@colony/actors";
@@ -55,17 +55,58 @@ export const readJsonBody: MiddlewareHandler = async (c, next) => {
     headers.set("content-type", "application/json");
     c.req.raw = new Request(c.req.raw, { headers });
   }
-  const text = await c.req.text();
-  if (text.trim() === "") bodyProblems.set(c.req.raw, new ValidationError("body: a JSON object is required", { field: "body" }));
-  else {
-    try {
-      JSON.parse(text);
-    } catch {
-      bodyProblems.set(c.req.raw, new ValidationError("body: not valid JSON", { field: "body" }));
-    }
-  }
+  const parsed = parseBody(await c.req.text());
+  if (parsed instanceof ValidationError) bodyProblems.set(c.req.raw, parsed);
   await next();
 };
+
+/** A body's JSON value, or the API's 400 for an empty or malformed one. */
+function parseBody(text: string): unknown {
+  if (text.trim() === "") return new ValidationError("body: a JSON object is required", { field: "body" });
+  try {
+    return JSON.parse(text);
+  } catch {
+    return new ValidationError("body: not valid JSON", { field: "body" });
+  }
+}
+
+/** `value` as `schema` reads it, or the API's 400 naming the first problem, as validationHook answers. */
+function validInput<S extends z.ZodType>(schema: S, value: unknown, where: "path" | "body"): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw inputError(result.error, where);
+  return result.data;
+}
+
+/** A route with path parameters and a JSON body (jsonRequest: required). */
+type HotRoute<P extends z.ZodType, B extends z.ZodType> = RouteConfig & {
+  method: "post";
+  request: { params: P; body: { content: { "application/json": { schema: B } } } };
+};
+
+/**
+ * Serves a POST route with path parameters and a JSON body, documented from
+ * `route` like every other, through one handler that validates
+ * synchronously. `app.openapi` would run four async middleware
+ * (readJsonBody, the path validator, the media type gate, the body
+ * validator, each validator with safeParseAsync): 4–6% of a message's round
+ * trip through `colony dev`, measured side by side. For the message route,
+ * the hot path; the others keep `app.openapi`. Same answers: the path's
+ * problem first, then the body's (empty, not JSON, or not the schema);
+ * requireJsonBodies has refused other media types before.
+ */
+export function openapiHotRoute<P extends z.ZodType, B extends z.ZodType>(
+  app: OpenAPIHono,
+  route: HotRoute<P, B>,
+  handler: (c: Context, input: { params: z.output<P>; body: z.output<B> }) => Promise<Response>,
+): void {
+  app.openAPIRegistry.registerPath(route);
+  app.post(route.path.replaceAll(/\/{(.+?)}/g, "/:$1"), async (c) => {
+    const params = validInput(route.request.params, c.req.param(), "path");
+    const body = parseBody(await c.req.text());
+    if (body instanceof ValidationError) throw body;
+    return handler(c, { params, body: validInput(route.request.body.content["application/json"].schema, body, "body") });
+  });
+}
 
 /**
  * What zod-openapi's validators throw themselves, as the API answers it: the
