@@ -32,17 +32,17 @@ const COMMAND_TIMEOUT_MS = 5_000;
  * outcome is unknown to the caller, which is why every script must be safe
  * to run twice and why a 503 means "not acknowledged, retry".
  *
- * `enableAutoPipelining`: commands issued in the same event-loop tick (the
- * appends, commits and trace batches of concurrent messages) leave in one
- * socket write instead of one each; each command still gets its own reply,
- * in order, so nothing is acknowledged before Redis answered it. A socket
- * write is most of a command's CPU on this path (measured: 40% of a host's
- * writeBuffer time under 64 messages in flight was Redis). One server or
- * Sentinel only; not on a cluster (see clusterOptions()).
+ * No auto-pipelining: each command is written when it is issued. ioredis
+ * builds a Pipeline per batch and sends it from a setImmediate, so a lone
+ * command (a sequential message's append, then its commit) waited for the
+ * event loop's check phase and paid for a pipeline of one. Measured side by
+ * side with it on (3 hosts, 32 callers on each of two clusters at once):
+ * 5–12% more durable messages/s at 14% less host CPU per message, and the
+ * sequential cross-host round trip 5–7% faster at p50, 35–46% at p99.
  */
 export function redisOptions(): RedisOptions {
   return {
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(50 * attempt, RECONNECT_MAX_MS),
     commandTimeout: COMMAND_TIMEOUT_MS,

@@ -107,9 +107,8 @@ export class RedisTraceStore implements TraceStore {
     if (records.length === 0) return;
     // One script per agent (its entries in order), all sent at once: a
     // turn's handful of events costs one command rather than one XADD
-    // each. With auto-pipelining (redisOptions()) the scripts of one tick
-    // leave in one socket write per node; one connection per node answers
-    // in order, so each agent's batches keep theirs.
+    // each. One connection per node answers in order, so each agent's
+    // batches keep theirs.
     const byAgent = new Map<string, string[]>();
     for (const record of records) {
       const list = byAgent.get(record.agent);
