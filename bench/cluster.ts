@@ -6,6 +6,7 @@ import { startProcessCluster } from "../test/harness/cluster.ts";
 import { devHttpRows } from "./dev-http.ts";
 import { fanoutRows } from "./fanout.ts";
 import { timeCrossHostSend } from "./cross-host-send.ts";
+import { DurableLoad } from "./durable-load.ts";
 import { KeepAliveClient } from "./http-client.ts";
 import { withFsyncAlways } from "./redis-fsync.ts";
 import { warmUpThrough } from "./warm-up.ts";
@@ -52,17 +53,6 @@ async function rawNatsThroughput(natsUrl: string, messages: number, inFlight: nu
   }
 }
 
-/** CPU seconds all of a cluster's processes have used (their /metrics process_cpu_seconds_total). */
-async function clusterCpuSeconds(urls: string[]): Promise<number> {
-  let total = 0;
-  for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const m = /^process_cpu_seconds_total (\S+)$/m.exec(text);
-    if (m) total += Number(m[1]);
-  }
-  return total;
-}
-
 /**
  * Cluster figures with real processes (directory + 3 hosts over NATS and
  * Redis, scripted model): the cross-host message round trip next to a raw
@@ -100,38 +90,15 @@ export async function clusterBench(opts: { rtt: number; messages: number; warmup
   }
   {
     await using c = await startProcessCluster({ hosts: 3, });
-    const ids = Array.from({ length: opts.agents }, (_, i) => `assistant/tput${i}`);
-    for (const id of ids) await http(c.url(), "POST", "/v1/agents", { type: "assistant", key: id.split("/")[1] });
-    await Promise.all(ids.map((id) => http(c.url(), "POST", `/v1/agents/${id}/messages`, { content: "warm up" })));
-    const processes = [...c.hosts.values(), ...c.directories].map((p) => p.url);
-    // Callers spread over the hosts through keep-alive node:http clients: fetch
-    // (undici) spent more CPU per message than any host (1.7 ms against
-    // 1.3 ms), on the same two cores the cluster runs on.
-    const clients = [...c.hosts.keys()].map((h) => new KeepAliveClient(c.url(h), Math.ceil(64 / c.hosts.size)));
-    // Messages from 64 callers at once; their rate and the cluster's CPU per message.
-    const pump = async (count: number, tag: string) => {
-      const cpuBefore = await clusterCpuSeconds(processes);
-      let next = 0;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: 64 }, async () => {
-          while (next < count) {
-            const i = next++;
-            const res = await clients[i % clients.length]!.send("POST", `/v1/agents/${ids[i % ids.length]}/messages`, { content: `${tag}${i}` });
-            if (res.status !== 200) throw new Error(`bench message failed: ${res.status} ${res.text}`);
-          }
-        }),
-      );
-      const rate = count / ((performance.now() - t0) / 1000);
-      return { rate, cpuPerMessage: ((await clusterCpuSeconds(processes)) - cpuBefore) / count };
-    };
+    const load = await DurableLoad.start(c, { agents: opts.agents, callers: 64, prefix: "tput" });
+    const ids = load.agents;
     // The first messages run on unoptimized code (see warm-up.ts): shown apart; the figure is the steady state.
-    const cold = await pump(opts.warmup, "w");
-    const { rate, cpuPerMessage } = await pump(opts.messages, "m");
+    const cold = await load.pump(opts.warmup, "w");
+    const { rate, cpuPerMessage } = await load.pump(opts.messages, "m");
     // The same load with every Redis write fsynced before its reply: the durability of a runtime that fsyncs each call.
     // Not on a Redis the bench did not start (REDIS_URL): its settings are not the bench's to change.
-    const fsynced = process.env.REDIS_URL ? null : await withFsyncAlways(c.redis.url, () => pump(opts.messages, "f"));
-    for (const client of clients) client.close();
+    const fsynced = process.env.REDIS_URL ? null : await withFsyncAlways(c.redis.url, () => load.pump(opts.messages, "f"));
+    load.close();
     const raw = await rawNatsThroughput(c.nats.url, opts.messages * 4, 64, new Uint8Array(180));
     rows.push({ what: `durable messages/s, 3 hosts, ${opts.agents} agents, 64 in flight (wait=true, keep-alive HTTP to every host)`, colony: `${fmt(rate, 0)}/s`, baseline: `${fmt(raw, 0)}/s NATS req, 64 in flight`, ratio: `${fmt(rate / raw, 3)}×` });
     rows.push({ what: `  the same, the first ${opts.warmup} messages on new host processes (not yet optimized by V8)`, colony: `${fmt(cold.rate, 0)}/s`, baseline: `${fmt(raw, 0)}/s NATS req, 64 in flight`, ratio: `${fmt(cold.rate / raw, 3)}×` });

@@ -170,7 +170,7 @@ const UNREACHABLE_MESSAGES = [
   /^Stream isn't writeable/,
   /^Command timed out/,
   /^Reached the max retries per request limit/,
-  // The connection closed after part of an auto-pipelined batch was answered: ioredis does not resend the rest (a master killed under load).
+  // The connection closed after part of a pipeline (a MULTI) was answered: ioredis does not resend the rest (a master killed under load).
   /^Command aborted due to connection close/,
   // A Redis Cluster while a master is lost, before its replica is promoted and the slots re-read:
   /^Too many Cluster redirections/,
