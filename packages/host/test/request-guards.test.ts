@@ -1,9 +1,16 @@
+import { request } from "node:http";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
 import { afterEach, describe, expect, it } from "vitest";
 import type { HostNode } from "../src/index.ts";
 import { call, startTestHost } from "../src/testing/index.ts";
 
 let host: HostNode & AsyncDisposable;
+let server: Server | undefined;
 afterEach(async () => {
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  server = undefined;
   await host?.shutdown();
 });
 
@@ -89,5 +96,64 @@ describe("a wrong method", () => {
     expect(missing.headers.get("allow")).toBeNull();
     // A wrong method creates nothing.
     expect((await call(host, "GET", "/v1/agents/assistant/a1")).status).toBe(404);
+  });
+});
+
+/** The host's API on a real Node server: the guards and the message route read Node's parsed headers and body there, not a web Request. */
+async function overSocket(node: HostNode): Promise<(method: string, path: string, headers: Record<string, string>, body?: string) => Promise<{ status: number; body: any }>> {
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: node.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve()) as Server;
+  });
+  const port = (server!.address() as AddressInfo).port;
+  return (method, path, headers, body) =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, method, path, headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+}
+
+describe("the same answers over a socket", () => {
+  it("refuses a non-JSON body and a foreign Origin, takes the host's own Origin", async () => {
+    host = await startTestHost();
+    const send = await overSocket(host);
+    const json = { "content-type": "application/json" };
+    expect((await send("POST", "/v1/agents", { "content-type": "text/plain" }, spawnBody)).status).toBe(415);
+    expect((await send("POST", "/v1/agents", { ...json, origin: "https://evil.example" }, spawnBody)).status).toBe(403);
+    expect((await send("GET", "/v1/agents/assistant/a1", {})).status).toBe(404);
+    expect((await send("POST", "/v1/agents", { ...json, origin: "http://colony.internal:8080", host: "colony.internal:8080" }, spawnBody)).status).toBe(201);
+  });
+
+  it("validates a message's path, then its body, on the message route", async () => {
+    host = await startTestHost();
+    const send = await overSocket(host);
+    const json = { "content-type": "application/json" };
+    expect((await send("POST", "/v1/agents", json, spawnBody)).status).toBe(201);
+    const badKey = await send("POST", "/v1/agents/assistant/bad%20key/messages", json, "not json");
+    expect(badKey.status).toBe(400);
+    expect(badKey.body.error.details).toEqual({ field: "key" });
+    const cases: [string, string, string][] = [
+      ["", "body: a JSON object is required", "body"],
+      ["{not json", "body: not valid JSON", "body"],
+      [JSON.stringify({ content: "hi", extra: 1 }), 'body: unknown field "extra"', "extra"],
+      [JSON.stringify({ content: 5 }), "body: content:", "content"],
+    ];
+    for (const [body, message, field] of cases) {
+      const res = await send("POST", "/v1/agents/assistant/a1/messages", json, body);
+      expect(res.status, body).toBe(400);
+      expect(res.body.error.message, body).toContain(message);
+      expect(res.body.error.details, body).toEqual({ field });
+    }
+    // None of those reached the agent; a good one does, with its traceparent.
+    const ok = await send("POST", "/v1/agents/assistant/a1/messages", { ...json, traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" }, JSON.stringify({ content: "hello" }));
+    expect(ok.status).toBe(200);
+    expect(ok.body.status).toBe("completed");
+    expect((await call(host, "GET", "/v1/agents/assistant/a1")).body.turns).toBe(1);
+    const trace = await call(host, "GET", "/v1/agents/assistant/a1/trace");
+    expect(trace.body.entries.some((e: { traceId?: string }) => e.traceId === "0af7651916cd43dd8448eb211c80319c")).toBe(true);
   });
 });
