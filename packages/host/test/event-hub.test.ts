@@ -4,7 +4,7 @@ import { MemoryBus, silentLogger } from "@colony/actors";
 import { MemoryTraceStore } from "../src/observability/trace-store.ts";
 import type { TraceStore } from "../src/observability/trace-store.ts";
 import { AgentEventHub, WATCH_TTL_MS } from "../src/observability/events.ts";
-import { eventually } from "../src/testing/index.ts";
+import { call, eventually, startTestCluster } from "../src/testing/index.ts";
 
 const open: { close(): void }[] = [];
 afterEach(() => {
@@ -115,5 +115,21 @@ describe("AgentEventHub: trace entries", () => {
     expect(writes).toEqual([]);
     hub.record(step("turn_finished"));
     await eventually(() => expect(writes.map((w) => w.length)).toEqual([1_000]));
+  });
+});
+
+describe("a host's graceful shutdown", () => {
+  it("writes the trace entries it still holds: a turn finished just before is readable through another host", async () => {
+    await using cluster = await startTestCluster({ hosts: 2 });
+    const [a, b] = cluster.hosts;
+    expect((await call(a!, "POST", "/v1/agents", { type: "assistant", key: "t1" })).status).toBe(201);
+    expect((await call(a!, "POST", "/v1/agents/assistant/t1/messages", { content: "hello" })).body.status).toBe("completed");
+    const ownerId = (await call(a!, "GET", "/v1/agents/assistant/t1")).body.host;
+    const [owner, other] = ownerId === a!.hostId ? [a!, b!] : [b!, a!];
+    // Within the hold (TRACE_FLUSH_DELAY_MS): only the shutdown's own flush can have written the turn's steps.
+    await owner.shutdown();
+    const kinds = (await call(other, "GET", "/v1/agents/assistant/t1/trace")).body.entries.map((e: AgentEventRecord) => e.event.kind);
+    expect(kinds).toContain("turn_started");
+    expect(kinds).toContain("turn_finished");
   });
 });
