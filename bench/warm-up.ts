@@ -8,7 +8,7 @@ import { KeepAliveClient } from "./http-client.ts";
  * thousands of messages (3-host durable throughput climbed 2.4× over the
  * first ~9,000, then held), so a figure taken before measures the JIT.
  */
-export async function warmUp(client: KeepAliveClient, ids: readonly string[], count: number, inFlight = 16): Promise<void> {
+async function warmUp(client: KeepAliveClient, ids: readonly string[], count: number, inFlight = 16): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
