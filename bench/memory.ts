@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { DEFAULT_PARK_AFTER_MS } from "@colony/actors";
 import { http } from "../test/harness/colony-process.ts";
 import { startProcessCluster } from "../test/harness/cluster.ts";
 import { waitFor } from "../test/harness/wait.ts";
@@ -19,6 +21,13 @@ async function activate(url: string, prefix: string, count: number): Promise<voi
     }),
   );
 }
+
+/**
+ * Lets the agents just activated go idle for longer than the host keeps an
+ * idle agent's nact actor (at most twice the parking delay), so the sample
+ * counts idle agents as a host holds them after a while, not mid-message.
+ */
+const untilParked = () => sleep(3 * DEFAULT_PARK_AFTER_MS);
 
 /** One host and nobody to fail over to: a GC or a heap snapshot that freezes it must not get it presumed dead (and its activations evicted). */
 const NO_FAILOVER = { COLONY_SUSPECT_AFTER_MS: "300000", COLONY_FAILURE_TIMEOUT_MS: "600000" };
@@ -46,6 +55,7 @@ export async function memoryPerAgent(opts: { agents: number; snapshotDir?: strin
   await ready(url, "ready");
   // Warm up: code paths compiled, pools and caches filled.
   await activate(url, "warm", 500);
+  await untilParked();
   const before = await inspector.memoryAfterGc();
   if (opts.snapshotDir) {
     await inspector.heapSnapshot(`${opts.snapshotDir}/before.heapsnapshot`);
@@ -53,6 +63,7 @@ export async function memoryPerAgent(opts: { agents: number; snapshotDir?: strin
     await ready(url, "probe");
   }
   await activate(url, "m", opts.agents);
+  await untilParked();
   const after = await inspector.memoryAfterGc();
   if (opts.snapshotDir) await inspector.heapSnapshot(`${opts.snapshotDir}/after.heapsnapshot`);
   const context = JSON.stringify((await http(url, "GET", "/v1/agents/assistant/m0/messages")).body.messages).length;

@@ -45,7 +45,7 @@ export { MemoryApprovalIndex, RedisApprovalIndex, pendingApprovalSchema } from "
 export type { ApprovalIndex, PendingApproval } from "./store/approval-index.ts";
 export type { LoadedState, CommitOptions, DeadLetterPage } from "./store/agent-store.ts";
 export type { ActorRef, ActorRuntime } from "./runtime/actor-runtime.ts";
-export { NactRuntime } from "./runtime/nact-runtime.ts";
+export { DEFAULT_PARK_AFTER_MS, NactRuntime, type NactRuntimeOptions } from "./runtime/nact-runtime.ts";
 export { AnthropicModel } from "./model/anthropic.ts";
 export type { AnthropicModelOptions } from "./model/anthropic.ts";
 export { DEFAULT_PRICES, costOf, priceOf } from "./model/pricing.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { NactRuntime } from "../src/runtime/nact-runtime.ts";
+import { ManualClock } from "../src/testing/manual-clock.ts";
 import { waitFor } from "../src/testing/wait.ts";
 
 /** A promise with its resolve, for handlers that block until the test lets them go. */
@@ -83,8 +84,8 @@ describe("NactRuntime", () => {
     await new Promise<void>((r) => setImmediate(r));
     expect(handled).toEqual([]);
   });
-  it("an actor with nothing left to handle gives its nact actor back, and the next message gets a fresh one under the same name, in order", async () => {
-    const runtime = new NactRuntime();
+  it("with no parking delay, an actor with nothing left to handle gives its nact actor back at once, and the next message gets a fresh one under the same name, in order", async () => {
+    const runtime = new NactRuntime({ parkAfterMs: 0 });
     const seen: number[] = [];
     let running = 0;
     let overlap = false;
@@ -111,7 +112,7 @@ describe("NactRuntime", () => {
   });
 
   it("a throw in the last queued message still gives the nact actor back, and the actor goes on afterwards", async () => {
-    const runtime = new NactRuntime();
+    const runtime = new NactRuntime({ parkAfterMs: 0 });
     const errors: string[] = [];
     const handled: string[] = [];
     const ref = runtime.spawn<string>("crashy", async (m) => {
@@ -124,5 +125,49 @@ describe("NactRuntime", () => {
     await waitFor(() => handled.length === 1 && runtime.liveActors() === 0);
     expect(handled).toEqual(["good"]);
     runtime.close();
+  });
+
+  it("an idle actor keeps its nact actor through one full parking period, gives it back at the next sweep, and never while a message runs", async () => {
+    const clock = new ManualClock();
+    const runtime = new NactRuntime({ parkAfterMs: 1_000, clock });
+    const seen: number[] = [];
+    const blocker = gate();
+    const ref = runtime.spawn<number>("lazy", async (n) => {
+      if (n === 4) await blocker.promise;
+      seen.push(n);
+    }, () => {});
+    const live = () => runtime.liveActors();
+
+    ref.tell(1);
+    await waitFor(() => seen.length === 1);
+    expect(live()).toBe(1);
+    clock.advance(1_000); // idle for part of this period only: kept
+    expect(live()).toBe(1);
+    ref.tell(2); // busy again before the next sweep: its idle time starts over
+    await waitFor(() => seen.length === 2);
+    clock.advance(1_000);
+    expect(live()).toBe(1);
+    clock.advance(1_000);
+    expect(live()).toBe(0);
+    expect(clock.pendingTimers()).toBe(0); // nothing idle left: no sweep scheduled
+
+    // Idle with a sweep due, then a message that runs across many sweeps: its nact actor stays, and the one told behind it runs after it.
+    ref.tell(3);
+    await waitFor(() => seen.length === 3 && clock.pendingTimers() === 1);
+    ref.tell(4);
+    ref.tell(5);
+    for (let i = 0; i < 5; i++) clock.advance(1_000);
+    expect(live()).toBe(1);
+    blocker.open();
+    await waitFor(() => seen.length === 5);
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    clock.advance(2_000);
+    expect(live()).toBe(0);
+
+    ref.tell(6); // a fresh nact actor under the same name
+    await waitFor(() => seen.length === 6);
+    expect(live()).toBe(1);
+    runtime.close();
+    expect(clock.pendingTimers()).toBe(0); // close drops the sweep
   });
 });
