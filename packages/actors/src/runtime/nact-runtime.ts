@@ -79,6 +79,11 @@ export class NactRuntime implements ActorRuntime {
     return this.sweeps;
   }
 
+  /** @internal `actor` is stopped for good: the sweep need not look at it. */
+  forget(actor: ParkingActor<never>): void {
+    this.idle.delete(actor);
+  }
+
   /**
    * Parks the actors idle since before the previous sweep. An actor busy
    * again leaves the set (it comes back when idle); one idle for less than
@@ -156,6 +161,8 @@ class ParkingActor<M> implements ActorRef<M> {
   stop(): void {
     this.stopped = true;
     this.park();
+    // Not kept for the next sweep: its handler holds the whole agent.
+    this.runtime.forget(this as ParkingActor<never>);
   }
 
   /** @internal Holding a nact actor with no message queued or running. */
