@@ -66,17 +66,13 @@ export class NactRuntime implements ActorRuntime {
 
   /**
    * @internal `actor` has handled its last message: it parks now, or (with
-   * a parking delay) at the second sweep that finds it still idle. Returns
-   * the sweep count it went idle at.
+   * a parking delay) at the second sweep that finds it still idle.
    */
-  wentIdle(actor: ParkingActor<never>): number {
-    if (this.parkAfterMs === 0 || this.closed) {
-      actor.park();
-      return this.sweeps;
-    }
+  wentIdle(actor: ParkingActor<never>): void {
+    if (this.parkAfterMs === 0 || this.closed) return actor.park();
+    actor.idleSince = this.sweeps;
     this.idle.add(actor);
     this.sweepTimer ??= this.clock.setTimeout(this.sweep, this.parkAfterMs);
-    return this.sweeps;
   }
 
   /** @internal `actor` is stopped for good: the sweep need not look at it. */
@@ -138,7 +134,7 @@ class ParkingActor<M> implements ActorRef<M> {
   /** Messages told and not yet handled, the running one included. */
   private outstanding = 0;
   private stopped = false;
-  /** @internal The runtime's sweep count when the last message was handled. */
+  /** @internal The runtime's sweep count when the last message was handled (set by the runtime). */
   idleSince = 0;
 
   constructor(
@@ -184,7 +180,7 @@ class ParkingActor<M> implements ActorRef<M> {
       await this.handle(message);
     } finally {
       // The last message handled: nothing is queued behind it.
-      if (this.outstanding > 0 && --this.outstanding === 0) this.idleSince = this.runtime.wentIdle(this as ParkingActor<never>);
+      if (this.outstanding > 0 && --this.outstanding === 0) this.runtime.wentIdle(this as ParkingActor<never>);
     }
   };
 }
