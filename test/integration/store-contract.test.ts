@@ -13,7 +13,7 @@ import { AgentTypeRegistry } from "../../packages/actors/src/agent/define.ts";
 import { CorruptSnapshotError, StaleEpochError } from "../../packages/actors/src/errors.ts";
 import type { AgentId, AgentKey, AgentType } from "../../packages/actors/src/ids.ts";
 import { agentId, newMessageId, randomToken, splitAgentId } from "../../packages/actors/src/ids.ts";
-import { AgentStore } from "../../packages/actors/src/store/agent-store.ts";
+import { AgentStore, CREATED_REMEMBERED } from "../../packages/actors/src/store/agent-store.ts";
 import type { AppendRequest, StoreDriver } from "../../packages/actors/src/store/driver.ts";
 import { DEAD_LETTER_LIMIT, DEDUP_WINDOW, LogMismatchError } from "../../packages/actors/src/store/driver.ts";
 import { MemoryStoreDriver } from "../../packages/actors/src/store/memory-driver.ts";
@@ -885,6 +885,75 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
         await driver.create(id, bytes("definitely not msgpack of a snapshot"));
         await expect(store.load(id)).rejects.toBeInstanceOf(CorruptSnapshotError);
         await expect(store.readState(id)).rejects.toBeInstanceOf(CorruptSnapshotError);
+      });
+
+      describe("the first activation of an agent this store created", () => {
+        /** The same driver, counting its loads (another AgentStore on it is another host). */
+        const counting = () => {
+          let loads = 0;
+          const counted = Object.create(driver) as StoreDriver;
+          counted.load = (agent) => {
+            loads++;
+            return driver.load(agent);
+          };
+          return { store: new AgentStore(counted), loads: () => loads };
+        };
+
+        it("starts from what the create wrote, without a read, at epoch 1 only, and only once", async () => {
+          const here = counting();
+          const id = freshId();
+          const state = sampleState(id);
+          expect(await here.store.create(state)).toBe(true);
+          expect(await claim(here.store, id)).toBe(1);
+          const loaded = (await here.store.load(id, 1))!;
+          expect(here.loads()).toBe(0);
+          expect(loaded).toMatchObject({ epoch: 1, pending: [] });
+          expect(loaded.state).toEqual(state);
+          // A second activation at the same epoch (the first one stopped) reads what the first one wrote.
+          const message = inboxMessage("hello");
+          const a = (await here.store.append(id, 1, message)) as { seq: number };
+          expect((await here.store.load(id, 1))!.pending).toEqual([{ seq: a.seq, message }]);
+          expect(here.loads()).toBe(1);
+        });
+
+        it("reads the store when the agent was placed anywhere before: what that activation committed is loaded", async () => {
+          const [here, there] = [counting(), counting()];
+          const id = freshId();
+          const state = sampleState(id);
+          await here.store.create(state);
+          // Placed on the other host first, where it runs a turn.
+          const first = await claim(there.store, id);
+          const elsewhere = (await there.store.load(id, first))!;
+          expect(there.loads()).toBe(1);
+          const ran: AgentState = { ...elsewhere.state, turns: 2, memory: { color: "red" }, messages: [...elsewhere.state.messages, { role: "user", content: [{ type: "text", text: "make it red" }] }] };
+          await there.store.commit(id, first, ran, { log: elsewhere.log });
+          // Moved here: the create's bytes are stale now.
+          const second = await claim(here.store, id);
+          const loaded = (await here.store.load(id, second))!;
+          expect(here.loads()).toBe(1);
+          expect(loaded.state).toEqual(ran);
+        });
+
+        it("remembers nothing of a create that found the agent existing, nor past the newest creates", async () => {
+          const [here, there] = [counting(), counting()];
+          const id = freshId();
+          const theirs = sampleState(id);
+          await there.store.create(theirs);
+          expect(await here.store.create({ ...sampleState(id, 5), memory: { color: "green" } })).toBe(false);
+          await claim(here.store, id);
+          expect((await here.store.load(id, 1))!.state).toEqual(theirs);
+          expect(here.loads()).toBe(1);
+
+          const type = freshType("many");
+          const ids = Array.from({ length: CREATED_REMEMBERED + 1 }, (_, i) => agentId(type, `k${i}` as AgentKey));
+          for (const created of ids) await here.store.create(sampleState(created));
+          await claim(here.store, ids[0]!);
+          await claim(here.store, ids[1]!);
+          await here.store.load(ids[1]!, 1);
+          expect(here.loads()).toBe(1);
+          expect((await here.store.load(ids[0]!, 1))!.state).toEqual(sampleState(ids[0]!));
+          expect(here.loads()).toBe(2);
+        });
       });
 
       it("lists and deletes by id", async () => {

@@ -114,7 +114,7 @@ export class Activation {
    * of an agent that never ran counts as "new".
    */
   static async start(id: AgentId, epoch: number, reason: ActivationReason, deps: ActivationDeps): Promise<Activation | null> {
-    const loaded = await deps.store.load(id);
+    const loaded = await deps.store.load(id, epoch);
     if (!loaded) return null;
     if (loaded.epoch !== epoch) throw new StaleEpochError(id, epoch, loaded.epoch);
     const activation = new Activation(id, epoch, loaded, deps);

@@ -2,7 +2,7 @@ import type { AgentState, DeadLetter, InboxMessage, PendingMessage, TurnResult }
 import type { AgentId, MessageId } from "../ids.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import { noopMetrics } from "../metrics.ts";
-import type { AgentHead } from "../snapshot/codec.ts";
+import type { AgentHead, EncodedState } from "../snapshot/codec.ts";
 import { codec } from "../snapshot/codec.ts";
 import type { AppendOutcome, AppendRequest, CommitRequest, ListOptions, StoreDriver } from "./driver.ts";
 import { LogMismatchError } from "./driver.ts";
@@ -48,23 +48,56 @@ export interface DeadLetterPage {
   dropped: number;
 }
 
+/** Agents created through one store whose first activation may skip the read (see AgentStore.load); the oldest are forgotten past this. */
+export const CREATED_REMEMBERED = 1_000;
+
+/** The epoch of an agent's first placement: fences start at 0 and are never reused, even across a delete. */
+const FIRST_EPOCH = 1;
+
 /**
  * Agents' persisted data, typed: the codec over a byte-level driver. Times
  * and sizes every snapshot write for the metrics.
  */
 export class AgentStore {
+  /** What this store's creates wrote, until the agent's first load through it (insertion order: oldest first). */
+  private readonly created = new Map<AgentId, EncodedState>();
+
   constructor(
     readonly driver: StoreDriver,
     private readonly metrics: AgentMetrics = noopMetrics,
   ) {}
 
   /** A new agent: its head and its conversation's log, unless the agent exists. */
-  create(state: AgentState): Promise<boolean> {
-    const { head, log } = codec.encodeState(state);
-    return this.driver.create(state.id, head, log);
+  async create(state: AgentState): Promise<boolean> {
+    const encoded = codec.encodeState(state);
+    const created = await this.driver.create(state.id, encoded.head, encoded.log);
+    if (created) {
+      // Copies: the encoder's bytes may be views of a larger shared buffer, which an entry would keep alive.
+      this.created.set(state.id, { head: new Uint8Array(encoded.head), log: encoded.log.map((e) => new Uint8Array(e)) });
+      if (this.created.size > CREATED_REMEMBERED) this.created.delete(this.created.keys().next().value!);
+    }
+    return created;
   }
 
-  async load(id: AgentId): Promise<LoadedState | null> {
+  /**
+   * The agent as stored, for an activation at `epoch`. An agent this store
+   * created, loaded for its first placement, is what the create wrote, with
+   * an empty inbox: fences are never reused, so at epoch 1 no activation
+   * ever ran before this one, and only activations append or commit. That
+   * first activation of a new agent (a worker its supervisor just spawned,
+   * an agent messaged through the host that created it) skips the round
+   * trip. If the agent moved meanwhile, the fence has passed 1 and this
+   * activation's first write is refused as stale, as after any load.
+   */
+  async load(id: AgentId, epoch?: number): Promise<LoadedState | null> {
+    const mine = this.created.get(id);
+    if (mine) {
+      this.created.delete(id);
+      if (epoch === FIRST_EPOCH) {
+        const { state } = codec.decodeStored(mine.head, mine.log);
+        return { state, epoch, pending: [], log: cursorOf(state.messages) };
+      }
+    }
     const stored = await this.driver.load(id);
     if (!stored) return null;
     const { state, whole } = codec.decodeStored(stored.snapshot, stored.log);
