@@ -916,6 +916,22 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
           expect(here.loads()).toBe(1);
         });
 
+        it("reads the store once anything was appended or committed through it, even at epoch 1", async () => {
+          const here = counting();
+          const [appended, committed] = [freshId(), freshId()];
+          for (const id of [appended, committed]) {
+            await here.store.create(sampleState(id));
+            await claim(here.store, id);
+          }
+          const message = inboxMessage("sent before the activation started");
+          const a = (await here.store.append(appended, 1, message)) as { seq: number };
+          expect((await here.store.load(appended, 1))!.pending).toEqual([{ seq: a.seq, message }]);
+          const ran = { ...sampleState(committed), turns: 7 };
+          await here.store.commit(committed, 1, ran);
+          expect((await here.store.load(committed, 1))!.state).toEqual(ran);
+          expect(here.loads()).toBe(2);
+        });
+
         it("reads the store when the agent was placed anywhere before: what that activation committed is loaded", async () => {
           const [here, there] = [counting(), counting()];
           const id = freshId();

@@ -83,7 +83,8 @@ export class AgentStore {
    * The agent as stored, for an activation at `epoch`. An agent this store
    * created, loaded for its first placement, is what the create wrote, with
    * an empty inbox: fences are never reused, so at epoch 1 no activation
-   * ever ran before this one, and only activations append or commit. That
+   * ever ran before this one, and only the holder of the fence appends or
+   * commits (an append or commit through this store forgets the create). That
    * first activation of a new agent (a worker its supervisor just spawned,
    * an agent messaged through the host that created it) skips the round
    * trip. If the agent moved meanwhile, the fence has passed 1 and this
@@ -128,6 +129,8 @@ export class AgentStore {
 
   /** Appends to the inbox as the activation holding `epoch`. */
   append(id: AgentId, epoch: number, message: InboxMessage): Promise<AppendOutcome> {
+    // Whoever appends holds the fence already (a test's claim, say): the next load reads the store.
+    this.created.delete(id);
     const entry: AppendRequest = {
       epoch,
       messageId: message.messageId,
@@ -151,6 +154,7 @@ export class AgentStore {
    * activation owns the agent.
    */
   async commit(id: AgentId, epoch: number, state: AgentState, opts: CommitOptions = {}): Promise<void> {
+    this.created.delete(id);
     const started = performance.now();
     const cursor = opts.log;
     const base = cursor && extends_(state.messages, cursor) ? cursor.count : undefined;
