@@ -19,6 +19,16 @@ async function fanout(client: KeepAliveClient, key: string, content: string): Pr
 }
 
 /**
+ * Creates supervisor `key` through the host at `url` (not timed), then times
+ * its first message, a turn delegating 10 subtasks in parallel to 10 new
+ * workers (µs), through `client` (a keep-alive client to the same host).
+ */
+export async function timeNewFanout(url: string, client: KeepAliveClient, key: string): Promise<number> {
+  await http(url, "POST", "/v1/agents", { type: "assistant", key, config: supervisorConfig });
+  return timeUs(() => fanout(client, key, "fanout 10 w subtask"));
+}
+
+/**
  * Fan-out figures on a running cluster, through `host` (scripted model): a
  * supervisor's turn delegating 10 subtasks in parallel. Every delegate call
  * creates its own worker (its id derives from the call), so the workers are
@@ -49,8 +59,7 @@ export async function fanoutRows(c: ProcessCluster, host: string, samples: numbe
   const fresh: number[] = [], active: number[] = [], floor: number[] = [], raw: number[] = [];
   try {
     for (let i = 0; i < samples; i++) {
-      await http(url, "POST", "/v1/agents", { type: "assistant", key: `fanlead${i}`, config: supervisorConfig });
-      fresh.push(await timeUs(() => fanout(client, `fanlead${i}`, "fanout 10 w subtask")));
+      fresh.push(await timeNewFanout(url, client, `fanlead${i}`));
       const lead = `fanactive${Math.floor(i / FANOUTS_PER_SUPERVISOR)}`;
       if (i % FANOUTS_PER_SUPERVISOR === 0) {
         await http(url, "POST", "/v1/agents", { type: "assistant", key: lead, config: supervisorConfig });

@@ -6,7 +6,7 @@
  * cluster); BENCH_TRACE=1 only the wall-clock breakdown of
  * one cross-host message. BENCH_AGENTS=100000 sets the memory section's agent count
  * (default 10,000; 2,000 quick); BENCH_HEAP_SNAPSHOTS=<dir> writes its heap snapshots there.
- * BENCH_AGAINST=<another checkout's root> only compares the cross-host round trip and the
+ * BENCH_AGAINST=<another checkout's root> only compares the cross-host round trip, fan-out and
  * durable throughput of this tree with that one's, both clusters running at once (see side-by-side.ts).
  */
 import { startNats, startRedis } from "../test/harness/servers.ts";
@@ -33,7 +33,7 @@ if (process.env.BENCH_TRACE === "1") {
 }
 if (process.env.BENCH_AGAINST) {
   const against = process.env.BENCH_AGAINST;
-  printTable(`This tree against ${against}, side by side (2 clusters at once, messages alternating)`, await sideBySide({ against, messages: quick ? 1_000 : 3_000, warmup: quick ? 5_000 : 10_000, loadMessages: quick ? 3_000 : 10_000 }));
+  printTable(`This tree against ${against}, side by side (2 clusters at once, messages alternating)`, await sideBySide({ against, messages: quick ? 1_000 : 3_000, warmup: quick ? 5_000 : 10_000, loadMessages: quick ? 3_000 : 10_000, fanouts: quick ? 100 : 300 }));
   process.exit(0);
 }
 function memoryOptions(): { agents: number; snapshotDir?: string } {

@@ -6,6 +6,7 @@ import type { CrossHostRoute } from "./cross-host-send.ts";
 import { timeCrossHostSend } from "./cross-host-send.ts";
 import { DurableLoad } from "./durable-load.ts";
 import type { LoadFigures } from "./durable-load.ts";
+import { timeNewFanout } from "./fanout.ts";
 import { KeepAliveClient } from "./http-client.ts";
 import { warmUpThrough } from "./warm-up.ts";
 import type { Latency, Row } from "./stats.ts";
@@ -25,13 +26,13 @@ interface Side {
  * for message, the first alternating. Sequential runs of one tree and then
  * the other differ by more than most changes buy on a shared machine (its
  * speed moves 2–3× within minutes); alternating, both see the same load.
- * Then durable throughput, both clusters loaded at once (see throughput()).
- * Run it once with the same tree on both sides to see the method's own bias.
+ * Then fan-out the same way (see fanouts()), and durable throughput, both
+ * clusters loaded at once (see throughput()). Run it once with the same tree on both sides to see the method's own bias.
  */
-export async function sideBySide(opts: { against: string; messages: number; warmup: number; loadMessages: number }): Promise<Row[]> {
+export async function sideBySide(opts: { against: string; messages: number; warmup: number; loadMessages: number; fanouts: number }): Promise<Row[]> {
   const bin = path.resolve(opts.against, "packages/host/bin/colony.js");
   if (!existsSync(bin)) throw new Error(`BENCH_AGAINST=${opts.against}: no ${bin} (the root of another Colony checkout, built with npm run build)`);
-  return [...(await roundTrips(bin, opts)), ...(await throughput(bin, opts))];
+  return [...(await roundTrips(bin, opts)), ...(await fanouts(bin, opts)), ...(await throughput(bin, opts))];
 }
 
 /** The cross-host round trip on each tree in turn, message for message. */
@@ -55,6 +56,43 @@ async function roundTrips(bin: string, opts: { against: string; messages: number
   return [
     { what: "cross-host message RTT p50 (HTTP on A → agent on B → reply)", colony: `${fmt(t.p50)} µs this tree`, baseline: `${fmt(o.p50)} µs ${opts.against}`, ratio: `${fmt(t.p50 / o.p50, 3)}×` },
     { what: "cross-host message RTT p99", colony: `${fmt(t.p99)} µs this tree`, baseline: `${fmt(o.p99)} µs ${opts.against}`, ratio: `${fmt(t.p99 / o.p99, 3)}×` },
+  ];
+}
+
+/**
+ * Fan-out on each tree in turn, which goes first alternating: 3 hosts each,
+ * prefer-local as in the cluster section, a new supervisor's turn
+ * delegating 10 subtasks to 10 new workers (created, placed and activated
+ * on the supervisor's host, each running one durable turn). A quarter as
+ * many fan-outs again run first, untimed, so that both trees' delegation
+ * path runs optimized.
+ */
+async function fanouts(bin: string, opts: { against: string; warmup: number; fanouts: number }): Promise<Row[]> {
+  const env = { COLONY_PLACEMENT: "prefer-local" };
+  await using other = await startProcessCluster({ hosts: 3, env, bin, ownServers: true });
+  await using here = await startProcessCluster({ hosts: 3, env, ownServers: true });
+  const sides = [other, here].map((c) => {
+    const url = c.url([...c.hosts.keys()][0]!);
+    return { url, client: new KeepAliveClient(url, 10), samples: [] as number[] };
+  });
+  const warm = Math.ceil(opts.fanouts / 4);
+  try {
+    for (const s of sides) await warmUpThrough(s.url, opts.warmup / 5);
+    for (let i = 0; i < opts.fanouts + warm; i++) {
+      for (const s of i % 2 ? sides : [...sides].reverse()) {
+        const us = await timeNewFanout(s.url, s.client, `abfan${i}`);
+        if (i >= warm) s.samples.push(us);
+      }
+    }
+  } finally {
+    for (const s of sides) s.client.close();
+  }
+  const [o, t] = sides.map((s) => latency(s.samples)) as [Latency, Latency];
+  const ms = (us: number) => fmt(us / 1000, 1);
+  return [
+    { what: "fan-out p50: a new supervisor's turn delegating 10 subtasks to 10 new workers", colony: `${ms(t.p50)} ms this tree`, baseline: `${ms(o.p50)} ms ${opts.against}`, ratio: `${fmt(t.p50 / o.p50, 3)}×` },
+    // The mean, not p99: a quick run times 100 fan-outs, whose p99 is one outlier.
+    { what: "fan-out mean", colony: `${ms(t.mean)} ms this tree`, baseline: `${ms(o.mean)} ms ${opts.against}`, ratio: `${fmt(t.mean / o.mean, 3)}×` },
   ];
 }
 
