@@ -215,6 +215,7 @@ export class AgentStore {
   }
 
   delete(id: AgentId): Promise<boolean> {
+    this.created.delete(id);
     return this.driver.delete(id);
   }
 
