@@ -916,6 +916,21 @@ function storeDriverContract(name: string, makeTarget: () => ContractTarget): vo
           expect(here.loads()).toBe(1);
         });
 
+        it("moved elsewhere between its placement and its load: the activation started from the create cannot write", async () => {
+          const [here, there] = [counting(), counting()];
+          const id = freshId();
+          const state = sampleState(id);
+          await here.store.create(state);
+          expect(await claim(here.store, id)).toBe(1);
+          // Re-placed on the other host before this host's activation loaded.
+          expect(await claim(there.store, id)).toBe(2);
+          const loaded = (await here.store.load(id, 1))!;
+          expect(here.loads()).toBe(0);
+          expect(await here.store.append(id, loaded.epoch, inboxMessage("late"))).toEqual({ kind: "stale", current: 2 });
+          await expectStale(here.store.commit(id, loaded.epoch, { ...loaded.state, turns: 9 }, { log: loaded.log }), 1, 2);
+          expect(await here.store.readState(id)).toEqual(state);
+        });
+
         it("reads the store once anything was appended or committed through it, even at epoch 1", async () => {
           const here = counting();
           const [appended, committed] = [freshId(), freshId()];
